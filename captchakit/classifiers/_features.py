@@ -1,0 +1,141 @@
+"""Feature transformers for character crops (scikit-learn transformers).
+
+Input ``X`` is an ``(n, S, S)`` array of crops (ink 1.0), or ``(n, S*S)``.
+"""
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from captchakit._errors import CaptchakitError
+
+
+def _as_crops(X):
+    X = np.asarray(X, dtype=np.float32)
+    if X.ndim == 2:
+        side = int(round(np.sqrt(X.shape[1])))
+        if side * side != X.shape[1]:
+            raise CaptchakitError(f"flattened crops must be square, got {X.shape[1]} features")
+        X = X.reshape(len(X), side, side)
+    if X.ndim != 3:
+        raise CaptchakitError(f"crops must be (n, S, S) or (n, S*S), got shape {X.shape}")
+    return X
+
+
+class _CropTransformer(TransformerMixin, BaseEstimator):
+    def fit(self, X, y=None):
+        X = _as_crops(check_array(np.asarray(X).reshape(len(X), -1), dtype=np.float32))
+        self.crop_shape_ = X.shape[1:]
+        self.n_features_in_ = int(np.prod(self.crop_shape_))
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "crop_shape_")
+        X = np.asarray(X)
+        flat = check_array(X.reshape(len(X), -1), dtype=np.float32)
+        if flat.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {flat.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input")
+        return self._features(_as_crops(flat))
+
+
+class PixelFeatures(_CropTransformer):
+    """Raw pixels, optionally downsampled to ``size`` x ``size``.
+
+    Examples
+    --------
+    >>> PixelFeatures(size=8).fit_transform(np.zeros((2, 32, 32))).shape
+    (2, 64)
+    """
+
+    def __init__(self, size=16):
+        self.size = size
+
+    def _features(self, X):
+        import cv2
+
+        if self.size and self.size != X.shape[1]:
+            X = np.stack([cv2.resize(x, (self.size, self.size), interpolation=cv2.INTER_AREA)
+                          for x in X]) if len(X) else np.zeros((0, self.size, self.size), np.float32)
+        return X.reshape(len(X), -1)
+
+
+class HOGFeatures(_CropTransformer):
+    """Histogram of oriented gradients (scikit-image ``hog``) per crop.
+
+    Examples
+    --------
+    >>> HOGFeatures().fit_transform(np.zeros((2, 32, 32))).shape
+    (2, 324)
+    """
+
+    def __init__(self, orientations=9, pixels_per_cell=8, cells_per_block=2):
+        self.orientations = orientations
+        self.pixels_per_cell = pixels_per_cell
+        self.cells_per_block = cells_per_block
+
+    def _features(self, X):
+        from skimage.feature import hog
+
+        ppc, cpb = self.pixels_per_cell, self.cells_per_block
+        feats = [hog(x, orientations=self.orientations, pixels_per_cell=(ppc, ppc),
+                     cells_per_block=(cpb, cpb), block_norm="L2-Hys", feature_vector=True)
+                 for x in X]
+        if not feats:
+            n_cells = X.shape[1] // ppc
+            nb = max(n_cells - cpb + 1, 0)
+            return np.zeros((0, nb * nb * cpb * cpb * self.orientations), np.float32)
+        return np.asarray(feats, np.float32)
+
+
+class ProfileFeatures(_CropTransformer):
+    """Cheap shape features: zoning (ink per cell) plus row and column profiles.
+
+    Examples
+    --------
+    >>> ProfileFeatures(zones=4).fit_transform(np.ones((1, 32, 32))).shape
+    (1, 80)
+    """
+
+    def __init__(self, zones=4):
+        self.zones = zones
+
+    def _features(self, X):
+        n, h, w = X.shape
+        z = self.zones
+        zh, zw = h // z, w // z
+        zoning = X[:, :zh * z, :zw * z].reshape(n, z, zh, z, zw).mean(axis=(2, 4)).reshape(n, -1)
+        rows = X.mean(axis=2)
+        cols = X.mean(axis=1)
+        return np.concatenate([zoning, rows, cols], axis=1).astype(np.float32)
+
+
+class CombinedFeatures(_CropTransformer):
+    """HOG concatenated with zoning/profile features."""
+
+    def __init__(self, orientations=9, pixels_per_cell=8, cells_per_block=2, zones=4):
+        self.orientations = orientations
+        self.pixels_per_cell = pixels_per_cell
+        self.cells_per_block = cells_per_block
+        self.zones = zones
+
+    def _features(self, X):
+        hog = HOGFeatures(self.orientations, self.pixels_per_cell, self.cells_per_block)._features(X)
+        prof = ProfileFeatures(self.zones)._features(X)
+        return np.concatenate([hog, prof], axis=1)
+
+
+FEATURES = {
+    "hog": HOGFeatures,
+    "pixels": PixelFeatures,
+    "profile": ProfileFeatures,
+    "hog+profile": CombinedFeatures,
+}
+
+
+def make_features(name="hog"):
+    """A feature transformer by name: ``hog``, ``pixels``, ``profile`` or ``hog+profile``."""
+    if name not in FEATURES:
+        raise CaptchakitError(f"features must be one of {', '.join(FEATURES)}; got {name!r}")
+    return FEATURES[name]()

@@ -1,0 +1,203 @@
+"""Pure preprocessing stages: arrays in, new arrays out, no I/O.
+
+Binary images are ``bool`` arrays with the ink ``True``, whatever the colour
+of the original background.
+"""
+
+import cv2
+import numpy as np
+
+from captchakit._errors import CaptchakitError
+
+
+def _check_2d(image, name="image"):
+    image = np.asarray(image)
+    if image.ndim != 2:
+        raise CaptchakitError(f"{name} must be a 2-D array, got shape {image.shape}")
+    if image.size == 0:
+        raise CaptchakitError(f"{name} is empty")
+    return image
+
+
+def _check_size(size, name):
+    if not isinstance(size, (int, np.integer)) or size < 0 or (size > 0 and size % 2 == 0):
+        raise CaptchakitError(f"{name} must be 0 (off) or an odd size >= 1, got {size!r}")
+    return int(size)
+
+
+def to_gray(image):
+    """Convert an RGB (or already grey) image to ``(H, W)`` uint8.
+
+    Examples
+    --------
+    >>> to_gray(np.zeros((2, 3, 3), np.uint8)).shape
+    (2, 3)
+    """
+    image = np.asarray(image)
+    if image.ndim == 2:
+        gray = image
+    elif image.ndim == 3 and image.shape[2] in (3, 4):
+        gray = cv2.cvtColor(np.ascontiguousarray(image[:, :, :3]), cv2.COLOR_RGB2GRAY)
+    elif image.ndim == 3 and image.shape[2] == 1:
+        gray = image[:, :, 0]
+    else:
+        raise CaptchakitError(f"image must be (H, W) or (H, W, 3), got shape {image.shape}")
+    if gray.size == 0:
+        raise CaptchakitError("image is empty")
+    if gray.dtype == bool:
+        return np.where(gray, 0, 255).astype(np.uint8)
+    if gray.dtype != np.uint8:
+        if gray.dtype.kind == "f":
+            return np.clip(gray * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.clip(gray, 0, 255).astype(np.uint8)
+    return gray.copy()
+
+
+def dark_ink(gray):
+    """Return *gray* with the ink dark and the background light.
+
+    The background is taken to be what the image border mostly shows; when
+    the border is darker than the image as a whole, the image is inverted.
+    """
+    gray = _check_2d(gray, "gray")
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    if np.median(border) < np.mean(gray) - 1e-9:
+        return 255 - gray
+    return gray
+
+
+def binarize(gray, method="otsu", threshold=128, block_size=15, offset=10, adaptive="gaussian"):
+    """Threshold a grey image; the ink is ``True``.
+
+    Parameters
+    ----------
+    gray : (M, N) uint8 ndarray
+    method : {"otsu", "adaptive", "fixed"}
+    threshold : int
+        Grey level for ``fixed`` (ink is darker than this, after the
+        background has been made light).
+    block_size : int
+        Odd neighbourhood size for ``adaptive``.
+    offset : float
+        For ``adaptive``: how much darker than its neighbourhood a pixel must
+        be to count as ink.
+    adaptive : {"gaussian", "mean"}
+        Neighbourhood weighting for ``adaptive``.
+
+    Returns
+    -------
+    (M, N) bool ndarray
+
+    Examples
+    --------
+    >>> g = np.full((4, 4), 250, np.uint8); g[1:3, 1:3] = 10
+    >>> binarize(g).sum()
+    4
+    >>> binarize(255 - g).sum()  # light ink on a dark background
+    4
+    """
+    gray = dark_ink(to_gray(gray))
+    if method == "otsu":
+        if gray.min() == gray.max():
+            return np.zeros(gray.shape, bool)
+        t, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        return gray <= t
+    if method == "fixed":
+        if not 0 <= threshold <= 255:
+            raise CaptchakitError(f"threshold must be within 0-255, got {threshold}")
+        return gray < threshold
+    if method == "adaptive":
+        if block_size < 3 or block_size % 2 == 0:
+            raise CaptchakitError(f"block_size must be an odd number >= 3, got {block_size}")
+        kinds = {"gaussian": cv2.ADAPTIVE_THRESH_GAUSSIAN_C, "mean": cv2.ADAPTIVE_THRESH_MEAN_C}
+        if adaptive not in kinds:
+            raise CaptchakitError(f"adaptive must be one of {sorted(kinds)}, got {adaptive!r}")
+        out = cv2.adaptiveThreshold(gray, 255, kinds[adaptive], cv2.THRESH_BINARY_INV,
+                                    int(block_size), float(offset))
+        return out > 0
+    raise CaptchakitError(f"threshold method must be one of otsu, adaptive, fixed; got {method!r}")
+
+
+def _as_u8(image):
+    image = _check_2d(image)
+    if image.dtype == bool:
+        return image.astype(np.uint8) * 255, True
+    return np.ascontiguousarray(image, dtype=np.uint8), False
+
+
+def median_filter(image, size=3):
+    """Median filter of an odd *size*; grey in, grey out; binary in, binary out.
+
+    Examples
+    --------
+    >>> b = np.zeros((5, 5), bool); b[2, 2] = True
+    >>> median_filter(b, 3).any()
+    False
+    """
+    size = _check_size(size, "median size")
+    if size <= 1:
+        return np.array(image, copy=True)
+    u8, was_bool = _as_u8(image)
+    out = cv2.medianBlur(u8, size)
+    return out > 127 if was_bool else out
+
+
+def mean_filter(image, size=3):
+    """Average (box) filter of an odd *size*.
+
+    On a binary image the average is thresholded at one half.
+
+    Examples
+    --------
+    >>> g = np.zeros((3, 3), np.uint8); g[1, 1] = 90
+    >>> int(mean_filter(g, 3)[1, 1])
+    10
+    """
+    size = _check_size(size, "mean size")
+    if size <= 1:
+        return np.array(image, copy=True)
+    u8, was_bool = _as_u8(image)
+    out = cv2.blur(u8, (size, size), borderType=cv2.BORDER_REPLICATE)
+    return out > 127 if was_bool else out
+
+
+def remove_specks(binary, min_area=10, connectivity=8):
+    """Remove ink components smaller than *min_area* pixels.
+
+    Examples
+    --------
+    >>> b = np.zeros((6, 6), bool); b[0, 0] = True; b[2:5, 2:5] = True
+    >>> int(remove_specks(b, min_area=4).sum())
+    9
+    """
+    binary = _check_2d(binary, "binary").astype(bool)
+    if min_area <= 1:
+        return binary.copy()
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(
+        binary.astype(np.uint8), connectivity=connectivity)
+    keep = stats[:, cv2.CC_STAT_AREA] >= min_area
+    keep[0] = False
+    return keep[labels]
+
+
+def remove_lines(binary, thickness=2):
+    """Remove thin, mostly horizontal lines drawn across the text.
+
+    A pixel is kept only where it lies on a vertical run of ink longer than
+    *thickness* (a morphological opening with a vertical bar), so strokes
+    thicker than the line survive and the line itself goes.  Short steep
+    pieces of the line that survive become specks for :func:`remove_specks`.
+
+    Examples
+    --------
+    >>> b = np.zeros((9, 9), bool); b[4, :] = True; b[1:8, 2:5] = True
+    >>> out = remove_lines(b, thickness=2)
+    >>> bool(out[4, 8]), bool(out[4, 3])
+    (False, True)
+    """
+    binary = _check_2d(binary, "binary").astype(bool)
+    if thickness < 1:
+        return binary.copy()
+    kernel = np.ones((int(thickness) + 1, 1), np.uint8)
+    opened = cv2.morphologyEx(binary.astype(np.uint8), cv2.MORPH_OPEN, kernel)
+    return opened > 0

@@ -1,0 +1,377 @@
+"""Cutting a binary captcha into character crops.
+
+Two methods: connected components (with fragment merging and, when the
+number of characters is known, splitting of touching characters at the
+projection minimum) and vertical projection (cut at the column valleys).
+"""
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from captchakit._errors import CaptchakitError
+
+
+@dataclass
+class Segmentation:
+    """The result of segmenting one image.
+
+    Attributes
+    ----------
+    boxes : (n, 4) int ndarray
+        ``(x0, y0, x1, y1)`` per character, left to right, end-exclusive.
+    crops : (n, S, S) float32 ndarray
+        Character crops, aspect ratio kept, centred, ink 1.0 on 0.0.
+    n_natural : int
+        How many pieces the image fell into before any forced merge/split.
+    """
+
+    boxes: np.ndarray
+    crops: np.ndarray
+    n_natural: int
+
+    def __len__(self):
+        return len(self.boxes)
+
+
+def crop_to_square(mask, size=32, margin=2):
+    """Centre a binary crop in a square, keep its aspect ratio, resize.
+
+    Parameters
+    ----------
+    mask : (M, N) bool ndarray
+    size : int
+        Output side in pixels.
+    margin : int
+        Empty border kept around the ink, in output pixels.
+
+    Returns
+    -------
+    (size, size) float32 ndarray
+
+    Examples
+    --------
+    >>> m = np.ones((20, 5), bool)
+    >>> c = crop_to_square(m, 16)
+    >>> c.shape, float(c.max())
+    ((16, 16), 1.0)
+    """
+    mask = np.asarray(mask, bool)
+    out = np.zeros((size, size), np.float32)
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return out
+    m = mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].astype(np.float32)
+    h, w = m.shape
+    inner = max(size - 2 * margin, 1)
+    scale = inner / max(h, w)
+    nh, nw = max(1, int(round(h * scale))), max(1, int(round(w * scale)))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    r = cv2.resize(m, (nw, nh), interpolation=interp)
+    y0, x0 = (size - nh) // 2, (size - nw) // 2
+    out[y0:y0 + nh, x0:x0 + nw] = r
+    return out
+
+
+def best_cuts(profile, k, window=0.35):
+    """Where to cut a column profile into *k* pieces.
+
+    Each cut is the profile's minimum inside a window around the equal-width
+    position (not the middle itself), ties going to the nearest.
+
+    Parameters
+    ----------
+    profile : (W,) ndarray
+        Ink per column.
+    k : int
+        Number of pieces.
+    window : float
+        Half-width of the search window, as a share of one piece's width.
+
+    Returns
+    -------
+    list of int
+        ``k - 1`` increasing cut columns.
+
+    Examples
+    --------
+    >>> best_cuts(np.array([5, 5, 5, 1, 5, 5, 5, 5]), 2)
+    [3]
+    """
+    profile = np.asarray(profile, np.float64)
+    w = profile.size
+    if k <= 1 or w < 2:
+        return []
+    step = w / k
+    r = max(1, int(round(window * step)))
+    cuts, prev = [], 0
+    for i in range(1, k):
+        target = int(round(i * step))
+        lo, hi = max(prev + 1, target - r), min(w - 1, target + r)
+        if lo > hi:
+            lo = hi = min(max(prev + 1, target), w - 1)
+        seg = profile[lo:hi + 1]
+        cost = seg + 1e-3 * np.abs(np.arange(lo, hi + 1) - target)
+        c = lo + int(np.argmin(cost))
+        cuts.append(c)
+        prev = c
+    return cuts
+
+
+def _allocate(widths, n):
+    """Share *n* characters among pieces of the given widths (each gets >= 1)."""
+    k = [1] * len(widths)
+    for _ in range(n - len(widths)):
+        i = int(np.argmax([w / c for w, c in zip(widths, k)]))
+        k[i] += 1
+    return k
+
+
+class Segmenter(BaseEstimator):
+    """Split a binary captcha into characters.
+
+    Parameters
+    ----------
+    method : {"components", "projection"}
+    connectivity : {4, 8}
+        Pixel connectivity for components.
+    min_area : int
+        Pieces with less ink are ignored.
+    merge_overlap : float
+        Components whose column ranges overlap by at least this share of the
+        narrower one are merged (the dot of an i, broken strokes).
+    min_width, max_width : int or None
+        Projection method: narrower segments are merged with a neighbour,
+        wider ones split at their projection minima.  ``None`` means no limit.
+    valley : int
+        Projection method: columns with at most this much ink are gaps.
+    min_height : float
+        Pieces shorter than this share of the tallest piece are dropped as
+        noise (line fragments, specks); 0 keeps everything.
+    crop_size : int
+        Side of the square character crops.
+
+    Examples
+    --------
+    >>> b = np.zeros((20, 40), bool); b[5:15, 3:9] = True; b[5:15, 20:27] = True
+    >>> seg = Segmenter().segment(b)
+    >>> len(seg), seg.crops.shape
+    (2, (2, 32, 32))
+    """
+
+    def __init__(self, method="components", connectivity=8, min_area=15, merge_overlap=0.6,
+                 min_width=3, max_width=None, valley=0, min_height=0.4, crop_size=32):
+        self.method = method
+        self.connectivity = connectivity
+        self.min_area = min_area
+        self.merge_overlap = merge_overlap
+        self.min_width = min_width
+        self.max_width = max_width
+        self.valley = valley
+        self.min_height = min_height
+        self.crop_size = crop_size
+
+    def validate(self):
+        if self.method not in ("components", "projection"):
+            raise CaptchakitError(
+                f"segmentation method must be one of components, projection; got {self.method!r}")
+        if self.connectivity not in (4, 8):
+            raise CaptchakitError(f"connectivity must be 4 or 8, got {self.connectivity!r}")
+        if not isinstance(self.crop_size, (int, np.integer)) or self.crop_size < 8:
+            raise CaptchakitError(f"crop_size must be an integer >= 8, got {self.crop_size!r}")
+        if self.min_area < 0:
+            raise CaptchakitError(f"min_area must be >= 0, got {self.min_area!r}")
+        return self
+
+    @classmethod
+    def from_dict(cls, d):
+        d = dict(d or {})
+        known = cls().get_params()
+        unknown = sorted(set(d) - set(known))
+        if unknown:
+            raise CaptchakitError(
+                f"unknown segmentation setting(s) {', '.join(unknown)}; known: {', '.join(known)}")
+        return cls(**d).validate()
+
+    def to_dict(self):
+        return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self.get_params().items()}
+
+    # ------------------------------------------------------------------
+    def segment(self, binary, n_chars=None):
+        """Segment one binary image.
+
+        Parameters
+        ----------
+        binary : (M, N) bool ndarray
+            Ink ``True``.
+        n_chars : int, optional
+            Expected number of characters: pieces are merged or split to
+            reach it when the ink allows.
+
+        Returns
+        -------
+        Segmentation
+        """
+        self.validate()
+        binary = np.asarray(binary)
+        if binary.ndim != 2:
+            raise CaptchakitError(f"binary image must be 2-D, got shape {binary.shape}")
+        binary = binary.astype(bool, copy=False)
+        if self.method == "components":
+            pieces, labels = self._components(binary)
+        else:
+            pieces, labels = self._projection(binary), None
+        pieces = self._drop_flat(pieces, binary, labels)
+        n_natural = len(pieces)
+        if n_chars is not None and pieces:
+            pieces = self._force(pieces, n_chars, binary, labels)
+        return self._crops(pieces, binary, labels, n_natural)
+
+    # Each piece: dict(x0, x1 (exclusive), ids (component ids or None), area)
+    def _components(self, binary):
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(
+            binary.astype(np.uint8), connectivity=self.connectivity)
+        comps = []
+        for i in range(1, n):
+            x, y, w, h, a = stats[i]
+            if a >= self.min_area:
+                comps.append({"x0": int(x), "x1": int(x + w), "ids": [i], "area": int(a)})
+        comps.sort(key=lambda c: c["x0"])
+        merged = []
+        for c in comps:
+            if merged:
+                m = merged[-1]
+                ov = min(m["x1"], c["x1"]) - max(m["x0"], c["x0"])
+                narrow = min(m["x1"] - m["x0"], c["x1"] - c["x0"])
+                if ov > 0 and ov >= self.merge_overlap * narrow:
+                    m["x1"] = max(m["x1"], c["x1"])
+                    m["ids"] = m["ids"] + c["ids"]
+                    m["area"] += c["area"]
+                    continue
+            merged.append(dict(c))
+        return merged, labels
+
+    def _projection(self, binary):
+        col = binary.sum(axis=0)
+        ink = col > self.valley
+        pieces = []
+        x = 0
+        w = ink.size
+        while x < w:
+            if not ink[x]:
+                x += 1
+                continue
+            x0 = x
+            while x < w and ink[x]:
+                x += 1
+            area = int(col[x0:x].sum())
+            if area >= self.min_area:
+                pieces.append({"x0": x0, "x1": x, "ids": None, "area": area})
+        # merge slivers into the nearer neighbour
+        if self.min_width:
+            i = 0
+            while len(pieces) > 1 and i < len(pieces):
+                p = pieces[i]
+                if p["x1"] - p["x0"] < self.min_width:
+                    left = p["x0"] - pieces[i - 1]["x1"] if i > 0 else np.inf
+                    right = pieces[i + 1]["x0"] - p["x1"] if i + 1 < len(pieces) else np.inf
+                    j = i - 1 if left <= right else i + 1
+                    a, b = sorted((i, j))
+                    pieces[a] = _join(pieces[a], pieces[b])
+                    del pieces[b]
+                    i = 0
+                    continue
+                i += 1
+        if self.max_width:
+            out = []
+            for p in pieces:
+                k = int(np.ceil((p["x1"] - p["x0"]) / self.max_width))
+                out.extend(_split(p, k, col) if k > 1 else [p])
+            pieces = out
+        return pieces
+
+    def _drop_flat(self, pieces, binary, labels):
+        if not self.min_height or len(pieces) < 2:
+            return pieces
+        heights = []
+        for p in pieces:
+            m = self._piece_mask(p, binary, labels)
+            rows = np.flatnonzero(m.any(axis=1))
+            heights.append(rows[-1] - rows[0] + 1 if rows.size else 0)
+        top = max(heights)
+        return [p for p, h in zip(pieces, heights) if h >= self.min_height * top]
+
+    def _piece_mask(self, p, binary, labels):
+        if p["ids"] is None:
+            return binary[:, p["x0"]:p["x1"]]
+        return np.isin(labels[:, p["x0"]:p["x1"]], p["ids"])
+
+    def _piece_profile(self, p, binary, labels):
+        if p["ids"] is None:
+            return binary[:, p["x0"]:p["x1"]].sum(axis=0)
+        sub = labels[:, p["x0"]:p["x1"]]
+        return np.isin(sub, p["ids"]).sum(axis=0)
+
+    def _force(self, pieces, n, binary, labels):
+        pieces = list(pieces)
+        # too many: drop tiny isolated noise, else merge the smallest into its nearest neighbour
+        while len(pieces) > n:
+            areas = np.array([p["area"] for p in pieces], float)
+            i = int(np.argmin(areas))
+            if areas[i] < 0.15 * np.median(areas):
+                del pieces[i]
+                continue
+            gap_l = pieces[i]["x0"] - pieces[i - 1]["x1"] if i > 0 else np.inf
+            gap_r = pieces[i + 1]["x0"] - pieces[i]["x1"] if i + 1 < len(pieces) else np.inf
+            j = i - 1 if gap_l <= gap_r else i + 1
+            a, b = sorted((i, j))
+            pieces[a] = _join(pieces[a], pieces[b])
+            del pieces[b]
+        if len(pieces) < n:
+            widths = [p["x1"] - p["x0"] for p in pieces]
+            if sum(widths) >= n:
+                ks = _allocate(widths, n)
+                out = []
+                for p, k in zip(pieces, ks):
+                    if k == 1:
+                        out.append(p)
+                    else:
+                        out.extend(_split(p, k, self._piece_profile(p, binary, labels), local=True))
+                pieces = out
+        return pieces
+
+    def _crops(self, pieces, binary, labels, n_natural):
+        s = self.crop_size
+        boxes = np.zeros((len(pieces), 4), np.int32)
+        crops = np.zeros((len(pieces), s, s), np.float32)
+        for i, p in enumerate(pieces):
+            x0, x1 = p["x0"], p["x1"]
+            m = self._piece_mask(p, binary, labels)
+            rows = np.flatnonzero(m.any(axis=1))
+            y0, y1 = (int(rows[0]), int(rows[-1]) + 1) if rows.size else (0, binary.shape[0])
+            boxes[i] = (x0, y0, x1, y1)
+            crops[i] = crop_to_square(m, s)
+        return Segmentation(boxes=boxes, crops=crops, n_natural=n_natural)
+
+
+def _join(a, b):
+    ids = None if a["ids"] is None else a["ids"] + b["ids"]
+    return {"x0": min(a["x0"], b["x0"]), "x1": max(a["x1"], b["x1"]), "ids": ids,
+            "area": a["area"] + b["area"]}
+
+
+def _split(p, k, profile, local=False):
+    """Split piece *p* into *k* at the profile minima (profile local to p if *local*)."""
+    prof = profile if local else profile[p["x0"]:p["x1"]]
+    cuts = best_cuts(prof, k)
+    edges = [0] + cuts + [p["x1"] - p["x0"]]
+    out = []
+    for a, b in zip(edges[:-1], edges[1:]):
+        if b <= a:
+            continue
+        out.append({"x0": p["x0"] + a, "x1": p["x0"] + b, "ids": p["ids"],
+                    "area": int(np.sum(prof[a:b]))})
+    return out
