@@ -37,3 +37,7 @@ __all__ = [
     "verify_dataset",
     "write_image",
 ]
+
+from captchakit.data._folders import generate_to_folder, noise_folder  # noqa: E402
+
+__all__ += ["generate_to_folder", "noise_folder"]

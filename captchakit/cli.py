@@ -1,0 +1,398 @@
+"""``captcha-cli``: a thin command line over the captchakit library.
+
+Each command parses its options, calls the library and prints or writes the
+result.  Errors a user can cause come out as one line and exit code 1.
+TensorFlow is imported only by the commands that train or load a CNN.
+"""
+
+import functools
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from captchakit import __version__
+from captchakit._errors import CaptchakitError
+
+
+class _Group(click.Group):
+    """A click group that turns library errors into one-line messages."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except CaptchakitError as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            raise click.Abort() from None
+        except MemoryError:
+            raise click.ClickException("out of memory: try fewer or smaller images") from None
+        except Exception as exc:  # noqa: BLE001 - last line of defence, never a traceback
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            raise click.ClickException(
+                f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)") from None
+
+
+def progress(label, total=None):
+    """A progress bar with counts and an ETA, on stderr."""
+    def wrap(items):
+        n = total if total is not None else (len(items) if hasattr(items, "__len__") else None)
+        with click.progressbar(items, length=n, label=label, show_pos=True, show_eta=True,
+                               file=sys.stderr) as bar:
+            yield from bar
+    return wrap
+
+
+def echo(msg=""):
+    click.echo(msg)
+
+
+# ---------------------------------------------------------------- shared options
+def preprocess_options(f):
+    """Options describing the preprocessing chain (shared by several commands)."""
+    opts = [
+        click.option("--threshold", default=None,
+                     help="Binarization: otsu, adaptive, adaptive-mean or fixed:N (grey level)."),
+        click.option("--block-size", type=int, default=None, help="Adaptive threshold: odd neighbourhood size."),
+        click.option("--offset", type=float, default=None, help="Adaptive threshold: offset below the local mean."),
+        click.option("--median", type=int, default=None, help="Median filter size (0 = off, odd sizes)."),
+        click.option("--mean", "mean_", type=int, default=None, help="Average filter size (0 = off, odd sizes)."),
+        click.option("--filter-order", type=click.Choice(["median-first", "mean-first"]), default=None,
+                     help="Which of the two filters runs first."),
+        click.option("--filter-stage", type=click.Choice(["gray", "binary"]), default=None,
+                     help="Run the filters on the grey image (before thresholding) or on the binary one."),
+        click.option("--min-area", type=int, default=None, help="Remove ink specks smaller than this (pixels)."),
+        click.option("--remove-lines/--keep-lines", default=None,
+                     help="Remove thin lines drawn across the text."),
+        click.option("--line-thickness", type=int, default=None, help="Thickest line removed (pixels)."),
+        click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
+                     help="JSON/YAML settings file (e.g. tune's best.json); options given here override it."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def segment_options(f):
+    opts = [
+        click.option("--method", "seg_method", type=click.Choice(["components", "projection"]), default=None,
+                     help="Segmentation: connected components or vertical projection."),
+        click.option("--connectivity", type=click.Choice(["4", "8"]), default=None, help="Pixel connectivity."),
+        click.option("--min-width", type=int, default=None, help="Projection: narrowest character (pixels)."),
+        click.option("--max-width", type=int, default=None, help="Projection: widest character (pixels)."),
+        click.option("--crop-size", type=int, default=None, help="Side of the square character crops."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def _settings_from_options(config_file, pre, seg):
+    """Merge a config file with command-line overrides into (Preprocessor, Segmenter)."""
+    from captchakit.data._io import read_config
+    from captchakit.preprocess import Preprocessor
+    from captchakit.segment import Segmenter
+
+    cfg = read_config(config_file) if config_file else {}
+    if cfg and not ({"preprocess", "segment"} & set(cfg)):
+        cfg = {"preprocess": cfg}
+    unknown = sorted(set(cfg) - {"preprocess", "segment", "tuned", "score"})
+    if unknown:
+        raise CaptchakitError(f"{config_file}: unknown section(s) {', '.join(unknown)}; expected preprocess, segment")
+    p = dict(cfg.get("preprocess") or {})
+    s = dict(cfg.get("segment") or {})
+    t = pre.pop("threshold", None)
+    if t is not None:
+        if t.startswith("fixed"):
+            p["threshold"] = "fixed"
+            if ":" in t:
+                try:
+                    p["threshold_value"] = int(t.split(":", 1)[1])
+                except ValueError:
+                    raise CaptchakitError(f"--threshold fixed:N needs a number, got {t!r}") from None
+        elif t == "adaptive-mean":
+            p["threshold"], p["adaptive"] = "adaptive", "mean"
+        elif t in ("otsu", "adaptive"):
+            p["threshold"] = t
+        else:
+            raise CaptchakitError(f"--threshold must be otsu, adaptive, adaptive-mean or fixed:N; got {t!r}")
+    p.update({k: v for k, v in pre.items() if v is not None})
+    s.update({k: (int(v) if k == "connectivity" else v) for k, v in seg.items() if v is not None})
+    src = f"{config_file}: " if config_file else ""
+    try:
+        return Preprocessor.from_dict(p), Segmenter.from_dict(s)
+    except CaptchakitError as exc:
+        raise CaptchakitError(f"{src}{exc}") from None
+
+
+def _pre_kwargs(threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area,
+                remove_lines, line_thickness):
+    return {"threshold": threshold, "block_size": block_size, "offset": offset, "median": median,
+            "mean": mean_, "filter_order": filter_order, "filter_stage": filter_stage,
+            "min_area": min_area, "remove_lines": remove_lines, "line_thickness": line_thickness}
+
+
+def _report_problems(problems, limit=50):
+    if not problems:
+        return
+    click.echo(f"{len(problems)} file(s) skipped:", err=True)
+    for p in problems[:limit]:
+        click.echo(f"  {p}", err=True)
+    if len(problems) > limit:
+        click.echo(f"  ... and {len(problems) - limit} more", err=True)
+
+
+# ---------------------------------------------------------------- the group
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="captcha-cli")
+@click.option("--debug", is_flag=True, help="Show full tracebacks of internal errors.")
+@click.pass_context
+def cli(ctx, debug):
+    """Read text captchas: generate, clean, segment, train, evaluate and compare.
+
+    The classic pipeline (preprocess, segment, KNN/SVM per character) and an
+    end-to-end CNN, measured side by side on the same held-out images.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+# ---------------------------------------------------------------- generate
+@cli.command()
+@click.argument("out", type=click.Path(file_okay=True, dir_okay=True))
+@click.option("--count", "-n", type=click.IntRange(min=1), default=1000, show_default=True, help="Images to generate.")
+@click.option("--length", default="4", show_default=True, help="Label length, fixed (4) or a range (4-6).")
+@click.option("--alphabet", default="digits", show_default=True,
+              help="digits, lower, upper, alnum (digits+lowercase), alnum-mixed, or literal characters.")
+@click.option("--width", type=click.IntRange(min=16), default=160, show_default=True, help="Image width.")
+@click.option("--height", type=click.IntRange(min=16), default=60, show_default=True, help="Image height.")
+@click.option("--font", "fonts", multiple=True, type=click.Path(dir_okay=False),
+              help="TTF font file (repeatable); default: the captcha library's bundled font.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same labels and pixels.")
+@click.option("--noise", default=None, help="Extra noise, e.g. salt:0.05,lines:3 (see `captcha-cli noise --help`).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--append", is_flag=True, help="Add to a non-empty OUT, continuing its numbering.")
+@click.option("--overwrite", is_flag=True, help="Write into a non-empty OUT, replacing files of the same name.")
+def generate(out, count, length, alphabet, width, height, fonts, seed, noise, jobs, append, overwrite):
+    """Generate labelled captchas into OUT as <label>_<index>.png plus labels.csv."""
+    from captchakit.data._folders import generate_to_folder
+
+    t0 = time.perf_counter()
+    n, start = generate_to_folder(out, count, alphabet=alphabet, length=length, width=width,
+                                  height=height, fonts=fonts, seed=seed, noise=noise, n_jobs=jobs,
+                                  append=append, overwrite=overwrite,
+                                  progress=progress("generating", count))
+    dt = time.perf_counter() - t0
+    echo(f"wrote {n} images (indices {start}-{start + n - 1}) to {out} with seed {seed} "
+         f"in {dt:.1f} s ({n / dt:.0f} images/s, {jobs} job(s))")
+
+
+# ---------------------------------------------------------------- noise
+@cli.command()
+@click.argument("src", type=click.Path(exists=True, file_okay=False))
+@click.argument("out", type=click.Path())
+@click.option("--salt", type=float, default=None, help="Salt-and-pepper rate (0-1).")
+@click.option("--gauss", type=float, default=None, help="Gaussian noise sigma (grey levels).")
+@click.option("--lines", type=int, default=None, help="Number of random lines.")
+@click.option("--line-width", type=int, default=None, help="Width of the random lines (pixels).")
+@click.option("--dots", type=int, default=None, help="Number of random specks.")
+@click.option("--blur", type=float, default=None, help="Gaussian blur sigma (pixels).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Noise seed.")
+@click.option("--overwrite", is_flag=True, help="Write into a non-empty OUT.")
+def noise(src, out, salt, gauss, lines, line_width, dots, blur, seed, overwrite):
+    """Write noisy copies of the images in SRC to OUT (SRC is never touched)."""
+    from captchakit.data._folders import noise_folder
+
+    spec = {k: v for k, v in {"salt": salt, "gauss": gauss, "lines": lines, "line-width": line_width,
+                              "dots": dots, "blur": blur}.items() if v is not None}
+    if not spec:
+        raise CaptchakitError("no noise chosen: give at least one of --salt, --gauss, --lines, --dots, --blur")
+    n, problems = noise_folder(src, out, spec, seed=seed, overwrite=overwrite, progress=progress("noise"))
+    _report_problems(problems)
+    echo(f"wrote {n} noisy images to {out} (noise {spec}, seed {seed})")
+    if problems:
+        sys.exit(1)
+
+
+# ---------------------------------------------------------------- verify
+@cli.command()
+@click.argument("data", type=click.Path(exists=True))
+@click.option("--alphabet", default=None, help="Expected alphabet (name or characters).")
+@click.option("--length", default=None, help="Expected label length (4 or 4-6).")
+@click.option("--labels", "labels_file", type=click.Path(dir_okay=False), default=None,
+              help="Labels file (CSV filename,label or JSON) instead of file names.")
+@click.option("--pattern", default=None, help="Regex that takes the label out of a file name.")
+@click.option("--split", type=float, default=None, help="Write train/test manifests with this train share, e.g. 0.8.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder for the split manifests (default: DATA).")
+def verify(data, alphabet, length, labels_file, pattern, split, seed, out_dir):
+    """Check a labelled folder: unreadable files, sizes, labels, duplicates.
+
+    Exits non-zero when it finds problems. Files are never moved or changed.
+    """
+    from captchakit.data import parse_length, resolve_alphabet, verify_dataset
+    from captchakit.data._io import write_manifest
+    from captchakit.data._split import train_test_split_indices
+
+    alpha = resolve_alphabet(alphabet) if alphabet else None
+    ln = parse_length(length) if length else None
+    rep = verify_dataset(data, alpha, ln, labels_file, pattern, progress=progress("verifying"))
+    echo(f"{data}: {rep['n_ok']} good image(s) of {rep['n_files']} file(s)")
+    echo("image sizes: " + ", ".join(f"{k} ({v})" for k, v in rep["sizes"].items()))
+    echo("label lengths: " + ", ".join(f"{k} ({v})" for k, v in rep["label_lengths"].items()))
+    echo(f"characters found: {rep['characters']!r} ({len(rep['characters'])})")
+    if rep["duplicates"]:
+        echo(f"{len(rep['duplicates'])} group(s) of identical files:")
+        for g in rep["duplicates"][:20]:
+            echo("  " + " = ".join(g))
+    if split is not None:
+        if not 0 < split < 1:
+            raise CaptchakitError(f"--split must be between 0 and 1, got {split}")
+        items = rep["items"]
+        tr, te = train_test_split_indices(len(items), 1 - split, seed)
+        dest = Path(out_dir) if out_dir else Path(data)
+        if dest.exists() and not dest.is_dir():
+            raise CaptchakitError(f"{dest}: exists and is a file, not a folder")
+        dest.mkdir(parents=True, exist_ok=True)
+        for name, idx in (("train.csv", tr), ("test.csv", te)):
+            target = dest / name
+            if target.exists():
+                raise CaptchakitError(f"{target}: already exists; choose another --out folder")
+            root = Path(data) if Path(data).is_dir() else Path(data).parent
+            rows = [(Path(items[i][0]).resolve().relative_to(root.resolve()).as_posix()
+                     if dest.resolve() == root.resolve() else str(Path(items[i][0]).resolve()),
+                     items[i][1]) for i in idx]
+            write_manifest(target, rows)
+        echo(f"split seed {seed}: {len(tr)} train, {len(te)} test -> {dest}/train.csv, test.csv")
+    _report_problems(rep["problems"])
+    if rep["problems"]:
+        sys.exit(1)
+
+
+# ---------------------------------------------------------------- preprocess
+def _image_inputs(src):
+    from captchakit.data import list_images
+
+    src = Path(src)
+    files = [src] if src.is_file() else list_images(src)
+    if not files:
+        raise CaptchakitError(f"{src}: no images found")
+    return files
+
+
+@cli.command()
+@click.argument("src", type=click.Path(exists=True))
+@click.argument("out", type=click.Path())
+@preprocess_options
+@click.option("--preview", type=click.Path(dir_okay=False), default=None,
+              help="Write a contact sheet PNG: one row per sample, one column per stage.")
+@click.option("--preview-count", type=int, default=8, show_default=True, help="Samples on the sheet.")
+@click.option("--overwrite", is_flag=True, help="Write into a non-empty OUT.")
+def preprocess(src, out, threshold, block_size, offset, median, mean_, filter_order, filter_stage,
+               min_area, remove_lines, line_thickness, config_file, preview, preview_count, overwrite):
+    """Clean the images of SRC (file or folder) into binary images in OUT."""
+    from captchakit.data._io import prepare_output_dir, read_image, write_image, write_json
+    from captchakit.report import contact_sheet
+
+    pre, _ = _settings_from_options(config_file, _pre_kwargs(
+        threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area,
+        remove_lines, line_thickness), {})
+    files = _image_inputs(src)
+    out = prepare_output_dir(out, overwrite=overwrite)
+    root = Path(src) if Path(src).is_dir() else Path(src).parent
+    problems, rows, titles, names, n = [], [], None, [], 0
+    for f in progress("preprocessing")(files):
+        try:
+            img = read_image(f)
+        except CaptchakitError as exc:
+            problems.append(str(exc))
+            continue
+        stages = pre.stages(img)
+        rel = f.relative_to(root).with_suffix(".png")
+        write_image(out / rel, stages[-1][1])
+        n += 1
+        if preview and len(rows) < preview_count:
+            rows.append([a for _, a in stages])
+            names.append(f.name)
+            if titles is None or len(stages) > len(titles):
+                titles = [t for t, _ in stages]
+    write_json(out / "preprocess.json", {"preprocess": pre.to_dict()})
+    if preview and rows:
+        write_image(preview, contact_sheet(rows, titles, row_labels=names))
+        echo(f"preview sheet: {preview}")
+    echo(f"wrote {n} binary images and preprocess.json to {out}")
+    _report_problems(problems)
+    if problems:
+        sys.exit(1)
+
+
+# ---------------------------------------------------------------- segment
+@cli.command()
+@click.argument("src", type=click.Path(exists=True))
+@click.argument("out", type=click.Path())
+@segment_options
+@click.option("--n-chars", type=click.IntRange(min=1), default=None,
+              help="Force this many characters (merge/split pieces); default: natural pieces.")
+@preprocess_options
+@click.option("--pattern", default=None, help="Regex that takes the label out of a file name.")
+@click.option("--overwrite", is_flag=True, help="Write into a non-empty OUT.")
+def segment(src, out, seg_method, connectivity, min_width, max_width, crop_size, n_chars,
+            threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area,
+            remove_lines, line_thickness, config_file, pattern, overwrite):
+    """Cut the captchas of SRC into characters: OUT/<char>/ crops and OUT/overlays/.
+
+    Labels come from the file names (text before the first _). Prints the
+    share of images that split naturally into as many pieces as their label
+    has characters, and the speed.
+    """
+    from captchakit.data._io import label_from_name, prepare_output_dir, read_image, safe_name, write_image
+    from captchakit.report import draw_boxes
+
+    pre, seg = _settings_from_options(
+        config_file,
+        _pre_kwargs(threshold, block_size, offset, median, mean_, filter_order, filter_stage,
+                    min_area, remove_lines, line_thickness),
+        {"method": seg_method, "connectivity": connectivity, "min_width": min_width,
+         "max_width": max_width, "crop_size": crop_size})
+    files = _image_inputs(src)
+    out = prepare_output_dir(out, overwrite=overwrite)
+    problems, natural, total, n_crops, busy = [], 0, 0, 0, 0.0
+    for f in progress("segmenting")(files):
+        try:
+            img = read_image(f)
+            label = label_from_name(f, pattern)
+        except CaptchakitError as exc:
+            problems.append(str(exc))
+            continue
+        t0 = time.perf_counter()
+        result = seg.segment(pre.transform_one(img), n_chars)
+        busy += time.perf_counter() - t0
+        total += 1
+        natural += result.n_natural == len(label)
+        write_image(out / "overlays" / f"{f.stem}.png", draw_boxes(img, result.boxes))
+        if len(result) == len(label):
+            for i, (ch, crop) in enumerate(zip(label, result.crops)):
+                write_image(out / safe_name(ch) / f"{f.stem}_{i}.png", 1.0 - crop)
+                n_crops += 1
+    _report_problems(problems)
+    if total:
+        echo(f"{total} images, method {seg.method}: {natural / total:.1%} split naturally into as many "
+             f"pieces as their label has characters")
+        echo(f"preprocess+segment: {total / max(busy, 1e-9):.0f} images/s; wrote {n_crops} crops to {out}")
+    if problems:
+        sys.exit(1)
+
+
+def main(argv=None):
+    """Entry point of the ``captcha-cli`` console script."""
+    cli.main(args=argv, prog_name="captcha-cli")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
