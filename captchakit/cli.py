@@ -78,9 +78,9 @@ def preprocess_options(f):
     return f
 
 
-def segment_options(f):
+def segment_options(f, flag="--segment-method"):
     opts = [
-        click.option("--method", "seg_method", type=click.Choice(["components", "projection"]), default=None,
+        click.option(flag, "seg_method", type=click.Choice(["components", "projection"]), default=None,
                      help="Segmentation: connected components or vertical projection."),
         click.option("--connectivity", type=click.Choice(["4", "8"]), default=None, help="Pixel connectivity."),
         click.option("--min-width", type=int, default=None, help="Projection: narrowest character (pixels)."),
@@ -336,7 +336,7 @@ def preprocess(src, out, threshold, block_size, offset, median, mean_, filter_or
 @cli.command()
 @click.argument("src", type=click.Path(exists=True))
 @click.argument("out", type=click.Path())
-@segment_options
+@functools.partial(segment_options, flag="--method")
 @click.option("--n-chars", type=click.IntRange(min=1), default=None,
               help="Force this many characters (merge/split pieces); default: natural pieces.")
 @preprocess_options
@@ -385,6 +385,197 @@ def segment(src, out, seg_method, connectivity, min_width, max_width, crop_size,
         echo(f"{total} images, method {seg.method}: {natural / total:.1%} split naturally into as many "
              f"pieces as their label has characters")
         echo(f"preprocess+segment: {total / max(busy, 1e-9):.0f} images/s; wrote {n_crops} crops to {out}")
+    if problems:
+        sys.exit(1)
+
+
+# ---------------------------------------------------------------- train / predict / evaluate
+def _load_data(data, alphabet=None, length=None, labels_file=None, pattern=None):
+    from captchakit.data import load_labelled, parse_length, resolve_alphabet
+
+    alpha = resolve_alphabet(alphabet) if alphabet else None
+    ln = parse_length(length) if length else None
+    images, labels, paths, problems = load_labelled(data, labels_file, pattern, alpha, ln,
+                                                    progress=progress("reading"))
+    return images, labels, paths, problems
+
+
+def _print_metrics(m, title):
+    echo(title)
+    echo(f"  whole-string accuracy {m['string_accuracy']:.2%}   per-character {m['char_accuracy']:.2%}   "
+         f"CER {m['cer']:.4f}")
+    extra = f"  {m['n_images']} images, {m.get('ms_per_image', float('nan')):.2f} ms/image"
+    if "segmentation_rate" in m:
+        extra += f", natural segmentation {m['segmentation_rate']:.1%}"
+    echo(extra)
+
+
+@cli.command()
+@click.argument("data", type=click.Path(exists=True))
+@click.option("--method", type=click.Choice(["svm", "knn", "cnn"]), default="svm", show_default=True,
+              help="Classic per-character SVM or KNN, or the end-to-end CNN.")
+@click.option("--model", "model_path", type=click.Path(), required=True, help="Where to write the model bundle (a folder).")
+@click.option("--features", type=click.Choice(["hog", "pixels", "profile", "hog+profile"]), default="hog",
+              show_default=True, help="Classic: features of each character crop.")
+@click.option("--search", is_flag=True, help="Classic: cross-validate a wider grid of C/gamma or k on the training part.")
+@segment_options
+@preprocess_options
+@click.option("--alphabet", default=None, help="Alphabet (default: the characters of the labels).")
+@click.option("--length", default=None, help="Expected label length (4 or 4-6).")
+@click.option("--labels", "labels_file", type=click.Path(dir_okay=False), default=None, help="Labels file (CSV/JSON).")
+@click.option("--pattern", default=None, help="Regex that takes the label out of a file name.")
+@click.option("--val-split", type=float, default=0.1, show_default=True, help="Share held out for validation.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split and of training.")
+@click.option("--epochs", type=int, default=30, show_default=True, help="CNN: most epochs (early stopping ends sooner).")
+@click.option("--batch-size", type=int, default=64, show_default=True, help="CNN: batch size.")
+@click.option("--image-size", default="48x128", show_default=True, help="CNN: input HxW.")
+@click.option("--augment/--no-augment", default=True, show_default=True, help="CNN: seeded augmentation.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing model bundle.")
+def train(data, method, model_path, features, search, seg_method, connectivity, min_width, max_width, crop_size,
+          threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area, remove_lines,
+          line_thickness, config_file, alphabet, length, labels_file, pattern, val_split, seed, epochs,
+          batch_size, image_size, augment, overwrite):
+    """Train a recognizer on the labelled images of DATA and save a model bundle.
+
+    A validation part (--val-split, seeded) is held out; its figures are
+    printed and stored in the bundle.
+    """
+    from captchakit.data._split import train_test_split_indices
+    from captchakit.evaluate import evaluate
+
+    mp = Path(model_path)
+    if mp.exists() and not overwrite:
+        raise CaptchakitError(f"{mp}: already exists; pass --overwrite to replace it")
+    if mp.exists() and not mp.is_dir():
+        raise CaptchakitError(f"{mp}: exists and is a file; a model bundle is a folder")
+    images, labels, _, problems = _load_data(data, alphabet, length, labels_file, pattern)
+    _report_problems(problems)
+    tr, va = train_test_split_indices(len(images), val_split, seed)
+    Xtr, ytr = [images[i] for i in tr], [labels[i] for i in tr]
+    Xva, yva = [images[i] for i in va], [labels[i] for i in va]
+    echo(f"data {data}: {len(Xtr)} training, {len(Xva)} validation images (val-split {val_split}, seed {seed})")
+    t0 = time.perf_counter()
+    if method == "cnn":
+        from captchakit.cnn_baseline import CNNRecognizer, parse_image_size
+
+        h, w = parse_image_size(image_size)
+        rec = CNNRecognizer(height=h, width=w, epochs=epochs, batch_size=batch_size, augment=augment,
+                            seed=seed, alphabet=alphabet and __import__("captchakit.data", fromlist=["x"]).resolve_alphabet(alphabet))
+        rec.fit(Xtr, ytr, validation_split=0.1)
+        for w_ in rec.warnings_:
+            click.echo(f"warning: {w_}", err=True)
+    else:
+        from captchakit.classifiers._recognizer import build_recognizer
+
+        pre, seg = _settings_from_options(
+            config_file,
+            _pre_kwargs(threshold, block_size, offset, median, mean_, filter_order, filter_stage,
+                        min_area, remove_lines, line_thickness),
+            {"method": seg_method, "connectivity": connectivity, "min_width": min_width,
+             "max_width": max_width, "crop_size": crop_size})
+        rec = build_recognizer(method, features, pre, seg, alphabet=alphabet)
+        if search:
+            from captchakit.classifiers._search import search_classifier
+
+            best = search_classifier(rec, Xtr, ytr, seed=seed)
+            echo(f"cross-validated choice on the training part: {best}")
+        rec.fit(Xtr, ytr, progress=progress("segmenting"))
+        s = rec.fit_summary_
+        echo(f"trained on {s['n_used']} images ({s['n_chars']} characters); {s['n_left_out']} left out because "
+             f"they did not segment into as many pieces as their label has characters")
+    train_s = time.perf_counter() - t0
+    note = f"validation split of {data} ({len(Xva)} images, val-split {val_split}, seed {seed})"
+    res = evaluate(rec, Xva, yva, note)
+    res["metrics"]["train_seconds"] = train_s
+    _print_metrics(res["metrics"], f"{method} on the {note}:")
+    rec.save(mp, validation=res["metrics"],
+             data={"source": str(data), "n_train": len(Xtr), "n_validation": len(Xva),
+                   "val_split": val_split, "seed": seed})
+    echo(f"model bundle written to {mp} (trained in {train_s:.1f} s)")
+
+
+def _load_model(path):
+    import warnings
+
+    from captchakit._bundle import load_model
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = load_model(path)
+    for w_ in caught:
+        click.echo(f"warning: {w_.message}", err=True)
+    return model
+
+
+@cli.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path())
+@click.argument("inputs", metavar="IMAGE_OR_DIR...", nargs=-1, required=True, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of lines.")
+def predict(model_path, inputs, as_json):
+    """Read images with a saved MODEL: one line per image (path, text, confidence)."""
+    from captchakit.data import list_images, read_image
+
+    model = _load_model(model_path)
+    files, problems = [], []
+    for i in inputs:
+        p = Path(i)
+        if p.is_dir():
+            files.extend(list_images(p))
+        elif p.exists():
+            files.append(p)
+        else:
+            problems.append(f"{p}: no such file or folder")
+    images, ok = [], []
+    for f in files:
+        try:
+            images.append(read_image(f))
+            ok.append(f)
+        except CaptchakitError as exc:
+            problems.append(str(exc))
+    details = model.predict_details(images) if images else []
+    if as_json:
+        click.echo(json.dumps([{"path": str(f), "text": d["text"], "confidence": round(d["confidence"], 4),
+                                "char_confidences": [round(c, 4) for c in d["char_confidences"]]}
+                               for f, d in zip(ok, details)], indent=2))
+    else:
+        for f, d in zip(ok, details):
+            echo(f"{f}\t{d['text']}\t{d['confidence']:.3f}")
+    _report_problems(problems)
+    if problems:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path())
+@click.argument("data", type=click.Path(exists=True))
+@click.option("--labels", "labels_file", type=click.Path(dir_okay=False), default=None, help="Labels file (CSV/JSON).")
+@click.option("--pattern", default=None, help="Regex that takes the label out of a file name.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False), default=None,
+              help="Write metrics.json, confusion.png and errors.png here.")
+def evaluate(model_path, data, labels_file, pattern, report_dir):
+    """Score a saved MODEL on the labelled images of DATA (never seen in training)."""
+    from captchakit.data._io import write_json
+    from captchakit.evaluate import evaluate as run_eval
+    from captchakit.report import save_confusion, save_error_gallery
+
+    model = _load_model(model_path)
+    lo, hi = model.length_
+    length = f"{lo}-{hi}"
+    images, labels, _, problems = _load_data(data, model.alphabet_, length, labels_file, pattern)
+    note = f"{data} ({len(images)} images)"
+    res = run_eval(model, images, labels, note)
+    _print_metrics(res["metrics"], f"{model_path} on {note}:")
+    if report_dir:
+        out = Path(report_dir)
+        if out.exists() and not out.is_dir():
+            raise CaptchakitError(f"{out}: exists and is a file, not a folder")
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "metrics.json", {"model": str(model_path), **res["metrics"],
+                                          "model_data": getattr(model, "meta_", {}).get("data")})
+        save_confusion(out / "confusion.png", res["confusion"], res["alphabet"])
+        save_error_gallery(out / "errors.png", images, labels, res["predictions"])
+        echo(f"report written to {out}/ (metrics.json, confusion.png, errors.png)")
+    _report_problems(problems)
     if problems:
         sys.exit(1)
 

@@ -1,0 +1,20 @@
+"""Per-character classifiers and the classic segmenting recognizer."""
+
+from captchakit.classifiers._features import (
+    CombinedFeatures,
+    HOGFeatures,
+    PixelFeatures,
+    ProfileFeatures,
+    make_features,
+)
+from captchakit.classifiers._recognizer import SegmentingRecognizer, make_classifier
+
+__all__ = [
+    "CombinedFeatures",
+    "HOGFeatures",
+    "PixelFeatures",
+    "ProfileFeatures",
+    "SegmentingRecognizer",
+    "make_classifier",
+    "make_features",
+]

@@ -1,0 +1,30 @@
+"""Scoring any recognizer on held-out images."""
+
+import time
+
+from captchakit.metrics import confusion, summarize
+
+
+def evaluate(recognizer, images, labels, data_note=""):
+    """Read *images* with *recognizer* and score against *labels*.
+
+    Returns
+    -------
+    dict
+        ``metrics`` (string/char accuracy, CER, ms/image, segmentation rate
+        for classic models), ``predictions``, ``confidences``, ``confusion``
+        and ``alphabet``.
+    """
+    images, labels = list(images), [str(v) for v in labels]
+    t0 = time.perf_counter()
+    details = recognizer.predict_details(images)
+    dt = time.perf_counter() - t0
+    preds = [d["text"] for d in details]
+    m = summarize(labels, preds, dt, len(images))
+    if details and "n_natural" in details[0]:
+        m["segmentation_rate"] = sum(d["n_natural"] == len(t) for d, t in zip(details, labels)) / len(labels)
+    m["data"] = data_note
+    alphabet = getattr(recognizer, "alphabet_", "".join(sorted(set("".join(labels)))))
+    return {"metrics": m, "predictions": preds,
+            "confidences": [d["confidence"] for d in details],
+            "confusion": confusion(labels, preds, alphabet), "alphabet": alphabet}
