@@ -5,7 +5,7 @@ Input ``X`` is an ``(n, S, S)`` array of crops (ink 1.0), or ``(n, S*S)``.
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from captchakit._errors import CaptchakitError
 
@@ -22,22 +22,22 @@ def _as_crops(X):
     return X
 
 
+def _flatten3d(X):
+    if isinstance(X, np.ndarray) and X.ndim == 3:
+        return X.reshape(len(X), -1)
+    return X
+
+
 class _CropTransformer(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
-        X = _as_crops(check_array(np.asarray(X).reshape(len(X), -1), dtype=np.float32))
-        self.crop_shape_ = X.shape[1:]
-        self.n_features_in_ = int(np.prod(self.crop_shape_))
+        X = validate_data(self, _flatten3d(X), reset=True, dtype=np.float32)
+        self.crop_shape_ = _as_crops(X).shape[1:]
         return self
 
     def transform(self, X):
         check_is_fitted(self, "crop_shape_")
-        X = np.asarray(X)
-        flat = check_array(X.reshape(len(X), -1), dtype=np.float32)
-        if flat.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {flat.shape[1]} features, but {type(self).__name__} is expecting "
-                f"{self.n_features_in_} features as input")
-        return self._features(_as_crops(flat))
+        X = validate_data(self, _flatten3d(X), reset=False, dtype=np.float32)
+        return self._features(_as_crops(X))
 
 
 class PixelFeatures(_CropTransformer):

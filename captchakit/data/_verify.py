@@ -2,7 +2,8 @@
 
 from collections import Counter, defaultdict
 
-from captchakit._errors import ImageReadError
+from captchakit._errors import ImageReadError, LabelError
+from captchakit.data._alphabet import check_label
 from captchakit.data._io import DEFAULT_MAX_PIXELS, file_digest, find_labelled_images, read_image
 
 
@@ -18,7 +19,7 @@ def verify_dataset(source, alphabet=None, length=None, labels_file=None, pattern
         bad file or label), ``duplicates`` (groups of identical files),
         ``items`` (the good ``(path, label)`` pairs).
     """
-    items, problems = find_labelled_images(source, labels_file, pattern, alphabet, length)
+    items, problems = find_labelled_images(source, labels_file, pattern)
     sizes, lengths, chars = Counter(), Counter(), Counter()
     by_digest = defaultdict(list)
     good = []
@@ -33,10 +34,15 @@ def verify_dataset(source, alphabet=None, length=None, labels_file=None, pattern
         lengths[len(label)] += 1
         chars.update(label)
         by_digest[file_digest(path)].append(str(path))
+        try:
+            check_label(label, alphabet, length, source=path)
+        except LabelError as exc:
+            problems.append(str(exc))
+            continue
         good.append((path, label))
     dups = [sorted(v) for v in by_digest.values() if len(v) > 1]
     return {
-        "n_files": len(items) + sum(1 for p in problems if "label" in p),
+        "n_files": len(items),
         "n_ok": len(good),
         "sizes": dict(sizes.most_common()),
         "label_lengths": dict(sorted(lengths.items())),

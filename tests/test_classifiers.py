@@ -1,0 +1,138 @@
+import json
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.svm import SVC
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from captchakit import CaptchakitError
+from captchakit._errors import LabelError, ModelFileError
+from captchakit.classifiers import (
+    CombinedFeatures, HOGFeatures, PixelFeatures, ProfileFeatures, SegmentingRecognizer,
+)
+from captchakit.preprocess import Preprocessor
+
+
+@parametrize_with_checks([HOGFeatures(pixels_per_cell=2, cells_per_block=1), PixelFeatures(size=0),
+                          ProfileFeatures(zones=2)],
+                         expected_failed_checks=lambda est: {
+                             "check_fit2d_1sample": "feeds 10 features: not a square crop (our error, not sklearn's wording)"})
+def test_sklearn_checks(estimator, check):
+    # The transformers take square image crops; checks that feed arbitrary
+    # non-square feature counts are refused with our own error and skipped.
+    try:
+        check(estimator)
+    except CaptchakitError as exc:
+        if "must be square" not in str(exc):
+            raise
+        pytest.skip("check feeds non-square data to an image-crop transformer")
+
+
+def test_feature_shapes():
+    X = np.random.default_rng(0).random((3, 32, 32)).astype(np.float32)
+    assert HOGFeatures().fit_transform(X).shape == (3, 324)
+    assert PixelFeatures(size=16).fit_transform(X).shape == (3, 256)
+    assert ProfileFeatures().fit_transform(X).shape == (3, 16 + 64)
+    assert CombinedFeatures().fit_transform(X).shape == (3, 404)
+
+
+def test_recognizer_learns_and_generalises(small_set, trained_knn):
+    X, y = small_set
+    # 20 images never seen in training: far better than chance (0.01% for 4 digits)
+    assert trained_knn.score(X[100:], y[100:]) >= 0.3
+    texts, conf = trained_knn.predict(X[100:103], return_confidence=True)
+    assert all(len(t) == 4 for t in texts)
+    assert all(len(c) == 4 and all(0 <= v <= 1 for v in c) for c in conf)
+    assert trained_knn.fit_summary_["n_used"] + trained_knn.fit_summary_["n_left_out"] == 100
+
+
+def test_recognizer_estimator_contract(small_set):
+    rec = SegmentingRecognizer(preprocessor=Preprocessor(), classifier=SVC(C=1.0))
+    params = rec.get_params()
+    assert "classifier__C" in params and "preprocessor__median" in params
+    c = clone(rec)
+    assert c.get_params()["classifier__C"] == 1.0 and c.classifier is not rec.classifier
+    X, y = small_set
+    gs = GridSearchCV(rec, {"classifier__C": [1.0, 10.0], "preprocessor__median": [0, 3]}, cv=2)
+    gs.fit(X[:60], y[:60])
+    assert set(gs.best_params_) == {"classifier__C", "preprocessor__median"}
+
+
+def test_resizes_other_sizes(trained_knn, small_set):
+    import cv2
+
+    X, _ = small_set
+    big = cv2.resize(X[0], (320, 120))
+    assert len(trained_knn.predict([big])[0]) == 4
+
+
+def test_unknown_labels_and_empty_training_set(small_set):
+    X, y = small_set
+    with pytest.raises(LabelError, match="outside the alphabet"):
+        SegmentingRecognizer(alphabet="0123").fit(X[:10], y[:10])
+    blank = [np.full((60, 160, 3), 255, np.uint8)] * 3
+    with pytest.raises(CaptchakitError, match="empty training set"):
+        SegmentingRecognizer().fit(blank, ["1234"] * 3)
+
+
+def test_bundle_roundtrip_identical(tmp_path, trained_knn, small_set):
+    X, _ = small_set
+    trained_knn.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    for key in ("alphabet", "length", "preprocess", "segment", "features", "versions", "format_version"):
+        assert key in meta
+    loaded = SegmentingRecognizer.load(tmp_path / "m")
+    assert loaded.predict(X[100:]) == trained_knn.predict(X[100:])
+    assert isinstance(loaded.pipeline_[-1], KNeighborsClassifier)
+
+
+def test_bundle_failures(tmp_path, trained_knn):
+    trained_knn.save(tmp_path / "m")
+    with pytest.raises(ModelFileError, match="model not found"):
+        SegmentingRecognizer.load(tmp_path / "nope")
+    (tmp_path / "f.txt").write_text("x")
+    with pytest.raises(ModelFileError, match="not a captchakit model bundle"):
+        SegmentingRecognizer.load(tmp_path / "f.txt")
+    # unknown format version
+    mj = tmp_path / "m" / "model.json"
+    meta = json.loads(mj.read_text())
+    meta["format_version"] = 99
+    mj.write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match="version 99 is not supported"):
+        SegmentingRecognizer.load(tmp_path / "m")
+    meta["format_version"] = 1
+    mj.write_text(json.dumps(meta))
+    # tampered payload
+    payload = tmp_path / "m" / "classifier.skops"
+    data = bytearray(payload.read_bytes())
+    data[-10] ^= 0xFF
+    payload.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="tampered"):
+        SegmentingRecognizer.load(tmp_path / "m")
+
+
+def test_untrusted_types_refused(tmp_path):
+    import skops.io as sio
+
+    from captchakit._bundle import load_sklearn
+
+    class Evil:
+        pass
+
+    f = tmp_path / "evil.skops"
+    sio.dump({"x": Evil()}, f)
+    with pytest.raises(ModelFileError, match="untrusted type"):
+        load_sklearn(f)
+
+
+def test_version_difference_warns(tmp_path, trained_knn):
+    trained_knn.save(tmp_path / "m")
+    mj = tmp_path / "m" / "model.json"
+    meta = json.loads(mj.read_text())
+    meta["versions"]["scikit-learn"] = "0.0.1"
+    mj.write_text(json.dumps(meta))
+    with pytest.warns(UserWarning, match="scikit-learn 0.0.1"):
+        SegmentingRecognizer.load(tmp_path / "m")

@@ -1,0 +1,168 @@
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from captchakit.cli import cli
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def one_line_error(res, *fragments):
+    assert res.exit_code != 0
+    assert "Traceback" not in res.output
+    err = [line for line in res.output.splitlines() if line.startswith("Error:")]
+    assert len(err) == 1, res.output
+    for f in fragments:
+        assert f in err[0], res.output
+
+
+def test_help_lists_every_command():
+    res = run("--help")
+    assert res.exit_code == 0
+    for c in ("generate", "verify", "preprocess", "segment", "train", "predict", "evaluate", "noise"):
+        assert c in res.output
+    for c in ("generate", "verify", "preprocess", "segment", "train", "predict", "evaluate"):
+        sub = run(c, "--help")
+        assert sub.exit_code == 0 and "--" in sub.output
+
+
+def test_generate_writes_and_refuses_nonempty(tmp_path):
+    out = tmp_path / "g"
+    res = run("generate", out, "--count", 5, "--seed", 3, "--length", "3-5", "--alphabet", "abc")
+    assert res.exit_code == 0, res.output
+    assert len(list(out.glob("*.png"))) == 5
+    rows = (out / "labels.csv").read_text().splitlines()
+    assert rows[0] == "filename,label" and len(rows) == 6
+    first = sorted(out.glob("*.png"))[0].read_bytes()
+    one_line_error(run("generate", out, "--count", 2), "not empty")
+    assert sorted(out.glob("*.png"))[0].read_bytes() == first
+    res = run("generate", out, "--count", 2, "--append", "--seed", 3, "--length", "3-5", "--alphabet", "abc")
+    assert res.exit_code == 0 and len(list(out.glob("*.png"))) == 7
+    assert len((out / "labels.csv").read_text().splitlines()) == 8
+
+
+def test_generate_out_is_a_file(tmp_path):
+    f = tmp_path / "file"
+    f.write_text("mine")
+    one_line_error(run("generate", f, "--count", 1), "is a file")
+    assert f.read_text() == "mine"
+
+
+def test_generate_bad_font(tmp_path):
+    one_line_error(run("generate", tmp_path / "o", "--font", tmp_path / "nofont.ttf"), "nofont.ttf")
+
+
+def test_preprocess_with_preview(gen_dir, tmp_path):
+    res = run("preprocess", gen_dir, tmp_path / "p", "--median", 3, "--threshold", "adaptive",
+              "--preview", tmp_path / "sheet.png")
+    assert res.exit_code == 0, res.output
+    assert len(list((tmp_path / "p").glob("*.png"))) == 12
+    assert Image.open(tmp_path / "sheet.png").size[0] > 500
+    cfg = json.loads((tmp_path / "p" / "preprocess.json").read_text())
+    assert cfg["preprocess"]["median"] == 3 and cfg["preprocess"]["threshold"] == "adaptive"
+
+
+def test_preprocess_bad_files_processed_and_listed(gen_dir, tmp_path):
+    (gen_dir / "zero_1.png").write_bytes(b"")
+    (gen_dir / "text_1.png").write_text("hello")
+    res = run("preprocess", gen_dir, tmp_path / "p")
+    assert res.exit_code == 1
+    assert "zero_1.png: empty file" in res.output and "text_1.png: not an image" in res.output
+    assert "Traceback" not in res.output
+    assert len(list((tmp_path / "p").glob("*.png"))) == 12
+
+
+def test_preprocess_huge_image(tmp_path):
+    d = tmp_path / "in"
+    d.mkdir()
+    Image.new("L", (5000, 4000), 255).save(d / "huge_1.png")
+    res = run("preprocess", d, tmp_path / "o")
+    assert res.exit_code == 1 and "huge_1.png" in res.output and "above the limit" in res.output
+
+
+def test_empty_folder(tmp_path):
+    (tmp_path / "empty").mkdir()
+    one_line_error(run("preprocess", tmp_path / "empty", tmp_path / "o"), "no images found")
+    one_line_error(run("verify", tmp_path / "empty"), "no images found")
+
+
+def test_segment_prints_rate_and_writes_crops(gen_dir, tmp_path):
+    out = tmp_path / "s"
+    res = run("segment", gen_dir, out, "--method", "projection", "--n-chars", 4)
+    assert res.exit_code == 0, res.output
+    assert "split naturally" in res.output and "images/s" in res.output
+    assert len(list((out / "overlays").glob("*.png"))) == 12
+    assert sum(1 for _ in out.glob("[0-9]/*.png")) == 48
+
+
+def test_verify_label_problems_and_split(gen_dir, tmp_path):
+    (gen_dir / "labels.csv").unlink()
+    src = sorted(gen_dir.glob("*.png"))[0]
+    (gen_dir / "12x4_77.png").write_bytes(src.read_bytes())
+    res = run("verify", gen_dir, "--alphabet", "digits", "--length", 4)
+    assert res.exit_code == 1
+    assert "12x4_77.png" in res.output and "outside the alphabet" in res.output
+    assert "160x60" in res.output and "identical" in res.output
+    res = run("verify", gen_dir, "--split", 0.75, "--seed", 0, "--out", tmp_path / "split")
+    assert (tmp_path / "split" / "train.csv").exists() and (tmp_path / "split" / "test.csv").exists()
+    assert "12x4_77.png" in [p.name for p in gen_dir.iterdir()]
+
+
+def test_train_predict_evaluate(tmp_path):
+    data, test = tmp_path / "d", tmp_path / "t"
+    assert run("generate", data, "--count", 80, "--seed", 1).exit_code == 0
+    assert run("generate", test, "--count", 10, "--seed", 2).exit_code == 0
+    model = tmp_path / "m"
+    res = run("train", data, "--method", "knn", "--model", model, "--seed", 0)
+    assert res.exit_code == 0, res.output
+    assert "validation split" in res.output and "seed 0" in res.output
+    assert (model / "model.json").exists() and (model / "classifier.skops").exists()
+    one_line_error(run("train", data, "--method", "knn", "--model", model), "already exists")
+    res = run("predict", model, test, "--json")
+    assert res.exit_code == 0
+    preds = json.loads(res.output)
+    assert len(preds) == 10 and all(len(p["text"]) == 4 for p in preds)
+    rep = tmp_path / "rep"
+    res = run("evaluate", model, test, "--report", rep)
+    assert res.exit_code == 0, res.output
+    assert "whole-string" in res.output and "per-character" in res.output and "CER" in res.output
+    for f in ("metrics.json", "confusion.png", "errors.png"):
+        assert (rep / f).exists()
+
+
+def test_train_unknown_method(gen_dir, tmp_path):
+    res = run("train", gen_dir, "--method", "forest", "--model", tmp_path / "m")
+    assert res.exit_code != 0 and "forest" in res.output and "Traceback" not in res.output
+
+
+def test_evaluate_unknown_label_chars(tmp_path, trained_knn):
+    trained_knn.save(tmp_path / "m")
+    d = tmp_path / "d"
+    from captchakit.data import generate_to_folder
+
+    generate_to_folder(d, 4, seed=9)
+    (d / "labels.csv").unlink()
+    src = sorted(d.glob("*.png"))[0]
+    (d / "ab12_5.png").write_bytes(src.read_bytes())
+    res = run("evaluate", tmp_path / "m", d)
+    assert res.exit_code == 1 and "ab12_5.png" in res.output and "outside the alphabet" in res.output
+
+
+def test_model_file_errors(tmp_path, gen_dir):
+    one_line_error(run("predict", tmp_path / "missing", gen_dir), "model not found")
+    (tmp_path / "foreign").mkdir()
+    (tmp_path / "foreign" / "model.json").write_text('{"hello": 1}')
+    one_line_error(run("predict", tmp_path / "foreign", gen_dir), "not a captchakit model")
+
+
+def test_bad_config_file(tmp_path, gen_dir):
+    cfg = tmp_path / "c.json"
+    cfg.write_text('{"preprocess": {"medain": 3}}')
+    one_line_error(run("preprocess", gen_dir, tmp_path / "o", "--config", cfg), "c.json", "medain")
+    cfg.write_text("{nope")
+    one_line_error(run("preprocess", gen_dir, tmp_path / "o2", "--config", cfg), "not valid JSON")

@@ -1,0 +1,80 @@
+import numpy as np
+import pytest
+
+from captchakit import CaptchakitError
+from captchakit.preprocess import (
+    Preprocessor, binarize, mean_filter, median_filter, remove_lines, remove_specks, to_gray,
+)
+
+
+def _text_image(light_bg=True):
+    g = np.full((30, 60), 230 if light_bg else 20, np.uint8)
+    g[5:25, 10:18] = 20 if light_bg else 230
+    g[5:25, 30:40] = 20 if light_bg else 230
+    return g
+
+
+@pytest.mark.parametrize("method", ["otsu", "adaptive", "fixed"])
+@pytest.mark.parametrize("light_bg", [True, False])
+def test_binarize_ink_is_foreground(method, light_bg):
+    b = binarize(_text_image(light_bg), method=method, block_size=31, offset=5)
+    assert b.dtype == bool
+    assert b[15, 12] and b[15, 35]
+    assert not b[2, 2] and not b[15, 25]
+
+
+def test_binarize_blank_and_all_ink():
+    assert not binarize(np.full((10, 10), 255, np.uint8)).any()
+    assert not binarize(np.zeros((10, 10), np.uint8)).any()  # constant: nothing stands out
+    with pytest.raises(CaptchakitError, match="threshold method"):
+        binarize(_text_image(), method="magic")
+
+
+def test_to_gray_does_not_modify_input():
+    rgb = np.zeros((4, 5, 3), np.uint8)
+    rgb[..., 0] = 255
+    g = to_gray(rgb)
+    assert g.shape == (4, 5) and rgb[..., 0].min() == 255
+
+
+def test_median_removes_salt_mean_smooths():
+    g = np.full((9, 9), 200, np.uint8)
+    g[4, 4] = 0
+    assert median_filter(g, 3)[4, 4] == 200
+    m = mean_filter(g, 3)
+    assert 170 < m[4, 4] < 200
+    assert g[4, 4] == 0
+    with pytest.raises(CaptchakitError):
+        median_filter(g, 4)
+
+
+def test_remove_specks_and_lines():
+    b = np.zeros((20, 40), bool)
+    b[2:18, 5:12] = True      # a stroke
+    b[10, :] = True           # a 1-px line across
+    b[1, 30] = True           # a speck
+    no_line = remove_lines(b, thickness=2)
+    assert not no_line[10, 25] and no_line[10, 8]
+    clean = remove_specks(no_line, min_area=5)
+    assert not clean[1, 30] and clean[5:15, 5:12].all()
+
+
+def test_preprocessor_roundtrip_and_stages():
+    p = Preprocessor(threshold="adaptive", median=3, mean=3, filter_order="mean-first", min_area=4)
+    assert Preprocessor.from_dict(p.to_dict()).get_params() == p.get_params()
+    img = np.repeat(_text_image()[..., None], 3, axis=2)
+    names = [n for n, _ in p.stages(img)]
+    assert names[:2] == ["original", "gray"]
+    assert names.index("mean 3") < names.index("median 3")
+    assert p.transform_one(img)[15, 12]
+    pb = Preprocessor(median=3, filter_stage="binary")
+    assert [n for n, _ in pb.stages(img)].index("binary (otsu)") < [n for n, _ in pb.stages(img)].index("median 3")
+
+
+def test_preprocessor_rejects_bad_settings():
+    with pytest.raises(CaptchakitError, match="unknown preprocessing setting.*bogus"):
+        Preprocessor.from_dict({"bogus": 1})
+    with pytest.raises(CaptchakitError, match="median must be"):
+        Preprocessor(median=4).validate()
+    with pytest.raises(CaptchakitError, match="threshold must be one of"):
+        Preprocessor(threshold="x").validate()
