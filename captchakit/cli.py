@@ -580,6 +580,89 @@ def evaluate(model_path, data, labels_file, pattern, report_dir):
         sys.exit(1)
 
 
+# ---------------------------------------------------------------- compare
+DEFAULT_SET = {"count": 7000, "test": 1000, "alphabet": "digits", "length": 4}
+QUICK_SET = {"count": 240, "test": 60, "alphabet": "digits", "length": 4}
+
+
+@cli.command()
+@click.argument("data", required=False, type=click.Path(exists=True))
+@click.option("--methods", default="knn,svm,cnn", show_default=True, help="Comma list of knn, svm, cnn.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False), default="report", show_default=True,
+              help="Folder for report.html, report.md, results.json and the figures.")
+@click.option("--train-sizes", default=None,
+              help="Learning-curve points, e.g. 250,500,1000,2000 (default depends on the data size).")
+@click.option("--test-split", type=float, default=None,
+              help="Share of DATA held out for testing (default 0.2; the built-in set uses a fixed test part).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the data, the split and training.")
+@click.option("--count", type=int, default=None,
+              help=f"Built-in set: training+validation images (default {DEFAULT_SET['count']}).")
+@click.option("--epochs", type=int, default=None, help="CNN: most epochs (default 40, --quick 2).")
+@click.option("--image-size", default="40x100", show_default=True, help="CNN input HxW.")
+@click.option("--quick", is_flag=True, help="A fast smoke run: tiny built-in set, few epochs.")
+@click.option("--overwrite", is_flag=True, help="Write into a non-empty report folder.")
+def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epochs, image_size, quick, overwrite):
+    """Compare KNN, SVM and the CNN on one seeded split and write a report.
+
+    Without DATA, a built-in seeded set is generated (python-captcha, 4
+    digits), so this runs with nothing from the user. Every method trains on
+    the same training images and is tested on the same held-out images.
+    """
+    from captchakit.cnn_baseline import parse_image_size
+    from captchakit.compare import format_rows, parse_methods, parse_sizes, run_compare, write_report
+    from captchakit.data import generate_captchas
+    from captchakit.data._io import prepare_output_dir
+    from captchakit.data._split import train_test_split_indices
+    from captchakit.report._plots import table_md
+
+    t_start = time.perf_counter()
+    meths = parse_methods(methods)
+    h, w = parse_image_size(image_size)
+    out = prepare_output_dir(report_dir, overwrite=overwrite)
+    if data is None:
+        spec = dict(QUICK_SET if quick else DEFAULT_SET)
+        if count:
+            spec["count"] = count
+        echo(f"built-in data: python-captcha, {spec['length']} {spec['alphabet']}, "
+             f"{spec['count']} training + {spec['test']} test images, seed {seed}")
+        gen = progress("generating", spec["count"] + spec["test"])
+        bar = iter(gen(range(spec["count"] + spec["test"])))
+        Xtr, ytr = generate_captchas(spec["count"], spec["alphabet"], spec["length"], seed=seed, n_jobs=2)
+        for _ in range(spec["count"]):
+            next(bar, None)
+        # the test images come from a different seed stream: never seen in training
+        Xte, yte = generate_captchas(spec["test"], spec["alphabet"], spec["length"], seed=seed + 10_000, n_jobs=2)
+        for _ in bar:
+            pass
+        note = (f"built-in python-captcha {spec['length']}-{spec['alphabet']} set: train {len(Xtr)} "
+                f"(seed {seed}), test {len(Xte)} (seed {seed + 10_000})")
+    else:
+        images, labels, _, problems = _load_data(data)
+        _report_problems(problems)
+        share = 0.2 if test_split is None else test_split
+        tr, te = train_test_split_indices(len(images), share, seed)
+        Xtr, ytr = [images[i] for i in tr], [labels[i] for i in tr]
+        Xte, yte = [images[i] for i in te], [labels[i] for i in te]
+        note = f"{data}: train {len(Xtr)} / test {len(Xte)} (test share {share}, seed {seed})"
+    sizes = parse_sizes(train_sizes) if train_sizes else (
+        [60, 120] if quick else [s for s in (250, 500, 1000, 2000, 4000) if s < len(Xtr)])
+    cnn_params = {"height": h, "width": w, "epochs": epochs or (2 if quick else 40), "verbose": 1}
+    if quick:
+        cnn_params.update(height=min(h, 32), width=min(w, 64), filters=(8, 16, 16, 16), rnn_units=16)
+    echo(f"data: {note}")
+    result = run_compare((Xtr, ytr), (Xte, yte), meths, sizes, cnn_params, seed, out / "models", note,
+                         echo=echo, progress=progress)
+    notes = [f"Data: {note}.", f"Seed: {seed}. Test images are never used for training, tuning or early stopping.",
+             "Classic methods: default preprocessing and connected-component segmentation; the CNN stops early "
+             "on a validation part carved from the training images.",
+             f"Total wall time: {time.perf_counter() - t_start:.0f} s."]
+    page = write_report(result, out, "captchakit comparison", notes, Xte, yte)
+    rows = format_rows(result["rows"])
+    echo("")
+    echo(table_md(rows, list(rows[0])))
+    echo(f"report: {page} (also report.md, results.json); total {time.perf_counter() - t_start:.0f} s")
+
+
 def main(argv=None):
     """Entry point of the ``captcha-cli`` console script."""
     cli.main(args=argv, prog_name="captcha-cli")

@@ -1,0 +1,285 @@
+"""End-to-end CNN recognizer with the same interface as the classic one."""
+
+import math
+import time
+from collections import Counter
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from captchakit._errors import CaptchakitError, LabelError, ModelFileError
+from captchakit.cnn_baseline._data import make_dataset, to_input
+from captchakit.cnn_baseline._model import build_model
+from captchakit.metrics import string_accuracy
+
+STUCK_CAUSES = (
+    "one softmax over all positions followed by a reshape (use one softmax per position)",
+    "a learning rate too high or too low",
+    "too little training data for the model",
+    "labels that do not match their images (check file names / labels file)",
+)
+
+
+def parse_image_size(text):
+    """``"48x128"`` → ``(48, 128)`` (height x width)."""
+    try:
+        h, w = (int(v) for v in str(text).lower().split("x"))
+    except ValueError:
+        raise CaptchakitError(f"--image-size must look like HEIGHTxWIDTH, e.g. 48x128; got {text!r}") from None
+    if h < 16 or w < 16:
+        raise CaptchakitError(f"--image-size must be at least 16x16, got {text!r}")
+    return h, w
+
+
+def chance_loss(length, n_classes):
+    """Cross-entropy of guessing: about L * ln(C) (2.30 per digit position)."""
+    return length * math.log(max(n_classes, 2))
+
+
+def _stuck_callback(chance, epochs, warnings_out, tolerance=0.9):
+    import keras
+
+    class StuckGuard(keras.callbacks.Callback):
+        """Warn when the training loss stays near chance for *epochs* epochs."""
+
+        def __init__(self):
+            super().__init__()
+            self.near = 0
+            self.fired = False
+
+        def on_epoch_end(self, epoch, logs=None):
+            loss = (logs or {}).get("loss")
+            if loss is None or self.fired:
+                return
+            self.near = self.near + 1 if loss >= tolerance * chance else 0
+            if self.near >= epochs:
+                self.fired = True
+                msg = (f"training looks stuck: loss {loss:.3f} has stayed near chance ({chance:.3f}; chance is "
+                       f"about L*ln(C) per label, ln(C) = 2.30 per digit position) for {epochs} epochs. "
+                       "Likely causes: " + "; ".join(STUCK_CAUSES))
+                warnings_out.append(msg)
+                print(f"WARNING: {msg}")
+
+    return StuckGuard()
+
+
+class CNNRecognizer(BaseEstimator):
+    """Read whole captchas with a convolutional-recurrent network.
+
+    Parameters
+    ----------
+    height, width : int
+        Input size the images are resized to.
+    head : {"auto", "positions", "ctc"}
+        ``auto``: one softmax per position when all labels have one length,
+        CTC otherwise.
+    filters : tuple of int
+    rnn_units : int
+    dropout : float
+    epochs : int
+        Most epochs; early stopping on the validation part ends sooner.
+    batch_size : int
+    learning_rate : float
+    patience : int
+        Early-stopping patience (epochs).
+    augment : bool
+        Seeded rotation/shift/scale/noise augmentation of training batches.
+    stuck_epochs : int
+        Warn when the loss stays near chance this many epochs.
+    seed : int
+    alphabet : str, optional
+        Default: the characters of the training labels.
+    verbose : int
+        Keras progress output (1: a progress bar per epoch).
+    """
+
+    def __init__(self, height=48, width=128, head="auto", filters=(32, 64, 96, 128), rnn_units=64,
+                 dropout=0.25, epochs=30, batch_size=64, learning_rate=2e-3, patience=4, augment=True,
+                 stuck_epochs=3, seed=0, alphabet=None, verbose=1):
+        self.height = height
+        self.width = width
+        self.head = head
+        self.filters = filters
+        self.rnn_units = rnn_units
+        self.dropout = dropout
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.patience = patience
+        self.augment = augment
+        self.stuck_epochs = stuck_epochs
+        self.seed = seed
+        self.alphabet = alphabet
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ encoding
+    def _encode(self, labels):
+        idx = {c: i for i, c in enumerate(self.alphabet_)}
+        if self.head_ == "positions":
+            return np.array([[idx[c] for c in lab] for lab in labels], np.int32)
+        out = np.zeros((len(labels), self.length_[1]), np.int32)
+        for r, lab in enumerate(labels):
+            out[r, :len(lab)] = [idx[c] + 1 for c in lab]  # 0 is the CTC blank
+        return out
+
+    def _loss(self):
+        import keras
+
+        if self.head_ == "positions":
+            return keras.losses.SparseCategoricalCrossentropy()
+
+        def ctc(y_true, y_pred):
+            y_true = keras.ops.cast(y_true, "int32")
+            lab_len = keras.ops.sum(keras.ops.cast(keras.ops.not_equal(y_true, 0), "int32"), axis=1)
+            batch = keras.ops.shape(y_pred)[0]
+            out_len = keras.ops.full((batch,), keras.ops.shape(y_pred)[1], dtype="int32")
+            return keras.ops.ctc_loss(y_true, y_pred, lab_len, out_len, mask_index=0)
+
+        return ctc
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y, validation_split=0.1, validation_data=None):
+        """Train; the validation part is carved from the training data (seeded)."""
+        import keras
+
+        X, y = list(X), [str(v) for v in y]
+        if len(X) != len(y) or not X:
+            raise CaptchakitError(f"need as many labels as images, got {len(X)} images, {len(y)} labels")
+        keras.utils.set_random_seed(self.seed)
+        alphabet = "".join(sorted(set(self.alphabet))) if self.alphabet else "".join(sorted(set("".join(y))))
+        bad = [lab for lab in y if set(lab) - set(alphabet)]
+        if bad:
+            raise LabelError(f"label {bad[0]!r} has characters outside the alphabet {alphabet!r}")
+        self.alphabet_ = alphabet
+        lengths = Counter(len(v) for v in y)
+        self.length_ = (min(lengths), max(lengths))
+        self.head_ = ("positions" if self.length_[0] == self.length_[1] else "ctc") if self.head == "auto" else self.head
+        if self.head_ == "positions" and self.length_[0] != self.length_[1]:
+            raise CaptchakitError("the positions head needs labels of one length; use head='ctc'")
+        if validation_data is None:
+            rng = np.random.default_rng(self.seed)
+            perm = rng.permutation(len(X))
+            n_val = max(1, int(round(len(X) * validation_split))) if len(X) > 1 else 0
+            va, tr = perm[:n_val], perm[n_val:]
+            Xv, yv = [X[i] for i in va], [y[i] for i in va]
+            X, y = [X[i] for i in tr], [y[i] for i in tr]
+        else:
+            Xv, yv = list(validation_data[0]), [str(v) for v in validation_data[1]]
+        xt, yt = to_input(X, self.height, self.width), self._encode(y)
+        xv, yvv = to_input(Xv, self.height, self.width), self._encode(yv)
+        n_classes = len(alphabet)
+        self.model_ = build_model(self.height, self.width, n_classes, self.length_[1], self.head_,
+                                  tuple(self.filters), self.rnn_units, self.dropout)
+        self.model_.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss=self._loss())
+        self.warnings_ = []
+        # Keras averages the cross-entropy over the positions, so the positions head's
+        # loss at chance is ln(C) (L*ln(C) summed); the CTC loss is per whole label.
+        chance = (chance_loss(1, n_classes) if self.head_ == "positions"
+                  else chance_loss(self.length_[1], n_classes + 1))
+        callbacks = [
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=self.patience, restore_best_weights=True),
+            keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, self.patience // 2),
+                                              min_lr=1e-5, verbose=0),
+            _stuck_callback(chance, self.stuck_epochs, self.warnings_),
+        ]
+        t0 = time.perf_counter()
+        hist = self.model_.fit(
+            make_dataset(xt, yt, self.batch_size, self.augment, self.seed),
+            validation_data=make_dataset(xv, yvv, 256, False, self.seed, shuffle=False) if len(xv) else None,
+            epochs=self.epochs, callbacks=callbacks, verbose=self.verbose)
+        self.history_ = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+        self.fit_summary_ = {"n_images": len(X), "n_validation": len(Xv), "epochs_run": len(hist.epoch),
+                             "seconds": time.perf_counter() - t0, "head": self.head_,
+                             "chance_loss": chance, "label_lengths": {str(k): v for k, v in sorted(lengths.items())}}
+        return self
+
+    # ------------------------------------------------------------------ predict
+    def _decode(self, out):
+        if self.head_ == "positions":
+            best = out.argmax(axis=-1)
+            conf = out.max(axis=-1)
+            return ["".join(self.alphabet_[i] for i in row) for row in best], [list(map(float, c)) for c in conf]
+        e = np.exp(out - out.max(axis=-1, keepdims=True))
+        prob = e / e.sum(axis=-1, keepdims=True)
+        best = prob.argmax(axis=-1)
+        texts, confs = [], []
+        for row, p in zip(best, prob):
+            chars, cs, prev = [], [], 0
+            for t, k in enumerate(row):
+                if k != 0 and k != prev:
+                    chars.append(self.alphabet_[k - 1])
+                    cs.append(float(p[t, k]))
+                prev = k
+            texts.append("".join(chars))
+            confs.append(cs)
+        return texts, confs
+
+    def predict_details(self, X):
+        check_is_fitted(self, "model_")
+        X = list(X)
+        if not X:
+            return []
+        out = self.model_.predict(to_input(X, self.height, self.width), batch_size=256, verbose=0)
+        texts, confs = self._decode(np.asarray(out))
+        return [{"text": t, "confidence": float(np.prod(c)) if c else 0.0, "char_confidences": c}
+                for t, c in zip(texts, confs)]
+
+    def predict(self, X, return_confidence=False):
+        det = self.predict_details(X)
+        texts = [d["text"] for d in det]
+        return (texts, [d["char_confidences"] for d in det]) if return_confidence else texts
+
+    def score(self, X, y):
+        """Whole-string accuracy."""
+        return string_accuracy([str(v) for v in y], self.predict(X))
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path, validation=None, data=None):
+        """Save as a bundle folder (``model.json`` + ``model.keras``)."""
+        from captchakit._bundle import library_versions, write_bundle
+
+        check_is_fitted(self, "model_")
+        meta = {
+            "method": "cnn",
+            "alphabet": self.alphabet_,
+            "length": list(self.length_),
+            "head": self.head_,
+            "input": {"height": self.height, "width": self.width, "channels": 1,
+                      "scaling": "grey, background light, 1 - grey/255 (ink high)", "resize": "INTER_AREA"},
+            "architecture": {"filters": list(self.filters), "rnn_units": self.rnn_units, "dropout": self.dropout},
+            "training": {**self.fit_summary_, "epochs": self.epochs, "batch_size": self.batch_size,
+                         "learning_rate": self.learning_rate, "augment": self.augment, "seed": self.seed},
+            "history": self.history_,
+            "versions": library_versions(("tensorflow", "keras")),
+            "data": data or {},
+            "validation": validation or {},
+        }
+        return write_bundle(path, meta, lambda f: self.model_.save(f), "model.keras")
+
+    @classmethod
+    def load(cls, path):
+        """Load a bundle with ``safe_mode=True`` (no code runs from the file)."""
+        import keras
+
+        from captchakit._bundle import check_versions, read_bundle_meta
+
+        meta, payload = read_bundle_meta(path)
+        if meta.get("method") != "cnn":
+            raise ModelFileError(f"{path}: holds a {meta.get('method')!r} model, not a CNN")
+        try:
+            inp, arch = meta["input"], meta["architecture"]
+            rec = cls(height=inp["height"], width=inp["width"], head=meta["head"], filters=tuple(arch["filters"]),
+                      rnn_units=arch["rnn_units"], dropout=arch["dropout"], alphabet=meta["alphabet"])
+            rec.alphabet_, rec.length_, rec.head_ = meta["alphabet"], tuple(meta["length"]), meta["head"]
+            rec.history_, rec.fit_summary_ = meta.get("history", {}), meta.get("training", {})
+        except (KeyError, TypeError) as exc:
+            raise ModelFileError(f"{path}/model.json: incomplete model description ({exc})") from None
+        try:
+            rec.model_ = keras.saving.load_model(payload, compile=False, safe_mode=True)
+        except Exception as exc:  # noqa: BLE001
+            raise ModelFileError(f"{payload}: cannot load Keras model safely ({type(exc).__name__}: {exc})") from None
+        rec.meta_ = meta
+        rec.warnings_ = []
+        rec.load_warnings_ = check_versions(meta, ("tensorflow", "keras"))
+        return rec

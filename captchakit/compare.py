@@ -1,0 +1,173 @@
+"""Side-by-side comparison of recognizers on one seeded split."""
+
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from captchakit._errors import CaptchakitError
+from captchakit.evaluate import evaluate
+
+ALL_METHODS = ("knn", "svm", "cnn")
+
+
+def parse_methods(text):
+    methods = [m.strip() for m in str(text).split(",") if m.strip()]
+    bad = [m for m in methods if m not in ALL_METHODS]
+    if bad or not methods:
+        raise CaptchakitError(f"--methods takes a comma list of {', '.join(ALL_METHODS)}; got {text!r}")
+    return methods
+
+
+def parse_sizes(text):
+    if not text:
+        return []
+    try:
+        sizes = sorted({int(v) for v in str(text).split(",") if v.strip()})
+    except ValueError:
+        raise CaptchakitError(f"--train-sizes takes a comma list of numbers, got {text!r}") from None
+    if any(s < 2 for s in sizes):
+        raise CaptchakitError(f"--train-sizes must be >= 2, got {text!r}")
+    return sizes
+
+
+def make_recognizer(method, cnn_params=None, seed=0, alphabet=None):
+    """A fresh recognizer for *method* with the comparison's settings."""
+    if method == "cnn":
+        from captchakit.cnn_baseline import CNNRecognizer
+
+        return CNNRecognizer(seed=seed, alphabet=alphabet, **(cnn_params or {}))
+    from captchakit.classifiers._recognizer import build_recognizer
+
+    return build_recognizer(method, alphabet=alphabet)
+
+
+def _dir_size(path):
+    return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
+
+
+def run_compare(train, test, methods=ALL_METHODS, train_sizes=(), cnn_params=None, seed=0,
+                model_dir=None, data_note="", echo=print, progress=None):
+    """Train every method on the same training images, test on the same test images.
+
+    Parameters
+    ----------
+    train, test : (images, labels)
+    methods : sequence of str
+    train_sizes : sequence of int
+        Learning-curve points (subsets of the training images, smaller first).
+    cnn_params : dict
+        Extra :class:`CNNRecognizer` parameters (epochs, image size...).
+    model_dir : Path, optional
+        Where the trained models are saved (their size is reported).
+
+    Returns
+    -------
+    dict
+        ``rows`` (one per method), ``curves``, ``evaluations``, ``histories``.
+    """
+    Xtr, ytr = list(train[0]), list(train[1])
+    Xte, yte = list(test[0]), list(test[1])
+    alphabet = "".join(sorted(set("".join(ytr)) | set("".join(yte))))
+    rows, evals, histories, curves = [], {}, {}, {}
+    order = np.random.default_rng(seed).permutation(len(Xtr))
+    sizes = [s for s in train_sizes if s < len(Xtr)]
+    for method in methods:
+        echo(f"[{method}] training on {len(Xtr)} images")
+        rec = make_recognizer(method, cnn_params, seed, alphabet)
+        t0 = time.perf_counter()
+        if method == "cnn":
+            rec.fit(Xtr, ytr)
+            histories[method] = rec.history_
+            for w in rec.warnings_:
+                echo(f"warning: {w}")
+        else:
+            rec.fit(Xtr, ytr, progress=progress(f"{method}: segmenting") if progress else None)
+        train_s = time.perf_counter() - t0
+        res = evaluate(rec, Xte, yte, data_note)
+        m = res["metrics"]
+        size = None
+        if model_dir is not None:
+            path = Path(model_dir) / method
+            if path.exists():
+                shutil.rmtree(path)
+            rec.save(path, validation=m, data={"note": data_note, "n_train": len(Xtr), "seed": seed})
+            size = _dir_size(path)
+        rows.append({"method": method, "string_accuracy": m["string_accuracy"], "char_accuracy": m["char_accuracy"],
+                     "cer": m["cer"], "segmentation_rate": m.get("segmentation_rate"),
+                     "train_seconds": train_s, "ms_per_image": m["ms_per_image"], "model_bytes": size})
+        evals[method] = res
+        echo(f"[{method}] whole-string {m['string_accuracy']:.2%}, per-char {m['char_accuracy']:.2%}, "
+             f"train {train_s:.1f} s")
+        pts = []
+        for s in sizes:
+            sub = order[:s]
+            r = make_recognizer(method, cnn_params, seed, alphabet)
+            if method == "cnn":
+                r.set_params(verbose=0)
+            try:
+                r.fit([Xtr[i] for i in sub], [ytr[i] for i in sub])
+                acc = r.score(Xte, yte)
+            except CaptchakitError as exc:
+                echo(f"[{method}] learning curve at {s}: {exc}")
+                acc = float("nan")
+            pts.append((s, acc))
+            echo(f"[{method}] learning curve: {s} training images -> {acc:.2%} whole-string")
+        pts.append((len(Xtr), m["string_accuracy"]))
+        curves[method] = pts
+    return {"rows": rows, "curves": curves, "evaluations": evals, "histories": histories, "alphabet": alphabet}
+
+
+def format_rows(rows):
+    """Rows with human-readable numbers, for tables."""
+    out = []
+    for r in rows:
+        out.append({
+            "method": r["method"],
+            "whole-string": f"{r['string_accuracy']:.2%}",
+            "per-char": f"{r['char_accuracy']:.2%}",
+            "CER": f"{r['cer']:.4f}",
+            "segmentation": "-" if r["segmentation_rate"] is None else f"{r['segmentation_rate']:.1%}",
+            "train s": f"{r['train_seconds']:.1f}",
+            "ms/image": f"{r['ms_per_image']:.2f}",
+            "model size": "-" if r["model_bytes"] is None else f"{r['model_bytes'] / 1024:.0f} KiB",
+        })
+    return out
+
+
+def write_report(result, out, title, notes, test_images, test_labels):
+    """Write report.html, report.md, results.json and the figures into *out*."""
+    from captchakit.data._io import write_json
+    from captchakit.report import save_bars, save_confusion, save_error_gallery, save_lines, table_md, write_html
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = format_rows(result["rows"])
+    cols = list(rows[0]) if rows else []
+    figs = []
+    save_bars(out / "accuracy.png", [r["method"] for r in result["rows"]],
+              [r["string_accuracy"] for r in result["rows"]], title="Whole-string accuracy on the test images")
+    figs.append(("Accuracy", "accuracy.png"))
+    curves = {m: ([p[0] for p in pts], [p[1] for p in pts]) for m, pts in result["curves"].items()}
+    save_lines(out / "learning_curves.png", curves, "training images", "whole-string accuracy (test)",
+               "How many labelled samples do I need?", logx=True)
+    figs.append(("Learning curves", "learning_curves.png"))
+    for method, res in result["evaluations"].items():
+        save_confusion(out / f"confusion_{method}.png", res["confusion"], res["alphabet"], f"{method}: confusion")
+        save_error_gallery(out / f"errors_{method}.png", test_images, test_labels, res["predictions"],
+                           title=f"{method}: wrong readings (true / read)")
+        figs.append((f"{method}: confusion matrix", f"confusion_{method}.png"))
+        figs.append((f"{method}: error gallery", f"errors_{method}.png"))
+    for method, hist in result["histories"].items():
+        series = {k: (list(range(1, len(v) + 1)), v) for k, v in hist.items() if k.endswith("loss")}
+        save_lines(out / f"training_{method}.png", series, "epoch", "loss", f"{method} training curves")
+        figs.append((f"{method}: training curves", f"training_{method}.png"))
+    write_json(out / "results.json", {"title": title, "notes": notes, "rows": result["rows"],
+                                      "learning_curves": result["curves"], "histories": result["histories"]})
+    md = [f"# {title}", "", *[f"- {n}" for n in notes], "", table_md(rows, cols), ""]
+    md += [f"## {h}\n\n![{h}]({f})\n" for h, f in figs]
+    (out / "report.md").write_text("\n".join(md), encoding="utf-8")
+    sections = [("Results", notes, (cols, rows), [])] + [(h, [], None, [f]) for h, f in figs]
+    write_html(out / "report.html", title, sections)
+    return out / "report.html"

@@ -1,0 +1,100 @@
+import json
+import math
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from captchakit._errors import ModelFileError  # noqa: E402
+from captchakit.cnn_baseline import CNNRecognizer, build_model, chance_loss  # noqa: E402
+
+TINY = dict(height=24, width=48, filters=(4, 8, 8, 8), rnn_units=8, batch_size=16, verbose=0, seed=0)
+
+
+def two_class_set(n=64):
+    """Learnable toy set: blank images read 'aaaa', images with a bar read 'bbbb'."""
+    rng = np.random.default_rng(0)
+    X, y = [], []
+    for i in range(n):
+        im = np.full((24, 48, 3), 255, np.uint8)
+        im[rng.integers(0, 3):, :] -= rng.integers(0, 10, dtype=np.uint8)
+        if i % 2:
+            im[6:18, 8:40] = 0
+        X.append(im)
+        y.append("bbbb" if i % 2 else "aaaa")
+    return X, y
+
+
+def test_builder_heads_and_no_lambda():
+    m = build_model(24, 48, n_classes=10, length=4, head="positions", filters=(4, 8, 8, 8), rnn_units=8)
+    assert m.output_shape == (None, 4, 10)
+    assert m.layers[-1].name == "per_position_softmax"
+    c = build_model(24, 48, n_classes=10, head="ctc", filters=(4, 8, 8, 8), rnn_units=8)
+    assert c.output_shape[-1] == 11
+    assert not any(type(layer).__name__ == "Lambda" for layer in m.layers + c.layers)
+
+
+def test_chance_loss():
+    assert math.isclose(chance_loss(1, 10), 2.302585, rel_tol=1e-5)
+    assert math.isclose(chance_loss(4, 10), 4 * math.log(10))
+
+
+def test_train_save_load_identical(tmp_path, small_set):
+    X, y = small_set
+    rec = CNNRecognizer(epochs=2, **TINY).fit(X[:60], y[:60])
+    before = rec.predict(X[100:110])
+    texts, conf = rec.predict(X[100:102], return_confidence=True)
+    assert all(len(t) == 4 for t in texts) and all(len(c) == 4 for c in conf)
+    rec.save(tmp_path / "cnn")
+    meta = json.loads((tmp_path / "cnn" / "model.json").read_text())
+    assert meta["method"] == "cnn" and meta["alphabet"] and meta["input"]["height"] == 24
+    loaded = CNNRecognizer.load(tmp_path / "cnn")
+    assert loaded.predict(X[100:110]) == before
+    out_a = rec.model_.predict(np.zeros((1, 24, 48, 1), np.float32), verbose=0)
+    out_b = loaded.model_.predict(np.zeros((1, 24, 48, 1), np.float32), verbose=0)
+    assert np.array_equal(out_a, out_b)
+
+
+def test_ctc_head_varying_lengths(tmp_path):
+    from captchakit.data import generate_captchas
+
+    X, y = generate_captchas(40, length="3-5", width=96, height=40, seed=5)
+    rec = CNNRecognizer(epochs=1, **TINY).fit(X, y)
+    assert rec.head_ == "ctc"
+    preds = rec.predict(X[:5])
+    assert all(isinstance(p, str) for p in preds)
+    rec.save(tmp_path / "ctc")
+    assert CNNRecognizer.load(tmp_path / "ctc").predict(X[:5]) == preds
+
+
+def test_learns_toy_task_and_guard_silent():
+    X, y = two_class_set()
+    rec = CNNRecognizer(epochs=6, learning_rate=1e-2, stuck_epochs=3, augment=False, **TINY).fit(X, y)
+    assert rec.warnings_ == []
+    assert rec.history_["loss"][-1] < 0.5 * chance_loss(4, 2)
+    assert rec.score(X, y) == 1.0
+
+
+def test_stuck_guard_fires_when_broken(capsys):
+    # broken: labels that do not match their images (random digits) -> nothing to learn
+    X, _ = two_class_set()
+    rng = np.random.default_rng(1)
+    y = ["".join(rng.choice(list("0123456789"), 4)) for _ in X]
+    rec = CNNRecognizer(epochs=3, stuck_epochs=2, augment=False, **TINY).fit(X, y)
+    assert len(rec.warnings_) == 1
+    assert "near chance" in rec.warnings_[0] and "one softmax over all positions" in rec.warnings_[0]
+
+
+def test_bad_keras_payload_refused(tmp_path, small_set):
+    X, y = small_set
+    rec = CNNRecognizer(epochs=1, **TINY).fit(X[:20], y[:20])
+    rec.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    (tmp_path / "m" / "model.keras").write_bytes(b"not a zip")
+    import hashlib
+
+    meta["payload"]["sha256"] = hashlib.sha256(b"not a zip").hexdigest()
+    (tmp_path / "m" / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match="cannot load Keras model safely"):
+        CNNRecognizer.load(tmp_path / "m")

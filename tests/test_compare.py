@@ -1,0 +1,42 @@
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from captchakit.cli import cli
+from captchakit.compare import parse_methods, parse_sizes
+
+
+def test_parsers():
+    assert parse_methods("svm,cnn") == ["svm", "cnn"]
+    assert parse_sizes("500,250") == [250, 500]
+    from captchakit import CaptchakitError
+
+    with pytest.raises(CaptchakitError, match="forest"):
+        parse_methods("svm,forest")
+
+
+def test_compare_quick_writes_every_file(tmp_path):
+    pytest.importorskip("tensorflow")
+    out = tmp_path / "rep"
+    res = CliRunner().invoke(cli, ["compare", "--quick", "--report", str(out), "--count", "120",
+                                   "--train-sizes", "60"])
+    assert res.exit_code == 0, res.output
+    for f in ("report.html", "report.md", "results.json", "accuracy.png", "learning_curves.png",
+              "confusion_knn.png", "confusion_svm.png", "confusion_cnn.png", "errors_knn.png",
+              "errors_svm.png", "errors_cnn.png", "training_cnn.png"):
+        assert (out / f).exists(), f
+    data = json.loads((out / "results.json").read_text())
+    assert [r["method"] for r in data["rows"]] == ["knn", "svm", "cnn"]
+    assert all(0 <= r["string_accuracy"] <= 1 and r["model_bytes"] > 0 for r in data["rows"])
+    assert set(data["learning_curves"]) == {"knn", "svm", "cnn"}
+    assert "report:" in res.output and "seed 0" in res.output
+    html = (out / "report.html").read_text()
+    assert "learning_curves.png" in html and "whole-string" in html
+
+
+def test_compare_on_user_data(tmp_path, gen_dir):
+    res = CliRunner().invoke(cli, ["compare", str(gen_dir), "--methods", "knn", "--report",
+                                   str(tmp_path / "r"), "--train-sizes", "4", "--test-split", "0.25"])
+    assert res.exit_code == 0, res.output
+    assert "train 9 / test 3" in res.output
