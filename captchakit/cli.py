@@ -663,6 +663,52 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epo
     echo(f"report: {page} (also report.md, results.json); total {time.perf_counter() - t_start:.0f} s")
 
 
+# ---------------------------------------------------------------- tune
+@cli.command()
+@click.argument("data", type=click.Path(exists=True))
+@click.option("--method", type=click.Choice(["svm", "knn"]), default="svm", show_default=True,
+              help="Classic recognizer whose accuracy is the objective.")
+@click.option("--grid", "grid_file", type=click.Path(dir_okay=False), default=None,
+              help="JSON or YAML grid {setting: [values]} replacing the default grid.")
+@click.option("--cv", type=click.IntRange(min=2), default=3, show_default=True, help="Cross-validation folds.")
+@click.option("--test-split", type=float, default=0.2, show_default=True, help="Share held out, scored once at the end.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split and the folds.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=2, show_default=True, help="Parallel workers.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="tune", show_default=True,
+              help="Folder for best.json, the PNGs and index.html.")
+@click.option("--overwrite", is_flag=True, help="Write into a non-empty output folder.")
+def tune(data, method, grid_file, cv, test_split, seed, jobs, out_dir, overwrite):
+    """Find the denoising settings that read DATA best, by cross-validation.
+
+    Whole-string accuracy of the classic recognizer is cross-validated on the
+    training part only; the held-out test part scores the best and the
+    default settings once, at the end.
+    """
+    from captchakit.data._io import prepare_output_dir, read_config
+    from captchakit.report._plots import table_md
+    from captchakit.tune import DEFAULT_GRID, tune as run_tune, validate_grid, write_tune_report
+
+    grid = DEFAULT_GRID
+    if grid_file:
+        cfg = read_config(grid_file) if not str(grid_file).endswith(".json") else None
+        if cfg is None:
+            from captchakit.data._io import read_json
+
+            cfg = read_json(grid_file)
+        grid = cfg
+        validate_grid(grid, source=str(grid_file))
+    out = prepare_output_dir(out_dir, overwrite=overwrite)
+    images, labels, _, problems = _load_data(data)
+    _report_problems(problems)
+    result = run_tune(images, labels, grid, method, cv, test_split, seed, jobs,
+                      progress=progress("cross-validating"), echo=echo)
+    table = write_tune_report(result, out, result["test_images"])
+    echo(table_md(table, list(table[0])))
+    echo(f"held-out test ({result['split']['n_test']} images, seed {seed}): default {result['test']['default']:.2%}, "
+         f"tuned {result['test']['tuned']:.2%} whole-string")
+    echo(f"best settings: {out}/best.json; page: {out}/index.html ({result['search_seconds']:.0f} s search)")
+
+
 def main(argv=None):
     """Entry point of the ``captcha-cli`` console script."""
     cli.main(args=argv, prog_name="captcha-cli")

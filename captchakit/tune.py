@@ -1,0 +1,257 @@
+"""Cross-validated search of the denoising settings of the classic recognizer."""
+
+import itertools
+import math
+import threading
+import time
+
+import numpy as np
+
+from captchakit._errors import CaptchakitError
+from captchakit.preprocess import Preprocessor
+from captchakit.segment import Segmenter
+
+#: The default grid: threshold, median and average sizes, their order, speck area, line removal.
+DEFAULT_GRID = {
+    "threshold": ["otsu", "adaptive"],
+    "median": [0, 3, 5],
+    "mean": [0, 3, 5],
+    "filter_order": ["median-first", "mean-first"],
+    "min_area": [0, 12, 30],
+    "remove_lines": [False, True],
+}
+
+
+def _param_name(key):
+    if key.startswith("segment."):
+        return "segmenter__" + key.split(".", 1)[1]
+    return "preprocessor__" + key.split(".", 1)[-1] if key.startswith("preprocess.") else "preprocessor__" + key
+
+
+def validate_grid(grid, source="grid"):
+    """Check a grid ``{setting: [values]}`` (or a list of them); one-line errors name the entry.
+
+    Returns
+    -------
+    list of dict
+        Parameter grids for scikit-learn (``preprocessor__median`` ...), with
+        ``filter_order`` only varied where both filters are on.
+    """
+    grids = grid if isinstance(grid, list) else [grid]
+    pre_known = set(Preprocessor().get_params())
+    seg_known = set(Segmenter().get_params())
+    out = []
+    for g in grids:
+        if not isinstance(g, dict) or not g:
+            raise CaptchakitError(f"{source}: expected a mapping of setting -> list of values")
+        norm = {}
+        for key, values in g.items():
+            name = key.split(".", 1)[-1]
+            known = seg_known if key.startswith("segment.") else pre_known
+            if name not in known:
+                raise CaptchakitError(
+                    f"{source}: unknown parameter {key!r}; known: {', '.join(sorted(pre_known))} "
+                    f"(or segment.<{'|'.join(sorted(seg_known))}>)")
+            if not isinstance(values, list) or not values:
+                raise CaptchakitError(f"{source}: entry {key!r} must be a non-empty list of values")
+            for v in values:
+                try:
+                    if key.startswith("segment."):
+                        Segmenter(**{name: v}).validate()
+                    else:
+                        Preprocessor(**{name: v}).validate()
+                except (CaptchakitError, TypeError) as exc:
+                    raise CaptchakitError(f"{source}: entry {key!r} has a bad value {v!r}: {exc}") from None
+            norm[_param_name(key)] = values
+        out.extend(_split_order(norm))
+    return out
+
+
+def _split_order(g):
+    """Vary the filter order only where both filters are on (avoids duplicate candidates)."""
+    ok = "preprocessor__filter_order"
+    med, mean = g.get("preprocessor__median"), g.get("preprocessor__mean")
+    if ok not in g or med is None or mean is None:
+        return [g]
+    both = {**g, "preprocessor__median": [v for v in med if v > 1], "preprocessor__mean": [v for v in mean if v > 1]}
+    grids = []
+    if both["preprocessor__median"] and both["preprocessor__mean"]:
+        grids.append(both)
+    base = {k: v for k, v in g.items() if k != ok}
+    for mv in med:
+        for av in mean:
+            if mv > 1 and av > 1:
+                continue
+            grids.append({**base, "preprocessor__median": [mv], "preprocessor__mean": [av]})
+    return _merge(grids)
+
+
+def _merge(grids):
+    return [g for g in grids if all(g.values())]
+
+
+def n_candidates(grids):
+    return sum(math.prod(len(v) for v in g.values()) for g in grids)
+
+
+def _halving_fits(n_cand, cv, min_res, max_res, factor):
+    n_iter = min(1 + int(math.floor(math.log(max(n_cand, 1), factor))),
+                 1 + int(math.floor(math.log(max(max_res // min_res, 1), factor))))
+    total, c = 0, n_cand
+    for _ in range(n_iter):
+        total += c * cv
+        c = math.ceil(c / factor)
+    return total
+
+
+def _settings_of(params, base_pre, base_seg):
+    pre = dict(base_pre.get_params())
+    seg = dict(base_seg.get_params())
+    for k, v in params.items():
+        if k.startswith("preprocessor__"):
+            pre[k.split("__", 1)[1]] = v
+        elif k.startswith("segmenter__"):
+            seg[k.split("__", 1)[1]] = v
+    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in pre.items()}, seg
+
+
+def tune(images, labels, grid=None, method="svm", cv=3, test_split=0.2, seed=0, n_jobs=2,
+         min_resources=300, factor=3, top=5, progress=None, echo=print):
+    """Search the denoising settings; score the best and the default once on held-out images.
+
+    The search is :class:`~sklearn.model_selection.HalvingGridSearchCV` over a
+    :class:`SegmentingRecognizer`, scoring whole-string accuracy by *cv*-fold
+    cross-validation on the training part only.  The test part is touched
+    once, at the end.
+
+    Returns
+    -------
+    dict
+        ``ranking`` (top settings with mean/std CV accuracy and segmentation
+        rate), ``best`` (settings), ``test`` (best vs default on the test
+        part), ``by_filter`` (CV accuracy against filter size), ``split``.
+    """
+    from joblib import parallel_config
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingGridSearchCV, KFold
+
+    from captchakit.classifiers._recognizer import build_recognizer
+    from captchakit.data._split import train_test_split_indices
+
+    grids = validate_grid(grid if grid is not None else DEFAULT_GRID)
+    images, labels = list(images), [str(v) for v in labels]
+    tr, te = train_test_split_indices(len(images), test_split, seed)
+    Xtr, ytr = [images[i] for i in tr], [labels[i] for i in tr]
+    Xte, yte = [images[i] for i in te], [labels[i] for i in te]
+    base = build_recognizer(method, preprocessor=Preprocessor(), segmenter=Segmenter())
+    n_cand = n_candidates(grids)
+    max_res = len(Xtr) - len(Xtr) // cv
+    min_res = min(min_resources, max_res)
+    total = _halving_fits(n_cand, cv, min_res, max_res, factor)
+    echo(f"tuning {n_cand} settings by {cv}-fold CV on {len(Xtr)} training images "
+         f"(successive halving from {min_res} images, factor {factor}); test part: {len(Xte)} images, seed {seed}")
+    lock = threading.Lock()
+    bar = progress(range(total)) if progress else None
+    bar_it = iter(bar) if bar is not None else None
+
+    def scorer(est, X, y):
+        acc = est.score(X, y)
+        if bar_it is not None:
+            with lock:
+                next(bar_it, None)
+        return acc
+
+    search = HalvingGridSearchCV(base, grids, factor=factor, resource="n_samples", min_resources=min_res,
+                                 max_resources=max_res, cv=KFold(cv, shuffle=True, random_state=seed),
+                                 scoring=scorer, refit=False, n_jobs=n_jobs, random_state=seed,
+                                 error_score=0.0)
+    t0 = time.perf_counter()
+    # threads, so the scorer can move one progress bar; OpenCV and libsvm release the GIL
+    with parallel_config(backend="threading"):
+        search.fit(Xtr, ytr)
+    if bar_it is not None:
+        for _ in bar_it:
+            pass
+    search_s = time.perf_counter() - t0
+    res = search.cv_results_
+    last = max(res["iter"])
+    order = sorted(range(len(res["params"])), key=lambda i: (res["iter"][i], res["mean_test_score"][i]), reverse=True)
+    ranking = []
+    for i in order[:top]:
+        pre, seg = _settings_of(res["params"][i], base.preprocessor, base.segmenter)
+        ranking.append({"params": {k.split("__", 1)[1]: v for k, v in res["params"][i].items()},
+                        "preprocess": pre, "segment": seg,
+                        "cv_mean": float(res["mean_test_score"][i]), "cv_std": float(res["std_test_score"][i]),
+                        "n_images": int(res["n_resources"][i]), "iteration": int(res["iter"][i])})
+    # segmentation rate of the top settings on the training part
+    for r in ranking:
+        p, s = Preprocessor(**r["preprocess"]), Segmenter(**r["segment"])
+        r["segmentation_rate"] = float(np.mean([s.segment(p.transform_one(im)).n_natural == len(lab)
+                                                for im, lab in zip(Xtr, ytr)]))
+    by_filter = {}
+    first = [i for i in range(len(res["params"])) if res["iter"][i] == 0]
+    for name in ("median", "mean"):
+        key = f"preprocessor__{name}"
+        pts = {}
+        for i in first:
+            v = res["params"][i].get(key)
+            if v is not None:
+                pts[v] = max(pts.get(v, 0.0), float(res["mean_test_score"][i]))
+        by_filter[name] = sorted(pts.items())
+    best = ranking[0]
+    echo("scoring the best and the default settings once on the held-out test part")
+    test = {}
+    for name, pre, seg in (("default", Preprocessor(), Segmenter()),
+                           ("tuned", Preprocessor(**best["preprocess"]), Segmenter(**best["segment"]))):
+        rec = build_recognizer(method, preprocessor=pre, segmenter=seg).fit(Xtr, ytr)
+        test[name] = rec.score(Xte, yte)
+    return {"ranking": ranking, "best": best, "test": test, "by_filter": by_filter, "search_seconds": search_s,
+            "n_candidates": n_cand, "last_iteration": int(last),
+            "split": {"n_train": len(Xtr), "n_test": len(Xte), "test_split": test_split, "seed": seed, "cv": cv},
+            "method": method, "test_images": Xte[:6]}
+
+
+def write_tune_report(result, out, samples):
+    """best.json, the settings grid PNG, the filter-size plot and index.html in *out*."""
+    from pathlib import Path
+
+    from captchakit.data._io import write_image, write_json
+    from captchakit.report import contact_sheet, save_lines, write_html
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    best = result["best"]
+    write_json(out / "best.json", {"preprocess": best["preprocess"], "segment": best["segment"],
+                                   "tuned": {"method": result["method"], "cv_mean": best["cv_mean"],
+                                             "split": result["split"]}})
+    rows, names = [], []
+    for name, pre in [("default", Preprocessor())] + [
+            (f"#{i + 1} cv {r['cv_mean']:.1%}", Preprocessor(**r["preprocess"])) for i, r in enumerate(result["ranking"])]:
+        rows.append([pre.transform_one(im) for im in samples])
+        names.append(name)
+    write_image(out / "settings.png", contact_sheet([[im for im in samples]] + rows,
+                                                    row_labels=["original"] + names))
+    save_lines(out / "filter_sizes.png",
+               {f"{k} filter": ([p[0] for p in v], [p[1] for p in v]) for k, v in result["by_filter"].items() if v},
+               "filter size (0 = off)", "best CV whole-string accuracy", "Accuracy against filter size")
+    cols = ["rank", "CV accuracy", "± std", "segmentation", "settings"]
+    table = [{"rank": i + 1, "CV accuracy": f"{r['cv_mean']:.2%}", "± std": f"{r['cv_std']:.2%}",
+              "segmentation": f"{r['segmentation_rate']:.1%}",
+              "settings": ", ".join(f"{k}={v}" for k, v in r["params"].items())}
+             for i, r in enumerate(result["ranking"])]
+    sp = result["split"]
+    notes = [f"{sp['cv']}-fold CV on {sp['n_train']} training images; test part {sp['n_test']} images "
+             f"(seed {sp['seed']}), used once at the end.",
+             f"Held-out whole-string accuracy: default {result['test']['default']:.2%}, "
+             f"tuned {result['test']['tuned']:.2%}.",
+             f"Search: {result['n_candidates']} settings, {result['search_seconds']:.0f} s."]
+    write_html(out / "index.html", "captchakit denoising tuning", [
+        ("Top settings", notes, (cols, table), []),
+        ("Same samples under each setting (first row: originals, then default, then the top settings)",
+         [], None, ["settings.png"]),
+        ("Accuracy against filter size", [], None, ["filter_sizes.png"]),
+        ("Best settings", ["best.json works with `captcha-cli train --config best.json` and "
+                           "`captcha-cli preprocess --config best.json`."], None, []),
+    ])
+    write_json(out / "tune.json", {k: v for k, v in result.items() if k != "test_images"})
+    return table
