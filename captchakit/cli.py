@@ -581,7 +581,7 @@ def evaluate(model_path, data, labels_file, pattern, report_dir):
 
 
 # ---------------------------------------------------------------- compare
-DEFAULT_SET = {"count": 7000, "test": 1000, "alphabet": "digits", "length": 4}
+DEFAULT_SET = {"count": 10000, "test": 1000, "alphabet": "digits", "length": 4}
 QUICK_SET = {"count": 240, "test": 60, "alphabet": "digits", "length": 4}
 
 
@@ -597,7 +597,7 @@ QUICK_SET = {"count": 240, "test": 60, "alphabet": "digits", "length": 4}
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the data, the split and training.")
 @click.option("--count", type=int, default=None,
               help=f"Built-in set: training+validation images (default {DEFAULT_SET['count']}).")
-@click.option("--epochs", type=int, default=None, help="CNN: most epochs (default 40, --quick 2).")
+@click.option("--epochs", type=int, default=None, help="CNN: most epochs (default 15, --quick 2).")
 @click.option("--image-size", default="40x100", show_default=True, help="CNN input HxW.")
 @click.option("--quick", is_flag=True, help="A fast smoke run: tiny built-in set, few epochs.")
 @click.option("--overwrite", is_flag=True, help="Write into a non-empty report folder.")
@@ -645,8 +645,8 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epo
         Xte, yte = [images[i] for i in te], [labels[i] for i in te]
         note = f"{data}: train {len(Xtr)} / test {len(Xte)} (test share {share}, seed {seed})"
     sizes = parse_sizes(train_sizes) if train_sizes else (
-        [60, 120] if quick else [s for s in (250, 500, 1000, 2000, 4000) if s < len(Xtr)])
-    cnn_params = {"height": h, "width": w, "epochs": epochs or (2 if quick else 40), "verbose": 1}
+        [60, 120] if quick else [s for s in (500, 2000) if s < len(Xtr)])
+    cnn_params = {"height": h, "width": w, "epochs": epochs or (2 if quick else 15), "verbose": 1}
     if quick:
         cnn_params.update(height=min(h, 32), width=min(w, 64), filters=(8, 16, 16, 16), rnn_units=16)
     echo(f"data: {note}")

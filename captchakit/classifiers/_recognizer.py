@@ -76,6 +76,12 @@ class SegmentingRecognizer(BaseEstimator):
     n_chars : int, optional
         Fixed label length; default: taken from the training labels when
         they all have one length.
+    alt_windows : tuple of float
+        Recognition-guided splitting: when an image had to be split to reach
+        the expected count, the cut search is also tried with these windows
+        and the split whose characters the classifier is surest of wins.
+        Empty (the default): off; on the 4-digit set the SVM's uncalibrated
+        scores made it worse (91.7% -> 89.8%), so it is opt-in.
 
     Attributes
     ----------
@@ -99,7 +105,7 @@ class SegmentingRecognizer(BaseEstimator):
     """
 
     def __init__(self, preprocessor=None, segmenter=None, features="hog", scale=False,
-                 n_components=48, classifier="svm", alphabet=None, n_chars=None):
+                 n_components=48, classifier="svm", alphabet=None, n_chars=None, alt_windows=()):
         self.preprocessor = preprocessor
         self.segmenter = segmenter
         self.features = features
@@ -108,6 +114,7 @@ class SegmentingRecognizer(BaseEstimator):
         self.classifier = classifier
         self.alphabet = alphabet
         self.n_chars = n_chars
+        self.alt_windows = alt_windows
 
     # ------------------------------------------------------------------
     def _parts(self):
@@ -202,18 +209,36 @@ class SegmentingRecognizer(BaseEstimator):
         check_is_fitted(self, "pipeline_")
         if not hasattr(self, "_pre"):
             self._pre, self._seg, _, _ = self._parts()
-        X = list(X)
+        X = [resize_to(np.asarray(im), self.image_shape_) for im in X]
         n = self._fixed_length()
-        crops, counts, natural = self._segment_all(X, [n] * len(X))
-        flat = [c for c in crops if len(c)]
-        out = []
+        binaries = [self._pre.transform_one(im) for im in X]
+        # candidates[i]: list of crop arrays (first: the default split)
+        candidates, natural = [], []
+        for b in binaries:
+            s = self._seg.segment(b, n)
+            cands = [s.crops]
+            if n is not None and s.n_natural < n and self.alt_windows:
+                for w in self.alt_windows:
+                    alt = clone(self._seg).set_params(split_window=w).segment(b, n).crops
+                    if len(alt) == len(s.crops) and not np.array_equal(alt, s.crops):
+                        cands.append(alt)
+            candidates.append(cands)
+            natural.append(s.n_natural)
+        flat = [c for cands in candidates for c in cands if len(c)]
         if flat:
             allc = np.concatenate(flat).reshape(-1, self._seg.crop_size ** 2)
             chars, conf = self._classify(allc)
-        pos = 0
-        for k, nat in zip(counts, natural):
-            cs, cf = (chars[pos:pos + k], conf[pos:pos + k]) if k else ([], [])
-            pos += k
+        out, pos = [], 0
+        for cands, nat in zip(candidates, natural):
+            best = None
+            for c in cands:
+                k = len(c)
+                cs, cf = chars[pos:pos + k], conf[pos:pos + k]
+                pos += k
+                score = float(np.sum(np.log(np.maximum(cf, 1e-9)))) if k else -np.inf
+                if best is None or score > best[0]:
+                    best = (score, cs, cf, k)
+            _, cs, cf, k = best
             out.append({"text": "".join(cs), "confidence": float(np.prod(cf)) if k else 0.0,
                         "char_confidences": [float(v) for v in cf], "n_pieces": int(k),
                         "n_natural": int(nat)})

@@ -148,6 +148,9 @@ class Segmenter(BaseEstimator):
         wider ones split at their projection minima.  ``None`` means no limit.
     valley : int
         Projection method: columns with at most this much ink are gaps.
+    split_window : float
+        When a piece is split, each cut is searched within this share of one
+        character's width around the equal-width position.
     min_height : float
         Pieces shorter than this share of the tallest piece are dropped as
         noise (line fragments, specks); 0 keeps everything.
@@ -163,7 +166,7 @@ class Segmenter(BaseEstimator):
     """
 
     def __init__(self, method="components", connectivity=8, min_area=15, merge_overlap=0.6,
-                 min_width=3, max_width=None, valley=0, min_height=0.4, crop_size=32):
+                 min_width=3, max_width=None, valley=0, split_window=0.35, min_height=0.4, crop_size=32):
         self.method = method
         self.connectivity = connectivity
         self.min_area = min_area
@@ -171,6 +174,7 @@ class Segmenter(BaseEstimator):
         self.min_width = min_width
         self.max_width = max_width
         self.valley = valley
+        self.split_window = split_window
         self.min_height = min_height
         self.crop_size = crop_size
 
@@ -339,7 +343,8 @@ class Segmenter(BaseEstimator):
                     if k == 1:
                         out.append(p)
                     else:
-                        out.extend(_split(p, k, self._piece_profile(p, binary, labels), local=True))
+                        out.extend(_split(p, k, self._piece_profile(p, binary, labels), local=True,
+                                          window=self.split_window))
                 pieces = out
         return pieces
 
@@ -363,10 +368,10 @@ def _join(a, b):
             "area": a["area"] + b["area"]}
 
 
-def _split(p, k, profile, local=False):
+def _split(p, k, profile, local=False, window=0.35):
     """Split piece *p* into *k* at the profile minima (profile local to p if *local*)."""
     prof = profile if local else profile[p["x0"]:p["x1"]]
-    cuts = best_cuts(prof, k)
+    cuts = best_cuts(prof, k, window)
     edges = [0] + cuts + [p["x1"] - p["x0"]]
     out = []
     for a, b in zip(edges[:-1], edges[1:]):
