@@ -29,6 +29,9 @@ class _Group(click.Group):
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:
             raise click.Abort() from None
+        except BrokenPipeError:  # output piped into `head`: stop quietly
+            sys.stderr.close()
+            sys.exit(0)
         except MemoryError:
             raise click.ClickException("out of memory: try fewer or smaller images") from None
         except Exception as exc:  # noqa: BLE001 - last line of defence, never a traceback
@@ -135,6 +138,11 @@ def _pre_kwargs(threshold, block_size, offset, median, mean_, filter_order, filt
     return {"threshold": threshold, "block_size": block_size, "offset": offset, "median": median,
             "mean": mean_, "filter_order": filter_order, "filter_stage": filter_stage,
             "min_area": min_area, "remove_lines": remove_lines, "line_thickness": line_thickness}
+
+
+def _seg_kwargs(method, connectivity, min_width, max_width, crop_size):
+    return {"method": method, "connectivity": connectivity, "min_width": min_width,
+            "max_width": max_width, "crop_size": crop_size}
 
 
 def _report_problems(problems, limit=50):
@@ -358,8 +366,7 @@ def segment(src, out, seg_method, connectivity, min_width, max_width, crop_size,
         config_file,
         _pre_kwargs(threshold, block_size, offset, median, mean_, filter_order, filter_stage,
                     min_area, remove_lines, line_thickness),
-        {"method": seg_method, "connectivity": connectivity, "min_width": min_width,
-         "max_width": max_width, "crop_size": crop_size})
+        _seg_kwargs(seg_method, connectivity, min_width, max_width, crop_size))
     files = _image_inputs(src)
     out = prepare_output_dir(out, overwrite=overwrite)
     problems, natural, total, n_crops, busy = [], 0, 0, 0, 0.0
@@ -459,8 +466,10 @@ def train(data, method, model_path, features, search, seg_method, connectivity, 
         from captchakit.cnn_baseline import CNNRecognizer, parse_image_size
 
         h, w = parse_image_size(image_size)
+        from captchakit.data import resolve_alphabet
+
         rec = CNNRecognizer(height=h, width=w, epochs=epochs, batch_size=batch_size, augment=augment,
-                            seed=seed, alphabet=alphabet and __import__("captchakit.data", fromlist=["x"]).resolve_alphabet(alphabet))
+                            seed=seed, alphabet=resolve_alphabet(alphabet) if alphabet else None)
         rec.fit(Xtr, ytr, validation_split=0.1)
         for w_ in rec.warnings_:
             click.echo(f"warning: {w_}", err=True)
@@ -471,8 +480,7 @@ def train(data, method, model_path, features, search, seg_method, connectivity, 
             config_file,
             _pre_kwargs(threshold, block_size, offset, median, mean_, filter_order, filter_stage,
                         min_area, remove_lines, line_thickness),
-            {"method": seg_method, "connectivity": connectivity, "min_width": min_width,
-             "max_width": max_width, "crop_size": crop_size})
+            _seg_kwargs(seg_method, connectivity, min_width, max_width, crop_size))
         rec = build_recognizer(method, features, pre, seg, alphabet=alphabet)
         if search:
             from captchakit.classifiers._search import search_classifier

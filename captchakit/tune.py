@@ -17,8 +17,9 @@ DEFAULT_GRID = {
     "median": [0, 3, 5],
     "mean": [0, 3, 5],
     "filter_order": ["median-first", "mean-first"],
-    "min_area": [0, 12, 30],
+    "min_area": [12, 30],
     "remove_lines": [False, True],
+    "line_thickness": [2, 5],
 }
 
 
@@ -63,7 +64,21 @@ def validate_grid(grid, source="grid"):
                 except (CaptchakitError, TypeError) as exc:
                     raise CaptchakitError(f"{source}: entry {key!r} has a bad value {v!r}: {exc}") from None
             norm[_param_name(key)] = values
-        out.extend(_split_order(norm))
+        for g2 in _split_order(norm):
+            out.extend(_split_lines(g2))
+    return out
+
+
+def _split_lines(g):
+    """Vary the line thickness only where line removal is on."""
+    rl, lt = "preprocessor__remove_lines", "preprocessor__line_thickness"
+    if rl not in g or lt not in g:
+        return [g]
+    out = []
+    if False in g[rl]:
+        out.append({**{k: v for k, v in g.items() if k != lt}, rl: [False]})
+    if True in g[rl]:
+        out.append({**g, rl: [True]})
     return out
 
 
@@ -102,6 +117,54 @@ def _halving_fits(n_cand, cv, min_res, max_res, factor):
         total += c * cv
         c = math.ceil(c / factor)
     return total
+
+
+class _Scorer:
+    """Whole-string accuracy that also reports each finished fit (picklable for worker processes)."""
+
+    def __init__(self, queue):
+        self.queue = queue
+
+    def __call__(self, est, X, y):
+        acc = est.score(X, y)
+        if self.queue is not None:
+            self.queue.put(1)
+        return acc
+
+
+class _Ticks:
+    """Moves the progress bar from fits finished in worker processes."""
+
+    def __init__(self, bar_it, n_jobs):
+        self.bar_it = bar_it
+        self.queue = self.thread = self.manager = None
+        if bar_it is None:
+            return
+        if n_jobs > 1:
+            import multiprocessing
+
+            self.manager = multiprocessing.Manager()
+            self.queue = self.manager.Queue()
+        else:
+            import queue
+
+            self.queue = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while self.queue.get() is not None:
+            next(self.bar_it, None)
+
+    def close(self):
+        if self.thread is None:
+            return
+        self.queue.put(None)
+        self.thread.join()
+        for _ in self.bar_it:
+            pass
+        if self.manager is not None:
+            self.manager.shutdown()
 
 
 def _settings_of(params, base_pre, base_seg):
@@ -150,28 +213,21 @@ def tune(images, labels, grid=None, method="svm", cv=3, test_split=0.2, seed=0, 
     total = _halving_fits(n_cand, cv, min_res, max_res, factor)
     echo(f"tuning {n_cand} settings by {cv}-fold CV on {len(Xtr)} training images "
          f"(successive halving from {min_res} images, factor {factor}); test part: {len(Xte)} images, seed {seed}")
-    lock = threading.Lock()
     bar = progress(range(total)) if progress else None
     bar_it = iter(bar) if bar is not None else None
-
-    def scorer(est, X, y):
-        acc = est.score(X, y)
-        if bar_it is not None:
-            with lock:
-                next(bar_it, None)
-        return acc
+    ticks = _Ticks(bar_it, n_jobs)
+    scorer = _Scorer(ticks.queue)
 
     search = HalvingGridSearchCV(base, grids, factor=factor, resource="n_samples", min_resources=min_res,
                                  max_resources=max_res, cv=KFold(cv, shuffle=True, random_state=seed),
                                  scoring=scorer, refit=False, n_jobs=n_jobs, random_state=seed,
                                  error_score=0.0)
     t0 = time.perf_counter()
-    # threads, so the scorer can move one progress bar; OpenCV and libsvm release the GIL
-    with parallel_config(backend="threading"):
-        search.fit(Xtr, ytr)
-    if bar_it is not None:
-        for _ in bar_it:
-            pass
+    try:
+        with parallel_config(backend="loky" if n_jobs > 1 else "sequential"):
+            search.fit(Xtr, ytr)
+    finally:
+        ticks.close()
     search_s = time.perf_counter() - t0
     res = search.cv_results_
     last = max(res["iter"])
@@ -183,11 +239,11 @@ def tune(images, labels, grid=None, method="svm", cv=3, test_split=0.2, seed=0, 
                         "preprocess": pre, "segment": seg,
                         "cv_mean": float(res["mean_test_score"][i]), "cv_std": float(res["std_test_score"][i]),
                         "n_images": int(res["n_resources"][i]), "iteration": int(res["iter"][i])})
-    # segmentation rate of the top settings on the training part
+    # segmentation rate of the top settings on (up to 1,000 of) the training images
     for r in ranking:
         p, s = Preprocessor(**r["preprocess"]), Segmenter(**r["segment"])
         r["segmentation_rate"] = float(np.mean([s.segment(p.transform_one(im)).n_natural == len(lab)
-                                                for im, lab in zip(Xtr, ytr)]))
+                                                for im, lab in zip(Xtr[:1000], ytr[:1000])]))
     by_filter = {}
     first = [i for i in range(len(res["params"])) if res["iter"][i] == 0]
     for name in ("median", "mean"):

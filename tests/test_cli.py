@@ -166,3 +166,25 @@ def test_bad_config_file(tmp_path, gen_dir):
     one_line_error(run("preprocess", gen_dir, tmp_path / "o", "--config", cfg), "c.json", "medain")
     cfg.write_text("{nope")
     one_line_error(run("preprocess", gen_dir, tmp_path / "o2", "--config", cfg), "not valid JSON")
+
+
+def test_train_search_reports_choice(tmp_path):
+    data = tmp_path / "d"
+    assert run("generate", data, "--count", 60, "--seed", 3).exit_code == 0
+    res = run("train", data, "--method", "knn", "--search", "--model", tmp_path / "m")
+    assert res.exit_code == 0, res.output
+    assert "cross-validated choice on the training part" in res.output and "n_neighbors" in res.output
+
+
+def test_train_cnn_via_cli(tmp_path):
+    pytest.importorskip("tensorflow")
+    data = tmp_path / "d"
+    assert run("generate", data, "--count", 40, "--seed", 3, "--width", 96, "--height", 40).exit_code == 0
+    res = run("train", data, "--method", "cnn", "--model", tmp_path / "m", "--epochs", 1,
+              "--image-size", "24x48", "--batch-size", 16, "--no-augment")
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "m" / "model.keras").exists()
+    res = run("predict", tmp_path / "m", data, "--json")
+    assert res.exit_code == 0 and len(json.loads(res.output)) == 40
+    one_line_error(run("train", data, "--method", "cnn", "--model", tmp_path / "m2", "--image-size", "big"),
+                   "--image-size")

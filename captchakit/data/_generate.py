@@ -132,7 +132,7 @@ def random_labels(n, alphabet="digits", length=4, seed=0):
     Examples
     --------
     >>> random_labels(3, "digits", 4, seed=0)
-    ['8511', '6051', '6022']
+    ['8652', '3000', '1869']
     """
     chars = resolve_alphabet(alphabet)
     lo, hi = parse_length(length)

@@ -12,6 +12,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from captchakit._errors import CaptchakitError
+from captchakit._settings import SettingsMixin
 
 
 @dataclass
@@ -130,7 +131,7 @@ def _allocate(widths, n):
     return k
 
 
-class Segmenter(BaseEstimator):
+class Segmenter(SettingsMixin, BaseEstimator):
     """Split a binary captcha into characters.
 
     Parameters
@@ -165,6 +166,8 @@ class Segmenter(BaseEstimator):
     (2, (2, 32, 32))
     """
 
+    _kind = "segmentation"
+
     def __init__(self, method="components", connectivity=8, min_area=15, merge_overlap=0.6,
                  min_width=3, max_width=None, valley=0, split_window=0.35, min_height=0.4, crop_size=32):
         self.method = method
@@ -189,19 +192,6 @@ class Segmenter(BaseEstimator):
         if self.min_area < 0:
             raise CaptchakitError(f"min_area must be >= 0, got {self.min_area!r}")
         return self
-
-    @classmethod
-    def from_dict(cls, d):
-        d = dict(d or {})
-        known = cls().get_params()
-        unknown = sorted(set(d) - set(known))
-        if unknown:
-            raise CaptchakitError(
-                f"unknown segmentation setting(s) {', '.join(unknown)}; known: {', '.join(known)}")
-        return cls(**d).validate()
-
-    def to_dict(self):
-        return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self.get_params().items()}
 
     # ------------------------------------------------------------------
     def segment(self, binary, n_chars=None):
