@@ -13,14 +13,14 @@ TINY = dict(height=24, width=48, filters=(4, 8, 8, 8), rnn_units=8, batch_size=1
 
 
 def two_class_set(n=64):
-    """Learnable toy set: blank images read 'aaaa', images with a bar read 'bbbb'."""
+    """Learnable toy set: a bar on the left reads 'aaaa', on the right 'bbbb'."""
     rng = np.random.default_rng(0)
     X, y = [], []
     for i in range(n):
         im = np.full((24, 48, 3), 255, np.uint8)
         im[rng.integers(0, 3):, :] -= rng.integers(0, 10, dtype=np.uint8)
-        if i % 2:
-            im[6:18, 8:40] = 0
+        x0 = 26 if i % 2 else 4
+        im[6:18, x0:x0 + 18] = 0
         X.append(im)
         y.append("bbbb" if i % 2 else "aaaa")
     return X, y

@@ -24,11 +24,12 @@ METHODS = ("svm", "knn")
 
 
 def make_classifier(method="svm", **params):
-    """A per-character classifier with the defaults chosen by cross-validation.
+    """A per-character classifier with sensible defaults.
 
-    The defaults (SVM: RBF, C=10, gamma="scale"; KNN: k=3, distance
-    weighting) came from 3-fold cross-validation on the crops of the seeded
-    4-digit training set (see ``benchmarks/classic.py --cv``).
+    Defaults: SVM with an RBF kernel, C=10, gamma="scale"; KNN with k=3 and
+    distance weighting.  ``captcha-cli train --search`` (or
+    :func:`captchakit.classifiers._search.search_classifier`) cross-validates
+    a wider grid of C/gamma or k on the training part only.
     """
     if method == "svm":
         return SVC(**{"C": 10.0, "gamma": "scale", "kernel": "rbf", **params})

@@ -2,7 +2,8 @@
 
 
 def build_model(height=48, width=128, n_classes=10, length=4, head="positions",
-                filters=(32, 64, 96, 128), rnn_units=64, dropout=0.25, name="captcha_cnn"):
+                filters=(32, 64, 96, 128), rnn_units=64, dropout=0.25, bn_momentum=0.9,
+                name="captcha_cnn"):
     """Build a convolutional-recurrent captcha reader.
 
     Every architecture choice is an argument; nothing is read from globals.
@@ -29,6 +30,9 @@ def build_model(height=48, width=128, n_classes=10, length=4, head="positions",
     rnn_units : int
         GRU units per direction (0: no recurrent layer).
     dropout : float
+    bn_momentum : float
+        Batch-norm moving-average momentum; 0.9 (rather than Keras's 0.99)
+        lets the inference statistics settle within a short CPU training.
 
     Returns
     -------
@@ -43,7 +47,7 @@ def build_model(height=48, width=128, n_classes=10, length=4, head="positions",
     x = inp
     for i, f in enumerate(filters):
         x = layers.Conv2D(f, 3, padding="same", use_bias=False, name=f"conv{i}")(x)
-        x = layers.BatchNormalization(name=f"bn{i}")(x)
+        x = layers.BatchNormalization(momentum=bn_momentum, name=f"bn{i}")(x)
         x = layers.ReLU(name=f"relu{i}")(x)
         # halve both axes in the first two blocks, then only the height
         pool = (2, 2) if i < 2 else (2, 1)

@@ -178,7 +178,8 @@ class CNNRecognizer(BaseEstimator):
         chance = (chance_loss(1, n_classes) if self.head_ == "positions"
                   else chance_loss(self.length_[1], n_classes + 1))
         callbacks = [
-            keras.callbacks.EarlyStopping(monitor="val_loss", patience=self.patience, restore_best_weights=True),
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=self.patience, restore_best_weights=True,
+                                          start_from_epoch=min(5, self.epochs // 3)),
             keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, self.patience // 2),
                                               min_lr=1e-5, verbose=0),
             _stuck_callback(chance, self.stuck_epochs, self.warnings_),
