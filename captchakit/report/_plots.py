@@ -1,0 +1,130 @@
+"""Matplotlib figures written as PNG (Agg backend, no screen needed)."""
+
+import html
+from pathlib import Path
+
+import numpy as np
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_confusion(path, matrix, alphabet, title="Per-character confusion"):
+    """Confusion matrix heat map (rows true, columns predicted; last = missing)."""
+    plt = _plt()
+    labels = list(alphabet) + ["∅"]
+    m = np.asarray(matrix, float)
+    k = len(labels)
+    fig, ax = plt.subplots(figsize=(max(4, 0.32 * k + 2), max(3.5, 0.32 * k + 1.5)))
+    norm = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(k), labels, fontsize=7)
+    ax.set_yticks(range(k), labels, fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=9)
+    if k <= 20:
+        for i in range(k):
+            for j in range(k):
+                if m[i, j]:
+                    ax.text(j, i, int(m[i, j]), ha="center", va="center", fontsize=6,
+                            color="white" if norm[i, j] > 0.5 else "black")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def save_error_gallery(path, images, truths, preds, max_items=24, title="Errors"):
+    """A grid of wrong predictions with truth and prediction under each."""
+    plt = _plt()
+    items = [(im, t, p) for im, t, p in zip(images, truths, preds) if t != p][:max_items]
+    cols = 4
+    rows = max(1, int(np.ceil(len(items) / cols)))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 2.4, rows * 1.2), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, (im, t, p) in zip(axes.ravel(), items):
+        ax.imshow(im, cmap="gray")
+        ax.set_title(f"true {t} / read {p or '∅'}", fontsize=7, color="darkred")
+    if not items:
+        axes[0, 0].text(0, 0.5, "no errors", fontsize=10)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)
+
+
+def save_bars(path, names, values, ylabel="whole-string accuracy", title=""):
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(1.2 * len(names) + 2, 3))
+    bars = ax.bar(names, values, color=["#4c72b0", "#dd8452", "#55a868", "#c44e52"][:len(names)])
+    for b, v in zip(bars, values):
+        ax.text(b.get_x() + b.get_width() / 2, v, f"{v:.1%}", ha="center", va="bottom", fontsize=8)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def save_lines(path, series, xlabel, ylabel, title="", logx=False):
+    """Line plot of ``{name: (xs, ys)}``."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    for name, (xs, ys) in series.items():
+        ax.plot(xs, ys, marker="o", label=name)
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def table_md(rows, columns):
+    """A Markdown table from a list of dicts."""
+    head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
+    return head + "".join("| " + " | ".join(str(r.get(c, "")) for c in columns) + " |\n" for r in rows)
+
+
+def write_html(path, title, sections):
+    """A self-contained HTML page from ``[(heading, text_or_table_rows, images)]``.
+
+    Each section is ``(heading, paragraphs, table, images)`` where *table* is
+    ``(columns, rows)`` or None and *images* file names relative to the page.
+    """
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+             "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
+             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
+             "img{max-width:100%;border:1px solid #eee;margin:4px}</style></head><body>",
+             f"<h1>{html.escape(title)}</h1>"]
+    for heading, paras, table, images in sections:
+        parts.append(f"<h2>{html.escape(heading)}</h2>")
+        for p in paras or []:
+            parts.append(f"<p>{html.escape(p)}</p>")
+        if table:
+            cols, rows = table
+            parts.append("<table><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in cols) + "</tr>")
+            for r in rows:
+                parts.append("<tr>" + "".join(f"<td>{html.escape(str(r.get(c, '')))}</td>" for c in cols) + "</tr>")
+            parts.append("</table>")
+        for im in images or []:
+            parts.append(f"<div><img src='{html.escape(im)}' alt='{html.escape(im)}'></div>")
+    parts.append("</body></html>")
+    Path(path).write_text("\n".join(parts), encoding="utf-8")
+    return Path(path)
