@@ -18,7 +18,7 @@ install-test: $(BIN)/python
 
 ## demo: install, then compare KNN, SVM and the CNN on the built-in seeded 4-digit set
 demo: install
-	$(BIN)/captcha-cli compare --report $(REPORT)
+	$(BIN)/captcha-cli compare --report $(REPORT) --overwrite
 
 ## test: install with the test tools, then run the whole test suite
 test: install-test
