@@ -698,12 +698,7 @@ def tune(data, method, grid_file, cv, test_split, seed, jobs, out_dir, overwrite
 
     grid = DEFAULT_GRID
     if grid_file:
-        cfg = read_config(grid_file) if not str(grid_file).endswith(".json") else None
-        if cfg is None:
-            from captchakit.data._io import read_json
-
-            cfg = read_json(grid_file)
-        grid = cfg
+        grid = read_config(grid_file)
         validate_grid(grid, source=str(grid_file))
     out = prepare_output_dir(out_dir, overwrite=overwrite)
     images, labels, _, problems = _load_data(data)
