@@ -8,7 +8,6 @@ feature settings, library versions, a digest of the payload, a summary of
 the training data and the validation figures.
 """
 
-import hashlib
 import platform
 import warnings
 from importlib import metadata
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from captchakit import __version__
 from captchakit._errors import ModelFileError
+from captchakit.data._io import file_digest as sha256
 from captchakit.data._io import read_json, write_json
 
 FORMAT = "captchakit-model"
@@ -65,14 +65,6 @@ def library_versions(extra=()):
         except metadata.PackageNotFoundError:
             out[n] = None
     return out
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 16), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def write_bundle(path, meta, payload_writer, payload_name):

@@ -1,6 +1,5 @@
 """Cross-validated search of the denoising settings of the classic recognizer."""
 
-import itertools
 import math
 import threading
 import time

@@ -1,7 +1,5 @@
 """The classic recognizer: preprocess, segment, classify each character."""
 
-import time
-import warnings
 from collections import Counter
 
 import cv2
@@ -336,17 +334,6 @@ class SegmentingRecognizer(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
         return tags
-
-
-def time_predict(rec, X, repeat=1):
-    """Seconds per image for ``rec.predict(X)`` (best of *repeat*)."""
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        rec.predict(X)
-        best = min(best, time.perf_counter() - t0)
-    return best / max(len(X), 1)
-
 
 
 def build_recognizer(method="svm", features="hog", preprocessor=None, segmenter=None, alphabet=None):

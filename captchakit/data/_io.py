@@ -8,7 +8,6 @@ format or mode.
 import csv
 import hashlib
 import json
-import os
 import re
 import warnings
 from pathlib import Path
@@ -367,8 +366,3 @@ def _json_default(obj):
 def safe_name(text):
     """A file-name-safe version of a label (``/`` and other oddities replaced)."""
     return re.sub(r"[^0-9A-Za-z._-]", lambda m: f"U{ord(m.group()):04x}", text)
-
-
-def ensure_parent(path):
-    os.makedirs(Path(path).parent, exist_ok=True)
-    return Path(path)
