@@ -633,15 +633,11 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epo
             spec["count"] = count
         echo(f"built-in data: python-captcha, {spec['length']} {spec['alphabet']}, "
              f"{spec['count']} training + {spec['test']} test images, seed {seed}")
-        gen = progress("generating", spec["count"] + spec["test"])
-        bar = iter(gen(range(spec["count"] + spec["test"])))
-        Xtr, ytr = generate_captchas(spec["count"], spec["alphabet"], spec["length"], seed=seed, n_jobs=2)
-        for _ in range(spec["count"]):
-            next(bar, None)
+        Xtr, ytr = generate_captchas(spec["count"], spec["alphabet"], spec["length"], seed=seed, n_jobs=2,
+                                     progress=progress("generating training images"))
         # the test images come from a different seed stream: never seen in training
-        Xte, yte = generate_captchas(spec["test"], spec["alphabet"], spec["length"], seed=seed + 10_000, n_jobs=2)
-        for _ in bar:
-            pass
+        Xte, yte = generate_captchas(spec["test"], spec["alphabet"], spec["length"], seed=seed + 10_000,
+                                     n_jobs=2, progress=progress("generating test images"))
         note = (f"built-in python-captcha {spec['length']}-{spec['alphabet']} set: train {len(Xtr)} "
                 f"(seed {seed}), test {len(Xte)} (seed {seed + 10_000})")
     else:

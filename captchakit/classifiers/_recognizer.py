@@ -129,12 +129,15 @@ class SegmentingRecognizer(BaseEstimator):
         clf = make_classifier(self.classifier) if isinstance(self.classifier, str) else clone(self.classifier)
         return pre, seg, feats, clf
 
+    def _clean(self, image):
+        """Resize to the training size and preprocess: the binary image segmentation sees."""
+        return self._pre.transform_one(resize_to(np.asarray(image), self.image_shape_))
+
     def _segment_all(self, images, lengths, progress=None):
         crops, counts, natural = [], [], []
         pairs = list(zip(images, lengths))
         for im, n in (progress(pairs) if progress else pairs):
-            im = resize_to(np.asarray(im), self.image_shape_)
-            s = self._seg.segment(self._pre.transform_one(im), n)
+            s = self._seg.segment(self._clean(im), n)
             crops.append(s.crops)
             counts.append(len(s))
             natural.append(s.n_natural)
@@ -208,17 +211,17 @@ class SegmentingRecognizer(BaseEstimator):
         check_is_fitted(self, "pipeline_")
         if not hasattr(self, "_pre"):
             self._pre, self._seg, _, _ = self._parts()
-        X = [resize_to(np.asarray(im), self.image_shape_) for im in X]
         n = self._fixed_length()
-        binaries = [self._pre.transform_one(im) for im in X]
+        alt_segs = [clone(self._seg).set_params(split_window=w) for w in self.alt_windows or ()]
         # candidates[i]: list of crop arrays (first: the default split)
         candidates, natural = [], []
-        for b in binaries:
+        for im in X:
+            b = self._clean(im)
             s = self._seg.segment(b, n)
             cands = [s.crops]
-            if n is not None and s.n_natural < n and self.alt_windows:
-                for w in self.alt_windows:
-                    alt = clone(self._seg).set_params(split_window=w).segment(b, n).crops
+            if n is not None and s.n_natural < n:
+                for alt_seg in alt_segs:
+                    alt = alt_seg.segment(b, n).crops
                     if len(alt) == len(s.crops) and not np.array_equal(alt, s.crops):
                         cands.append(alt)
             candidates.append(cands)

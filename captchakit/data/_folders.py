@@ -4,8 +4,7 @@ import csv
 from pathlib import Path
 
 from captchakit._errors import CaptchakitError
-from captchakit.data._alphabet import parse_length, resolve_alphabet
-from captchakit.data._generate import _image_seeds, check_fonts, random_labels, render_captchas
+from captchakit.data._generate import CHUNK, prepare_generation, render_captchas, run_chunks
 from captchakit.data._io import (
     find_labelled_images, prepare_output_dir, read_image, safe_name, write_image, write_manifest,
 )
@@ -31,42 +30,22 @@ def _next_index(out):
 
 
 def generate_to_folder(out, count, alphabet="digits", length=4, width=160, height=60, fonts=None,
-                       seed=0, noise=None, n_jobs=1, append=False, overwrite=False, progress=None,
-                       chunk=100):
+                       seed=0, noise=None, n_jobs=1, append=False, overwrite=False, progress=None):
     """Generate *count* captchas into *out* as ``<label>_<index>.png`` plus ``labels.csv``.
 
     With *append*, numbering continues after the existing manifest (and the
     seeded sequence continues with it).  Returns ``(n_written, first_index)``.
     """
-    resolve_alphabet(alphabet)
-    parse_length(length)
-    fonts = check_fonts(fonts)
-    noise = parse_noise(noise) if noise else None
+    # check every option before OUT is created
+    prepare_generation(0, alphabet, length, width, height, fonts, seed, noise)
     out = prepare_output_dir(out, overwrite=overwrite, append=append)
     start = _next_index(out) if append else 0
-    labels = random_labels(start + count, alphabet, length, seed)[start:]
-    seeds = _image_seeds(seed, start, count)
-    idx = list(range(start, start + count))
-    jobs = [(labels[i:i + chunk], seeds[i:i + chunk], idx[i:i + chunk]) for i in range(0, count, chunk)]
-    if n_jobs > 1 and len(jobs) > 1:
-        from joblib import Parallel, delayed
-
-        results = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_render_and_write)(out, lab, sd, ix, width, height, fonts, noise) for lab, sd, ix in jobs)
-    else:
-        results = (_render_and_write(out, lab, sd, ix, width, height, fonts, noise) for lab, sd, ix in jobs)
+    labels, seeds, fonts, noise = prepare_generation(count, alphabet, length, width, height, fonts, seed,
+                                                     noise, start)
+    chunks = [(out, labels[i:i + CHUNK], seeds[i:i + CHUNK], range(start + i, start + i + CHUNK),
+               width, height, fonts, noise) for i in range(0, count, CHUNK)]
     rows = []
-    if progress is not None:
-        def counted(it):
-            bar = progress(range(count))
-            for r in it:
-                for _ in r:
-                    next(bar, None)
-                yield r
-            for _ in bar:
-                pass
-        results = counted(results)
-    for r in results:
+    for r in run_chunks(_render_and_write, chunks, n_jobs, progress, count):
         rows.extend(r)
     write_manifest(out / "labels.csv", rows, append=append)
     return len(rows), start

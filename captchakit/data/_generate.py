@@ -178,7 +178,7 @@ def check_fonts(fonts):
 
 
 def generate_captchas(n, alphabet="digits", length=4, width=160, height=60, fonts=None,
-                      seed=0, noise=None, start=0, n_jobs=1):
+                      seed=0, noise=None, start=0, n_jobs=1, progress=None):
     """Generate seeded captchas in memory.
 
     Parameters
@@ -201,6 +201,8 @@ def generate_captchas(n, alphabet="digits", length=4, width=160, height=60, font
         Index of the first image (to continue a seeded sequence).
     n_jobs : int
         Worker processes.
+    progress : callable, optional
+        Wraps an iterable in a progress bar (advanced chunk by chunk).
 
     Returns
     -------
@@ -213,31 +215,52 @@ def generate_captchas(n, alphabet="digits", length=4, width=160, height=60, font
     >>> images[0].shape, len(labels[0])
     ((60, 160, 3), 4)
     """
+    labels, seeds, fonts, noise = prepare_generation(n, alphabet, length, width, height, fonts, seed,
+                                                     noise, start)
+    chunks = [(labels[i:i + CHUNK], seeds[i:i + CHUNK], width, height, fonts, noise)
+              for i in range(0, n, CHUNK)]
+    images = []
+    for chunk in run_chunks(render_captchas, chunks, n_jobs, progress, n):
+        images.extend(chunk)
+    return images, labels
+
+
+CHUNK = 64
+
+
+def prepare_generation(n, alphabet, length, width, height, fonts, seed, noise, start=0):
+    """Check the generation options; return ``(labels, seeds, fonts, noise)`` for images start..start+n."""
     if n < 0:
         raise CaptchakitError(f"count must be >= 0, got {n}")
     if width < 16 or height < 16:
         raise CaptchakitError(f"width and height must be at least 16 pixels, got {width}x{height}")
     fonts = check_fonts(fonts)
-    if noise is not None:
+    if noise:
         from captchakit.data._noise import parse_noise
 
         noise = parse_noise(noise)
     labels = random_labels(start + n, alphabet, length, seed)[start:]
-    seeds = _image_seeds(seed, start, n)
-    images = []
-    for chunk in iter_generate(labels, seeds, width, height, fonts, noise, n_jobs):
-        images.extend(chunk)
-    return images, labels
+    return labels, _image_seeds(seed, start, n), fonts, noise or None
 
 
-def iter_generate(labels, seeds, width, height, fonts, noise, n_jobs=1, chunk=64):
-    """Yield lists of rendered images, chunk by chunk, in order."""
-    chunks = [(labels[i:i + chunk], seeds[i:i + chunk]) for i in range(0, len(labels), chunk)]
-    if n_jobs == 1 or len(chunks) <= 1:
-        for lab, sd in chunks:
-            yield render_captchas(lab, sd, width, height, fonts, noise)
-        return
-    from joblib import Parallel, delayed
+def run_chunks(worker, chunks, n_jobs=1, progress=None, total=None):
+    """Yield ``worker(*args)`` for each args tuple, in order, in processes when *n_jobs* > 1.
 
-    par = Parallel(n_jobs=n_jobs, return_as="generator")
-    yield from par(delayed(render_captchas)(lab, sd, width, height, fonts, noise) for lab, sd in chunks)
+    *progress*, if given, wraps ``range(total)`` in a bar that advances by the
+    length of each result.
+    """
+    if n_jobs > 1 and len(chunks) > 1:
+        from joblib import Parallel, delayed
+
+        results = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(worker)(*a) for a in chunks)
+    else:
+        results = (worker(*a) for a in chunks)
+    bar = iter(progress(range(total))) if progress is not None else None
+    for r in results:
+        if bar is not None:
+            for _ in r:
+                next(bar, None)
+        yield r
+    if bar is not None:
+        for _ in bar:
+            pass
