@@ -95,6 +95,42 @@ def segment_options(f, flag="--segment-method"):
     return f
 
 
+def cnn_options(epochs, image_size):
+    """The CNN's training options, shared by `train` and `compare`."""
+    opts = [
+        click.option("--epochs", type=click.IntRange(min=1), default=None,
+                     help=f"CNN: most epochs; early stopping ends sooner (default {epochs})."),
+        click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
+                     help="CNN: batch size (16 suits a few hundred images: more updates per epoch)."),
+        click.option("--image-size", default=image_size, show_default=True, help="CNN: input HxW."),
+        click.option("--head", type=click.Choice(["auto", "positions", "ctc"]), default="auto", show_default=True,
+                     help="CNN: one softmax per position, or CTC (auto: positions for fixed-length labels)."),
+        click.option("--patience", type=click.IntRange(min=1), default=4, show_default=True,
+                     help="CNN: early-stopping patience in epochs."),
+        click.option("--augment/--no-augment", default=True, show_default=True,
+                     help="CNN: seeded rotation/shift/scale augmentation."),
+        click.option("--noise", type=click.FloatRange(min=0), default=0.04, show_default=True,
+                     help="CNN: with --augment, Gaussian noise sigma on half of the images (0: none)."),
+        click.option("--schedule", type=click.Choice(["plateau", "cosine"]), default="plateau", show_default=True,
+                     help="CNN: ReduceLROnPlateau, or warm-up + cosine decay."),
+    ]
+
+    def deco(f):
+        for o in reversed(opts):
+            f = o(f)
+        return f
+    return deco
+
+
+def _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule, default_epochs):
+    """CNNRecognizer parameters from the CNN options."""
+    from captchakit.cnn_baseline import parse_image_size
+
+    h, w = parse_image_size(image_size)
+    return {"height": h, "width": w, "epochs": epochs or default_epochs, "batch_size": batch_size, "head": head,
+            "patience": patience, "augment": augment, "noise": noise, "schedule": schedule}
+
+
 def _settings_from_options(config_file, pre, seg):
     """Merge a config file with command-line overrides into (Preprocessor, Segmenter)."""
     from captchakit.data._io import read_config
@@ -433,15 +469,12 @@ def _print_metrics(m, title):
 @click.option("--pattern", default=None, help="Regex that takes the label out of a file name.")
 @click.option("--val-split", type=float, default=0.1, show_default=True, help="Share held out for validation.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split and of training.")
-@click.option("--epochs", type=int, default=30, show_default=True, help="CNN: most epochs (early stopping ends sooner).")
-@click.option("--batch-size", type=int, default=64, show_default=True, help="CNN: batch size.")
-@click.option("--image-size", default="48x128", show_default=True, help="CNN: input HxW.")
-@click.option("--augment/--no-augment", default=True, show_default=True, help="CNN: seeded augmentation.")
+@cnn_options(epochs=30, image_size="40x100")
 @click.option("--overwrite", is_flag=True, help="Replace an existing model bundle.")
 def train(data, method, model_path, features, search, seg_method, connectivity, min_width, max_width, crop_size,
           threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area, remove_lines,
           line_thickness, config_file, alphabet, length, labels_file, pattern, val_split, seed, epochs,
-          batch_size, image_size, augment, overwrite):
+          batch_size, image_size, head, patience, augment, noise, schedule, overwrite):
     """Train a recognizer on the labelled images of DATA and save a model bundle.
 
     A validation part (--val-split, seeded) is held out; its figures are
@@ -463,13 +496,11 @@ def train(data, method, model_path, features, search, seg_method, connectivity, 
     echo(f"data {data}: {len(Xtr)} training, {len(Xva)} validation images (val-split {val_split}, seed {seed})")
     t0 = time.perf_counter()
     if method == "cnn":
-        from captchakit.cnn_baseline import CNNRecognizer, parse_image_size
-
-        h, w = parse_image_size(image_size)
+        from captchakit.cnn_baseline import CNNRecognizer
         from captchakit.data import resolve_alphabet
 
-        rec = CNNRecognizer(height=h, width=w, epochs=epochs, batch_size=batch_size, augment=augment,
-                            seed=seed, alphabet=resolve_alphabet(alphabet) if alphabet else None)
+        params = _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule, 30)
+        rec = CNNRecognizer(**params, seed=seed, alphabet=resolve_alphabet(alphabet) if alphabet else None)
         rec.fit(Xtr, ytr, validation_split=0.1)
         for w_ in rec.warnings_:
             click.echo(f"warning: {w_}", err=True)
@@ -605,18 +636,17 @@ QUICK_SET = {"count": 240, "test": 60, "alphabet": "digits", "length": 4}
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the data, the split and training.")
 @click.option("--count", type=int, default=None,
               help=f"Built-in set: training+validation images (default {DEFAULT_SET['count']}).")
-@click.option("--epochs", type=int, default=None, help="CNN: most epochs (default 15, --quick 2).")
-@click.option("--image-size", default="40x100", show_default=True, help="CNN input HxW.")
+@cnn_options(epochs="15, --quick 2", image_size="40x100")
 @click.option("--quick", is_flag=True, help="A fast smoke run: tiny built-in set, few epochs.")
 @click.option("--overwrite", is_flag=True, help="Write into a non-empty report folder.")
-def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epochs, image_size, quick, overwrite):
+def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epochs, batch_size, image_size, head,
+            patience, augment, noise, schedule, quick, overwrite):
     """Compare KNN, SVM and the CNN on one seeded split and write a report.
 
     Without DATA, a built-in seeded set is generated (python-captcha, 4
     digits), so this runs with nothing from the user. Every method trains on
     the same training images and is tested on the same held-out images.
     """
-    from captchakit.cnn_baseline import parse_image_size
     from captchakit.compare import format_rows, parse_methods, parse_sizes, run_compare, write_report
     from captchakit.data import generate_captchas
     from captchakit.data._io import prepare_output_dir
@@ -625,7 +655,8 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epo
 
     t_start = time.perf_counter()
     meths = parse_methods(methods)
-    h, w = parse_image_size(image_size)
+    cnn_params = _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule,
+                             2 if quick else 15)
     out = prepare_output_dir(report_dir, overwrite=overwrite)
     if data is None:
         spec = dict(QUICK_SET if quick else DEFAULT_SET)
@@ -650,9 +681,10 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epo
         note = f"{data}: train {len(Xtr)} / test {len(Xte)} (test share {share}, seed {seed})"
     sizes = parse_sizes(train_sizes) if train_sizes else (
         [60, 120] if quick else [s for s in (500, 2000) if s < len(Xtr)])
-    cnn_params = {"height": h, "width": w, "epochs": epochs or (2 if quick else 15), "verbose": 1}
+    cnn_params["verbose"] = 1
     if quick:
-        cnn_params.update(height=min(h, 32), width=min(w, 64), filters=(8, 16, 16, 16), rnn_units=16)
+        cnn_params.update(height=min(cnn_params["height"], 32), width=min(cnn_params["width"], 64),
+                          filters=(8, 16, 16, 16), rnn_units=16)
     echo(f"data: {note}")
     result = run_compare((Xtr, ytr), (Xte, yte), meths, sizes, cnn_params, seed, out / "models", note,
                          echo=echo, progress=progress)

@@ -16,10 +16,14 @@ def to_input(images, height, width):
     return out
 
 
-def make_dataset(x, y, batch_size, augment=False, seed=0, shuffle=True):
+def make_dataset(x, y, batch_size, augment=False, seed=0, shuffle=True, noise=0.04):
     """``from_tensor_slices → shuffle → map(augment) → batch → prefetch``.
 
-    Augmentation (seeded): small rotation, shift, scale and Gaussian noise.
+    Augmentation (seeded): small rotation, shift and scale, and Gaussian
+    noise of standard deviation *noise* on a random half of the images
+    (0: none).  Noise on every training image shifts the batch-norm
+    statistics away from those of clean test images: measured on the 4-digit
+    set, it cost 6 points of whole-string accuracy.
     """
     import keras
     import tensorflow as tf
@@ -33,11 +37,15 @@ def make_dataset(x, y, batch_size, augment=False, seed=0, shuffle=True):
             keras.layers.RandomRotation(0.02, fill_mode="constant", seed=seed),
             keras.layers.RandomTranslation(0.06, 0.04, fill_mode="constant", seed=seed + 1),
             keras.layers.RandomZoom(0.08, fill_mode="constant", seed=seed + 2),
-            keras.layers.GaussianNoise(0.04, seed=seed + 3),
         ])
+        gauss = keras.layers.GaussianNoise(noise, seed=seed + 3) if noise else None
 
         def _aug(a, b):
-            return tf.clip_by_value(aug(a, training=True), 0.0, 1.0), b
+            a = aug(a, training=True)
+            if gauss is not None:
+                pick = tf.random.uniform([tf.shape(a)[0], 1, 1, 1], seed=seed + 4) < 0.5
+                a = tf.where(pick, gauss(a, training=True), a)
+            return tf.clip_by_value(a, 0.0, 1.0), b
 
         ds = ds.map(_aug, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -2,7 +2,7 @@
 
 
 def build_model(height=48, width=128, n_classes=10, length=4, head="positions",
-                filters=(32, 64, 96, 128), rnn_units=64, dropout=0.25, bn_momentum=0.9,
+                filters=(16, 32, 64, 96), rnn_units=64, dropout=0.25, bn_momentum=0.9,
                 name="captcha_cnn"):
     """Build a convolutional-recurrent captcha reader.
 

@@ -84,7 +84,14 @@ class CNNRecognizer(BaseEstimator):
     patience : int
         Early-stopping patience (epochs).
     augment : bool
-        Seeded rotation/shift/scale/noise augmentation of training batches.
+        Seeded rotation/shift/scale augmentation of training batches.
+    noise : float
+        With *augment*: standard deviation of the Gaussian noise added to a
+        random half of the training images (0: none).
+    schedule : {"plateau", "cosine"}
+        ``plateau``: :class:`keras.callbacks.ReduceLROnPlateau` halves the
+        learning rate when the validation loss stalls; ``cosine``: a short
+        warm-up, then cosine decay to 1% over *epochs*.
     stuck_epochs : int
         Warn when the loss stays near chance this many epochs.
     seed : int
@@ -94,9 +101,9 @@ class CNNRecognizer(BaseEstimator):
         Keras progress output (1: a progress bar per epoch).
     """
 
-    def __init__(self, height=48, width=128, head="auto", filters=(32, 64, 96, 128), rnn_units=64,
+    def __init__(self, height=40, width=100, head="auto", filters=(16, 32, 64, 96), rnn_units=64,
                  dropout=0.25, epochs=30, batch_size=64, learning_rate=2e-3, patience=4, augment=True,
-                 stuck_epochs=3, seed=0, alphabet=None, verbose=1):
+                 noise=0.04, schedule="plateau", stuck_epochs=3, seed=0, alphabet=None, verbose=1):
         self.height = height
         self.width = width
         self.head = head
@@ -108,6 +115,8 @@ class CNNRecognizer(BaseEstimator):
         self.learning_rate = learning_rate
         self.patience = patience
         self.augment = augment
+        self.noise = noise
+        self.schedule = schedule
         self.stuck_epochs = stuck_epochs
         self.seed = seed
         self.alphabet = alphabet
@@ -171,7 +180,15 @@ class CNNRecognizer(BaseEstimator):
         n_classes = len(alphabet)
         self.model_ = build_model(self.height, self.width, n_classes, self.length_[1], self.head_,
                                   tuple(self.filters), self.rnn_units, self.dropout)
-        self.model_.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss=self._loss())
+        if self.schedule not in ("plateau", "cosine"):
+            raise CaptchakitError(f"schedule must be 'plateau' or 'cosine', got {self.schedule!r}")
+        lr = self.learning_rate
+        if self.schedule == "cosine":
+            steps = max(1, -(-len(xt) // self.batch_size) * self.epochs)
+            lr = keras.optimizers.schedules.CosineDecay(
+                self.learning_rate / 10, steps, alpha=0.01, warmup_target=self.learning_rate,
+                warmup_steps=steps // 15)
+        self.model_.compile(optimizer=keras.optimizers.Adam(lr), loss=self._loss())
         self.warnings_ = []
         # Keras averages the cross-entropy over the positions, so the positions head's
         # loss at chance is ln(C) (L*ln(C) summed); the CTC loss is per whole label.
@@ -180,13 +197,14 @@ class CNNRecognizer(BaseEstimator):
         callbacks = [
             keras.callbacks.EarlyStopping(monitor="val_loss", patience=self.patience, restore_best_weights=True,
                                           start_from_epoch=min(5, self.epochs // 3)),
-            keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, self.patience // 2),
-                                              min_lr=1e-5, verbose=0),
             _stuck_callback(chance, self.stuck_epochs, self.warnings_),
         ]
+        if self.schedule == "plateau":
+            callbacks.append(keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss", factor=0.5, patience=max(1, self.patience // 2), min_lr=1e-5, verbose=0))
         t0 = time.perf_counter()
         hist = self.model_.fit(
-            make_dataset(xt, yt, self.batch_size, self.augment, self.seed),
+            make_dataset(xt, yt, self.batch_size, self.augment, self.seed, noise=self.noise),
             validation_data=make_dataset(xv, yvv, 256, False, self.seed, shuffle=False) if len(xv) else None,
             epochs=self.epochs, callbacks=callbacks, verbose=self.verbose)
         self.history_ = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
@@ -250,7 +268,8 @@ class CNNRecognizer(BaseEstimator):
                       "scaling": "grey, background light, 1 - grey/255 (ink high)", "resize": "INTER_AREA"},
             "architecture": {"filters": list(self.filters), "rnn_units": self.rnn_units, "dropout": self.dropout},
             "training": {**self.fit_summary_, "epochs": self.epochs, "batch_size": self.batch_size,
-                         "learning_rate": self.learning_rate, "augment": self.augment, "seed": self.seed},
+                         "learning_rate": self.learning_rate, "augment": self.augment, "noise": self.noise,
+                         "schedule": self.schedule, "seed": self.seed},
             "history": self.history_,
             "versions": library_versions(("tensorflow", "keras")),
             "data": data or {},
