@@ -181,9 +181,12 @@ def test_train_cnn_via_cli(tmp_path):
     data = tmp_path / "d"
     assert run("generate", data, "--count", 40, "--seed", 3, "--width", 96, "--height", 40).exit_code == 0
     res = run("train", data, "--method", "cnn", "--model", tmp_path / "m", "--epochs", 1,
-              "--image-size", "24x48", "--batch-size", 16, "--no-augment")
+              "--image-size", "24x48", "--batch-size", 16, "--no-augment", "--head", "ctc", "--schedule", "cosine",
+              "--patience", 2)
     assert res.exit_code == 0, res.output
     assert (tmp_path / "m" / "model.keras").exists()
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert meta["head"] == "ctc" and meta["training"]["schedule"] == "cosine" and meta["input"]["height"] == 24
     res = run("predict", tmp_path / "m", data, "--json")
     assert res.exit_code == 0 and len(json.loads(res.output)) == 40
     one_line_error(run("train", data, "--method", "cnn", "--model", tmp_path / "m2", "--image-size", "big"),

@@ -98,3 +98,23 @@ def test_bad_keras_payload_refused(tmp_path, small_set):
     (tmp_path / "m" / "model.json").write_text(json.dumps(meta))
     with pytest.raises(ModelFileError, match="cannot load Keras model safely"):
         CNNRecognizer.load(tmp_path / "m")
+
+
+def test_noise_augmentation_reaches_about_half_the_images():
+    from captchakit.cnn_baseline._data import make_dataset
+
+    x = np.zeros((64, 16, 32, 1), np.float32)
+    y = np.zeros((64, 4), np.int32)
+    noisy = [float(np.abs(b).max()) > 0 for a, _ in make_dataset(x, y, 64, augment=True, seed=0, noise=0.5)
+             for b in a.numpy()]
+    assert 10 < sum(noisy) < 54  # noise on a random share near one half, not on every image
+    clean = [float(np.abs(a.numpy()).max()) for a, _ in make_dataset(x, y, 64, augment=True, seed=0, noise=0.0)]
+    assert max(clean) == 0.0
+
+
+def test_cosine_schedule_trains_and_bad_schedule_refused():
+    X, y = two_class_set()
+    rec = CNNRecognizer(epochs=6, learning_rate=1e-2, schedule="cosine", augment=False, **TINY).fit(X, y)
+    assert rec.score(X, y) == 1.0
+    with pytest.raises(ValueError, match="schedule"):
+        CNNRecognizer(epochs=1, schedule="steps", **TINY).fit(X, y)
