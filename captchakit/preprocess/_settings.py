@@ -46,7 +46,10 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
     remove_lines : bool
         Remove thin lines drawn across the text.
     line_thickness : int
-        Lines up to this thickness are removed.
+        Lines up to this thickness are removed (strokes must be thicker).
+        4 by default: python-captcha's noise curve survives a 2-px opening
+        in its thicker and steeper stretches and then reads as an extra
+        character (4 digits, SVM: 91.7% with 2, 95.7% with 4, 94.5% with 5).
 
     Examples
     --------
@@ -62,7 +65,7 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
 
     def __init__(self, threshold="otsu", threshold_value=128, block_size=25, offset=10,
                  adaptive="gaussian", median=0, mean=0, filter_order="median-first",
-                 filter_stage="gray", min_area=12, remove_lines=True, line_thickness=2):
+                 filter_stage="gray", min_area=12, remove_lines=True, line_thickness=4):
         self.threshold = threshold
         self.threshold_value = threshold_value
         self.block_size = block_size
