@@ -637,10 +637,14 @@ QUICK_SET = {"count": 240, "test": 60, "alphabet": "digits", "length": 4}
 @click.option("--count", type=int, default=None,
               help=f"Built-in set: training+validation images (default {DEFAULT_SET['count']}).")
 @cnn_options(epochs="15, --quick 2", image_size="40x100")
+@segment_options
+@preprocess_options
 @click.option("--quick", is_flag=True, help="A fast smoke run: tiny built-in set, few epochs.")
 @click.option("--overwrite", is_flag=True, help="Write into a non-empty report folder.")
 def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epochs, batch_size, image_size, head,
-            patience, augment, noise, schedule, quick, overwrite):
+            patience, augment, noise, schedule, seg_method, connectivity, min_width, max_width, crop_size,
+            threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area, remove_lines,
+            line_thickness, config_file, quick, overwrite):
     """Compare KNN, SVM and the CNN on one seeded split and write a report.
 
     Without DATA, a built-in seeded set is generated (python-captcha, 4
@@ -657,6 +661,11 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epo
     meths = parse_methods(methods)
     cnn_params = _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule,
                              2 if quick else 15)
+    pre, seg = _settings_from_options(
+        config_file,
+        _pre_kwargs(threshold, block_size, offset, median, mean_, filter_order, filter_stage,
+                    min_area, remove_lines, line_thickness),
+        _seg_kwargs(seg_method, connectivity, min_width, max_width, crop_size))
     out = prepare_output_dir(report_dir, overwrite=overwrite)
     if data is None:
         spec = dict(QUICK_SET if quick else DEFAULT_SET)
@@ -687,9 +696,9 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epo
                           filters=(8, 16, 16, 16), rnn_units=16)
     echo(f"data: {note}")
     result = run_compare((Xtr, ytr), (Xte, yte), meths, sizes, cnn_params, seed, out / "models", note,
-                         echo=echo, progress=progress)
+                         echo=echo, progress=progress, classic_params={"preprocessor": pre, "segmenter": seg})
     notes = [f"Data: {note}.", f"Seed: {seed}. Test images are never used for training, tuning or early stopping.",
-             "Classic methods: default preprocessing and connected-component segmentation; the CNN stops early "
+             f"Classic methods: preprocessing {pre.to_dict()}; segmentation {seg.to_dict()}. The CNN stops early "
              "on a validation part carved from the training images.",
              f"Total wall time: {time.perf_counter() - t_start:.0f} s."]
     page = write_report(result, out, "captchakit comparison", notes, Xte, yte)

@@ -32,15 +32,19 @@ def parse_sizes(text):
     return sizes
 
 
-def make_recognizer(method, cnn_params=None, seed=0, alphabet=None):
-    """A fresh recognizer for *method* with the comparison's settings."""
+def make_recognizer(method, cnn_params=None, seed=0, alphabet=None, classic_params=None):
+    """A fresh recognizer for *method* with the comparison's settings.
+
+    *classic_params* may hold a ``preprocessor`` and a ``segmenter`` for the
+    classic methods.
+    """
     if method == "cnn":
         from captchakit.cnn_baseline import CNNRecognizer
 
         return CNNRecognizer(seed=seed, alphabet=alphabet, **(cnn_params or {}))
     from captchakit.classifiers._recognizer import build_recognizer
 
-    return build_recognizer(method, alphabet=alphabet)
+    return build_recognizer(method, alphabet=alphabet, **(classic_params or {}))
 
 
 def _dir_size(path):
@@ -48,7 +52,7 @@ def _dir_size(path):
 
 
 def run_compare(train, test, methods=ALL_METHODS, train_sizes=(), cnn_params=None, seed=0,
-                model_dir=None, data_note="", echo=print, progress=None):
+                model_dir=None, data_note="", echo=print, progress=None, classic_params=None):
     """Train every method on the same training images, test on the same test images.
 
     Parameters
@@ -59,6 +63,8 @@ def run_compare(train, test, methods=ALL_METHODS, train_sizes=(), cnn_params=Non
         Learning-curve points (subsets of the training images, smaller first).
     cnn_params : dict
         Extra :class:`CNNRecognizer` parameters (epochs, image size...).
+    classic_params : dict, optional
+        ``preprocessor`` and ``segmenter`` settings of the classic methods.
     model_dir : Path, optional
         Where the trained models are saved (their size is reported).
 
@@ -75,7 +81,7 @@ def run_compare(train, test, methods=ALL_METHODS, train_sizes=(), cnn_params=Non
     sizes = [s for s in train_sizes if s < len(Xtr)]
     for method in methods:
         echo(f"[{method}] training on {len(Xtr)} images")
-        rec = make_recognizer(method, cnn_params, seed, alphabet)
+        rec = make_recognizer(method, cnn_params, seed, alphabet, classic_params)
         t0 = time.perf_counter()
         if method == "cnn":
             rec.fit(Xtr, ytr)
@@ -103,7 +109,7 @@ def run_compare(train, test, methods=ALL_METHODS, train_sizes=(), cnn_params=Non
         pts = []
         for s in sizes:
             sub = order[:s]
-            r = make_recognizer(method, cnn_params, seed, alphabet)
+            r = make_recognizer(method, cnn_params, seed, alphabet, classic_params)
             if method == "cnn":
                 r.set_params(verbose=0)
             try:

@@ -40,3 +40,14 @@ def test_compare_on_user_data(tmp_path, gen_dir):
                                    str(tmp_path / "r"), "--train-sizes", "4", "--test-split", "0.25"])
     assert res.exit_code == 0, res.output
     assert "train 9 / test 3" in res.output
+
+
+def test_compare_passes_preprocessing_to_classic_methods(tmp_path, gen_dir):
+    out = tmp_path / "r"
+    res = CliRunner().invoke(cli, ["compare", str(gen_dir), "--methods", "knn", "--report", str(out),
+                                   "--train-sizes", "4", "--test-split", "0.25", "--line-thickness", "2",
+                                   "--median", "3"])
+    assert res.exit_code == 0, res.output
+    meta = json.loads((out / "models" / "knn" / "model.json").read_text())
+    assert meta["preprocess"]["line_thickness"] == 2 and meta["preprocess"]["median"] == 3
+    assert "'line_thickness': 2" in (out / "report.md").read_text()
