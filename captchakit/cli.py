@@ -72,7 +72,7 @@ def preprocess_options(f):
         click.option("--min-area", type=int, default=None, help="Remove ink specks smaller than this (pixels)."),
         click.option("--remove-lines/--keep-lines", default=None,
                      help="Remove thin lines drawn across the text."),
-        click.option("--line-thickness", type=int, default=None, help="Thickest line removed (pixels)."),
+        click.option("--line-thickness", type=int, default=None, help="Thickest line removed (pixels; default 4, 2 for thin-stroked captchas such as captcha_images_v2)."),
         click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
                      help="JSON/YAML settings file (e.g. tune's best.json); options given here override it."),
     ]
