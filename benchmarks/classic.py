@@ -24,11 +24,11 @@ def sets(names, quick):
     if "digits" in names:
         tr = generate_captchas(5000 // k, "digits", 4, seed=1, n_jobs=2)
         te = generate_captchas(1000 // k, "digits", 4, seed=2, n_jobs=2)
-        yield f"python-captcha 4 digits (train {len(tr[0])} seed 1 / test {len(te[0])} seed 2)", tr, te
+        yield f"python-captcha 4 digits (train {len(tr[0])} seed 1 / test {len(te[0])} seed 2)", tr, te, None
     if "alnum" in names:
         tr = generate_captchas(10000 // k, "alnum", 4, seed=1, n_jobs=2)
         te = generate_captchas(1000 // k, "alnum", 4, seed=2, n_jobs=2)
-        yield f"python-captcha 4 lowercase alnum (train {len(tr[0])} seed 1 / test {len(te[0])} seed 2)", tr, te
+        yield f"python-captcha 4 lowercase alnum (train {len(tr[0])} seed 1 / test {len(te[0])} seed 2)", tr, te, None
     if "v2" in names:
         v2 = load_v2()
         if v2 is None:
@@ -38,7 +38,8 @@ def sets(names, quick):
         tr, te = train_test_split_indices(len(X), 0.2, seed=0)
         # v2's strokes are thin: the default 4-px line removal erases them (19% instead of 47%)
         yield (f"captcha_images_v2 (80/20 split seed 0: {len(tr)}/{len(te)}; --line-thickness 2)",
-               ([X[i] for i in tr], [y[i] for i in tr]), ([X[i] for i in te], [y[i] for i in te]))
+               ([X[i] for i in tr], [y[i] for i in tr]), ([X[i] for i in te], [y[i] for i in te]),
+               Preprocessor(line_thickness=2))
 
 
 def main():
@@ -48,8 +49,7 @@ def main():
     a = ap.parse_args()
     print(f"machine: {machine()}")
     rows = []
-    for name, (Xtr, ytr), (Xte, yte) in sets(a.sets.split(","), a.quick):
-        pre = Preprocessor(line_thickness=2) if "line-thickness 2" in name else None
+    for name, (Xtr, ytr), (Xte, yte), pre in sets(a.sets.split(","), a.quick):
         for method in ("knn", "svm"):
             rec = build_recognizer(method, preprocessor=pre)
             t0 = time.perf_counter()

@@ -56,6 +56,13 @@ def echo(msg=""):
 
 
 # ---------------------------------------------------------------- shared options
+def _with_options(f, opts):
+    """Apply click options so that they show in list order in --help."""
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
 def preprocess_options(f):
     """Options describing the preprocessing chain (shared by several commands)."""
     opts = [
@@ -72,13 +79,13 @@ def preprocess_options(f):
         click.option("--min-area", type=int, default=None, help="Remove ink specks smaller than this (pixels)."),
         click.option("--remove-lines/--keep-lines", default=None,
                      help="Remove thin lines drawn across the text."),
-        click.option("--line-thickness", type=int, default=None, help="Thickest line removed (pixels; default 4, 2 for thin-stroked captchas such as captcha_images_v2)."),
+        click.option("--line-thickness", type=int, default=None,
+                     help="Thickest line removed (pixels; default 4, 2 for thin-stroked captchas such as "
+                          "captcha_images_v2)."),
         click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
                      help="JSON/YAML settings file (e.g. tune's best.json); options given here override it."),
     ]
-    for o in reversed(opts):
-        f = o(f)
-    return f
+    return _with_options(f, opts)
 
 
 def segment_options(f, flag="--segment-method"):
@@ -90,9 +97,7 @@ def segment_options(f, flag="--segment-method"):
         click.option("--max-width", type=int, default=None, help="Projection: widest character (pixels)."),
         click.option("--crop-size", type=int, default=None, help="Side of the square character crops."),
     ]
-    for o in reversed(opts):
-        f = o(f)
-    return f
+    return _with_options(f, opts)
 
 
 def cnn_options(epochs, image_size):
@@ -114,12 +119,7 @@ def cnn_options(epochs, image_size):
         click.option("--schedule", type=click.Choice(["plateau", "cosine"]), default="plateau", show_default=True,
                      help="CNN: ReduceLROnPlateau, or warm-up + cosine decay."),
     ]
-
-    def deco(f):
-        for o in reversed(opts):
-            f = o(f)
-        return f
-    return deco
+    return lambda f: _with_options(f, opts)
 
 
 def _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule, default_epochs):

@@ -152,6 +152,8 @@ class CNNRecognizer(BaseEstimator):
         """Train; the validation part is carved from the training data (seeded)."""
         import keras
 
+        if self.schedule not in ("plateau", "cosine"):
+            raise CaptchakitError(f"schedule must be 'plateau' or 'cosine', got {self.schedule!r}")
         X, y = list(X), [str(v) for v in y]
         if len(X) != len(y) or not X:
             raise CaptchakitError(f"need as many labels as images, got {len(X)} images, {len(y)} labels")
@@ -180,8 +182,6 @@ class CNNRecognizer(BaseEstimator):
         n_classes = len(alphabet)
         self.model_ = build_model(self.height, self.width, n_classes, self.length_[1], self.head_,
                                   tuple(self.filters), self.rnn_units, self.dropout)
-        if self.schedule not in ("plateau", "cosine"):
-            raise CaptchakitError(f"schedule must be 'plateau' or 'cosine', got {self.schedule!r}")
         lr = self.learning_rate
         if self.schedule == "cosine":
             steps = max(1, -(-len(xt) // self.batch_size) * self.epochs)
