@@ -13,7 +13,7 @@ from threadpoolctl import threadpool_limits
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from _common import load_v2, machine, table  # noqa: E402
 
-from captchakit.classifiers._recognizer import build_recognizer  # noqa: E402
+from captchakit import make_recognizer  # noqa: E402
 from captchakit.data import generate_captchas, train_test_split_indices  # noqa: E402
 from captchakit.evaluate import evaluate  # noqa: E402
 from captchakit.preprocess import Preprocessor  # noqa: E402
@@ -51,7 +51,7 @@ def main():
     rows = []
     for name, (Xtr, ytr), (Xte, yte), pre in sets(a.sets.split(","), a.quick):
         for method in ("knn", "svm"):
-            rec = build_recognizer(method, preprocessor=pre)
+            rec = make_recognizer(method, preprocessor=pre)
             t0 = time.perf_counter()
             rec.fit(Xtr, ytr)
             train_s = time.perf_counter() - t0

@@ -14,7 +14,7 @@ import time
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from _common import machine, table  # noqa: E402
 
-from captchakit.classifiers._recognizer import build_recognizer  # noqa: E402
+from captchakit import make_recognizer  # noqa: E402
 from captchakit.data import generate_captchas  # noqa: E402
 from captchakit.tune import DEFAULT_GRID, tune  # noqa: E402
 
@@ -37,7 +37,7 @@ def main():
     from captchakit.data import train_test_split_indices
 
     tr, te = train_test_split_indices(n, 0.2, seed=0)
-    rec = build_recognizer("svm").fit([clean[i] for i in tr], [labels[i] for i in tr])
+    rec = make_recognizer("svm").fit([clean[i] for i in tr], [labels[i] for i in tr])
     clean_acc = rec.score([clean[i] for i in te], [labels[i] for i in te])
     rows = [
         {"data": "clean", "preprocessing": "default", "whole-string (test)": f"{clean_acc:.1%}"},

@@ -1,14 +1,22 @@
-"""Model bundles: a folder with ``model.json`` and one safe payload file.
+"""Model bundles on disk: a folder with ``model.json`` and one safe payload file.
 
-The payload is a scikit-learn pipeline saved with ``skops`` (loaded with an
-explicit list of trusted types, never pickle) or a Keras ``.keras`` file
-(loaded with ``safe_mode=True``).  ``model.json`` carries everything needed
-to use the model: method, alphabet, length, preprocessing, segmentation and
-feature settings, library versions, a digest of the payload, a summary of
+This module only reads, writes and checks files; it knows no recognizer
+(:func:`captchakit.load_model` picks the class).  The payload is a
+scikit-learn pipeline saved with ``skops`` (loaded with an explicit list of
+trusted types, never pickle) or a Keras ``.keras`` file (loaded with
+``safe_mode=True``).  ``model.json`` carries everything needed to use the
+model: method, alphabet, length, every constructor parameter, the measured
+front-end settings, library versions, a digest of the payload, a summary of
 the training data and the validation figures.
+
+A bundle is written into a temporary sibling folder and renamed into place,
+so a failed or interrupted save leaves the previous bundle intact.
 """
 
+import os
 import platform
+import shutil
+import uuid
 import warnings
 from importlib import metadata
 from pathlib import Path
@@ -19,40 +27,27 @@ from captchakit.data._io import file_digest as sha256
 from captchakit.data._io import read_json, write_json
 
 FORMAT = "captchakit-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Files captchakit writes into a bundle; a folder holding anything else is never replaced.
+BUNDLE_FILES = ("model.json", "classifier.skops", "model.keras")
 
-#: Types a classic bundle may contain.  Anything else is refused at load time.
-TRUSTED_TYPES = [
-    "captchakit.classifiers._features.HOGFeatures",
-    "captchakit.classifiers._features.PixelFeatures",
-    "captchakit.classifiers._features.ProfileFeatures",
-    "captchakit.classifiers._features.CombinedFeatures",
-    "sklearn.pipeline.Pipeline",
-    "sklearn.preprocessing._data.StandardScaler",
-    "sklearn.decomposition._pca.PCA",
-    "sklearn.svm._classes.SVC",
-    "sklearn.svm._classes.LinearSVC",
-    "sklearn.neighbors._classification.KNeighborsClassifier",
-    "sklearn.neighbors._kd_tree.KDTree",
-    "sklearn.neighbors._ball_tree.BallTree",
-    "sklearn.utils._bunch.Bunch",
-    "numpy.ndarray",
-    "numpy.dtype",
-    "numpy.float64",
-    "numpy.float32",
-    "numpy.int64",
-    "numpy.int32",
-    "numpy.str_",
-    "builtins.str",
-    "builtins.int",
-    "builtins.float",
-    "builtins.tuple",
-    "builtins.list",
-    "builtins.dict",
-    "builtins.slice",
-    "builtins.bool",
-    "builtins.NoneType",
-]
+#: numpy and builtin types any skops payload may hold; the recognizer adds its own classes.
+BASE_TRUSTED_TYPES = (
+    "numpy.ndarray", "numpy.dtype", "numpy.float64", "numpy.float32", "numpy.int64", "numpy.int32",
+    "numpy.str_", "builtins.str", "builtins.int", "builtins.float", "builtins.tuple", "builtins.list",
+    "builtins.dict", "builtins.slice", "builtins.bool", "builtins.NoneType",
+)
+
+
+def type_name(cls):
+    """The dotted name skops reports for a class.
+
+    Examples
+    --------
+    >>> type_name(dict)
+    'builtins.dict'
+    """
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def library_versions(extra=()):
@@ -67,18 +62,106 @@ def library_versions(extra=()):
     return out
 
 
-def write_bundle(path, meta, payload_writer, payload_name):
-    """Write a bundle folder: the payload via *payload_writer(file)*, then model.json."""
+def is_bundle(path):
+    """Whether *path* is a folder holding a captchakit ``model.json``."""
+    mj = Path(path) / "model.json"
+    try:
+        meta = read_json(mj)
+    except Exception:  # noqa: BLE001 - anything unreadable is not a bundle
+        return False
+    return isinstance(meta, dict) and meta.get("format") == FORMAT
+
+
+def check_replaceable(path):
+    """Refuse to replace *path* unless it is absent, empty, or a bundle holding only bundle files."""
     path = Path(path)
-    if path.exists() and not path.is_dir():
+    if not path.exists():
+        return
+    if not path.is_dir():
         raise ModelFileError(f"{path}: exists and is a file; a model bundle is a folder")
-    path.mkdir(parents=True, exist_ok=True)
-    payload = path / payload_name
-    payload_writer(payload)
-    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, **meta,
-            "payload": {"file": payload_name, "sha256": sha256(payload)}}
-    write_json(path / "model.json", meta)
+    entries = list(path.iterdir())
+    if not entries:
+        return
+    if not is_bundle(path):
+        raise ModelFileError(f"{path}: folder is not a captchakit model bundle; refusing to replace it")
+    foreign = sorted(p.name for p in entries if p.name not in BUNDLE_FILES)
+    if foreign:
+        raise ModelFileError(f"{path}: holds files captchakit did not write ({', '.join(foreign)}); "
+                             "refusing to replace it")
+
+
+def write_bundle(path, meta, payload_writer, payload_name):
+    """Write a bundle folder atomically: payload and model.json in a temporary sibling, then rename.
+
+    An existing bundle at *path* is replaced only after the new one is
+    complete; a folder that is not a bundle is refused.
+    """
+    path = Path(path)
+    check_replaceable(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tag = uuid.uuid4().hex[:8]
+    tmp = path.parent / f".{path.name}.tmp-{tag}"
+    old = path.parent / f".{path.name}.old-{tag}"
+    tmp.mkdir()
+    try:
+        payload = tmp / payload_name
+        payload_writer(payload)
+        meta = {"format": FORMAT, "format_version": FORMAT_VERSION, **meta,
+                "payload": {"file": payload_name, "sha256": sha256(payload)}}
+        write_json(tmp / "model.json", meta)
+        if path.exists():
+            os.replace(path, old)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old.exists() and not path.exists():
+            os.replace(old, path)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
     return path
+
+
+# ---------------------------------------------------------------- checking model.json
+def _is_int(v, lo=None, hi=None):
+    return isinstance(v, int) and not isinstance(v, bool) and (lo is None or v >= lo) and (hi is None or v <= hi)
+
+
+def _pair(v, lo, hi=100_000):
+    return isinstance(v, list) and len(v) == 2 and all(_is_int(x, lo, hi) for x in v)
+
+
+#: field -> (check, what it must be); fields every bundle has
+_FIELDS = {
+    "method": (lambda v: isinstance(v, str) and v != "", "a method name"),
+    "alphabet": (lambda v: isinstance(v, str) and v != "" and len(set(v)) == len(v),
+                 "a non-empty string of distinct characters"),
+    "length": (lambda v: _pair(v, 1, 256) and v[0] <= v[1], "[min, max] label lengths, 1 <= min <= max"),
+    "params": (lambda v: isinstance(v, dict), "a mapping of constructor parameters"),
+    "payload": (lambda v: isinstance(v, dict), "a mapping with file and sha256"),
+}
+#: optional fields, checked when present
+_OPTIONAL = {
+    "image_shape": (lambda v: _pair(v, 1), "[height, width], positive integers"),
+    "input": (lambda v: isinstance(v, dict) and _is_int(v.get("height"), 8) and _is_int(v.get("width"), 8),
+              "a mapping with height and width >= 8"),
+    "preprocess": (lambda v: isinstance(v, dict), "a mapping of settings"),
+    "segment": (lambda v: isinstance(v, dict), "a mapping of settings"),
+    "validation": (lambda v: isinstance(v, dict), "a mapping"),
+    "training": (lambda v: isinstance(v, dict), "a mapping"),
+    "data": (lambda v: isinstance(v, dict), "a mapping"),
+}
+
+
+def check_fields(meta, source):
+    """Check the fields of a model description by type and range; one line names the field."""
+    for name, (ok, what) in _FIELDS.items():
+        if name not in meta:
+            raise ModelFileError(f"{source}: field {name!r} is missing")
+        if not ok(meta[name]):
+            raise ModelFileError(f"{source}: field {name!r} must be {what}, got {meta[name]!r:.60}")
+    for name, (ok, what) in _OPTIONAL.items():
+        if name in meta and not ok(meta[name]):
+            raise ModelFileError(f"{source}: field {name!r} must be {what}, got {meta[name]!r:.60}")
 
 
 def read_bundle_meta(path):
@@ -87,8 +170,8 @@ def read_bundle_meta(path):
     Raises
     ------
     ModelFileError
-        Missing folder, not a bundle, unknown format version, or a payload
-        whose digest does not match (tampered).
+        Missing folder, not a bundle, unknown format version, a field of the
+        wrong type or range, or a payload whose digest does not match.
     """
     path = Path(path)
     if not path.exists():
@@ -107,11 +190,12 @@ def read_bundle_meta(path):
     if meta.get("format_version") != FORMAT_VERSION:
         raise ModelFileError(
             f"{mj}: model format version {meta.get('format_version')!r} is not supported "
-            f"(this captchakit reads version {FORMAT_VERSION})")
-    pl = meta.get("payload") or {}
+            f"(this captchakit reads version {FORMAT_VERSION}; retrain the model)")
+    check_fields(meta, mj)
+    pl = meta["payload"]
     name = pl.get("file")
-    if not isinstance(name, str) or "/" in name or "\\" in name or name.startswith("."):
-        raise ModelFileError(f"{mj}: bad payload entry")
+    if not isinstance(name, str) or name not in BUNDLE_FILES[1:]:
+        raise ModelFileError(f"{mj}: field 'payload' names no known payload file")
     payload = path / name
     if not payload.is_file():
         raise ModelFileError(f"{payload}: model payload missing")
@@ -123,6 +207,8 @@ def read_bundle_meta(path):
 def check_versions(meta, extra=()):
     """Warn when the libraries differ from those the model was saved with."""
     saved = meta.get("versions") or {}
+    if not isinstance(saved, dict):
+        return []
     now = library_versions(extra)
     diffs = [f"{k} {saved[k]} -> {now.get(k)}" for k in saved
              if k != "python" and k in now and saved[k] != now.get(k)]
@@ -134,35 +220,25 @@ def check_versions(meta, extra=()):
 
 
 def save_sklearn(obj, file):
+    """Save a scikit-learn object with skops (no pickle)."""
     import skops.io as sio
 
     sio.dump(obj, file)
 
 
-def load_sklearn(file):
-    """Load a skops file, refusing any type outside :data:`TRUSTED_TYPES`."""
+def load_sklearn(file, trusted):
+    """Load a skops file, refusing any type outside *trusted* and :data:`BASE_TRUSTED_TYPES`."""
     import skops.io as sio
 
+    allowed = set(trusted) | set(BASE_TRUSTED_TYPES)
     try:
         untrusted = sio.get_untrusted_types(file=file)
     except Exception as exc:  # noqa: BLE001 - corrupt archive
         raise ModelFileError(f"{file}: not a readable skops file ({type(exc).__name__}: {exc})") from None
-    bad = sorted(set(untrusted) - set(TRUSTED_TYPES))
+    bad = sorted(set(untrusted) - allowed)
     if bad:
         raise ModelFileError(f"{file}: refuses to load untrusted type(s): {', '.join(bad)}")
     try:
         return sio.load(file, trusted=list(untrusted))
     except Exception as exc:  # noqa: BLE001
         raise ModelFileError(f"{file}: cannot load ({type(exc).__name__}: {exc})") from None
-
-
-def load_model(path):
-    """Load any captchakit bundle (classic or CNN) by its ``method``."""
-    meta, _ = read_bundle_meta(path)
-    if meta.get("method") == "cnn":
-        from captchakit.cnn_baseline import CNNRecognizer
-
-        return CNNRecognizer.load(path)
-    from captchakit.classifiers import SegmentingRecognizer
-
-    return SegmentingRecognizer.load(path)

@@ -131,42 +131,37 @@ def _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, 
             "patience": patience, "augment": augment, "noise": noise, "schedule": schedule}
 
 
-def _settings_from_options(config_file, pre, seg):
-    """Merge a config file with command-line overrides into (Preprocessor, Segmenter)."""
-    from captchakit.data._io import read_config
-    from captchakit.preprocess import Preprocessor
-    from captchakit.segment import Segmenter
+def _threshold_option(text):
+    """The CLI's ``--threshold`` shorthand (``fixed:N``, ``adaptive-mean``) as preprocessing settings."""
+    if text is None:
+        return {}
+    if text.startswith("fixed"):
+        out = {"threshold": "fixed"}
+        if ":" in text:
+            try:
+                out["threshold_value"] = int(text.split(":", 1)[1])
+            except ValueError:
+                raise CaptchakitError(f"--threshold fixed:N needs a number, got {text!r}") from None
+        return out
+    if text == "adaptive-mean":
+        return {"threshold": "adaptive", "adaptive": "mean"}
+    if text in ("otsu", "adaptive"):
+        return {"threshold": text}
+    raise CaptchakitError(f"--threshold must be otsu, adaptive, adaptive-mean or fixed:N; got {text!r}")
 
-    cfg = read_config(config_file) if config_file else {}
-    if cfg and not ({"preprocess", "segment"} & set(cfg)):
-        cfg = {"preprocess": cfg}
-    unknown = sorted(set(cfg) - {"preprocess", "segment", "tuned", "score"})
-    if unknown:
-        raise CaptchakitError(f"{config_file}: unknown section(s) {', '.join(unknown)}; expected preprocess, segment")
-    p = dict(cfg.get("preprocess") or {})
-    s = dict(cfg.get("segment") or {})
-    t = pre.pop("threshold", None)
-    if t is not None:
-        if t.startswith("fixed"):
-            p["threshold"] = "fixed"
-            if ":" in t:
-                try:
-                    p["threshold_value"] = int(t.split(":", 1)[1])
-                except ValueError:
-                    raise CaptchakitError(f"--threshold fixed:N needs a number, got {t!r}") from None
-        elif t == "adaptive-mean":
-            p["threshold"], p["adaptive"] = "adaptive", "mean"
-        elif t in ("otsu", "adaptive"):
-            p["threshold"] = t
-        else:
-            raise CaptchakitError(f"--threshold must be otsu, adaptive, adaptive-mean or fixed:N; got {t!r}")
-    p.update({k: v for k, v in pre.items() if v is not None})
-    s.update({k: (int(v) if k == "connectivity" else v) for k, v in seg.items() if v is not None})
-    src = f"{config_file}: " if config_file else ""
-    try:
-        return Preprocessor.from_dict(p), Segmenter.from_dict(s)
-    except CaptchakitError as exc:
-        raise CaptchakitError(f"{src}{exc}") from None
+
+def _settings_from_options(config_file, pre, seg):
+    """A config file with the command-line options on top, through :func:`captchakit.load_settings`.
+
+    Returns ``(Preprocessor, Segmenter)``.
+    """
+    from captchakit import load_settings
+
+    pre = dict(pre)
+    pre.update(_threshold_option(pre.pop("threshold", None)))
+    seg = {k: (int(v) if k == "connectivity" and v is not None else v) for k, v in seg.items()}
+    s = load_settings(config_file, preprocess=pre, segment=seg)
+    return s["preprocessor"], s["segmenter"]
 
 
 def _pre_kwargs(threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area,
@@ -182,6 +177,7 @@ def _seg_kwargs(method, connectivity, min_width, max_width, crop_size):
 
 
 def _report_problems(problems, limit=50):
+    """List bad files on stderr (capped at *limit*; ``--json`` output lists every one)."""
     if not problems:
         return
     click.echo(f"{len(problems)} file(s) skipped:", err=True)
@@ -281,8 +277,6 @@ def verify(data, alphabet, length, labels_file, pattern, split, seed, out_dir):
     Exits non-zero when it finds problems. Files are never moved or changed.
     """
     from captchakit.data import parse_length, resolve_alphabet, verify_dataset
-    from captchakit.data._io import write_manifest
-    from captchakit.data._split import train_test_split_indices
 
     alpha = resolve_alphabet(alphabet) if alphabet else None
     ln = parse_length(length) if length else None
@@ -296,40 +290,18 @@ def verify(data, alphabet, length, labels_file, pattern, split, seed, out_dir):
         for g in rep["duplicates"][:20]:
             echo("  " + " = ".join(g))
     if split is not None:
+        from captchakit.jobs import write_split_manifests
+
         if not 0 < split < 1:
             raise CaptchakitError(f"--split must be between 0 and 1, got {split}")
-        items = rep["items"]
-        tr, te = train_test_split_indices(len(items), 1 - split, seed)
-        dest = Path(out_dir) if out_dir else Path(data)
-        if dest.exists() and not dest.is_dir():
-            raise CaptchakitError(f"{dest}: exists and is a file, not a folder")
-        dest.mkdir(parents=True, exist_ok=True)
-        for name, idx in (("train.csv", tr), ("test.csv", te)):
-            target = dest / name
-            if target.exists():
-                raise CaptchakitError(f"{target}: already exists; choose another --out folder")
-            root = Path(data) if Path(data).is_dir() else Path(data).parent
-            rows = [(Path(items[i][0]).resolve().relative_to(root.resolve()).as_posix()
-                     if dest.resolve() == root.resolve() else str(Path(items[i][0]).resolve()),
-                     items[i][1]) for i in idx]
-            write_manifest(target, rows)
-        echo(f"split seed {seed}: {len(tr)} train, {len(te)} test -> {dest}/train.csv, test.csv")
+        n_tr, n_te, dest = write_split_manifests(data, rep["items"], 1 - split, seed, out_dir)
+        echo(f"split seed {seed}: {n_tr} train, {n_te} test -> {dest}/train.csv, test.csv")
     _report_problems(rep["problems"])
     if rep["problems"]:
         sys.exit(1)
 
 
 # ---------------------------------------------------------------- preprocess
-def _image_inputs(src):
-    from captchakit.data import list_images
-
-    src = Path(src)
-    files = [src] if src.is_file() else list_images(src)
-    if not files:
-        raise CaptchakitError(f"{src}: no images found")
-    return files
-
-
 @cli.command()
 @click.argument("src", type=click.Path(exists=True))
 @click.argument("out", type=click.Path())
@@ -341,38 +313,36 @@ def _image_inputs(src):
 def preprocess(src, out, threshold, block_size, offset, median, mean_, filter_order, filter_stage,
                min_area, remove_lines, line_thickness, config_file, preview, preview_count, overwrite):
     """Clean the images of SRC (file or folder) into binary images in OUT."""
-    from captchakit.data._io import prepare_output_dir, read_image, write_image, write_json
+    from captchakit.data._io import OutputFolder
+    from captchakit.jobs import preprocess_folder
     from captchakit.report import contact_sheet
 
     pre, _ = _settings_from_options(config_file, _pre_kwargs(
         threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area,
         remove_lines, line_thickness), {})
-    files = _image_inputs(src)
-    out = prepare_output_dir(out, overwrite=overwrite)
-    root = Path(src) if Path(src).is_dir() else Path(src).parent
-    problems, rows, titles, names, n = [], [], None, [], 0
-    for f in progress("preprocessing")(files):
-        try:
-            img = read_image(f)
-        except CaptchakitError as exc:
-            problems.append(str(exc))
-            continue
-        stages = pre.stages(img)
-        rel = f.relative_to(root).with_suffix(".png")
-        write_image(out / rel, stages[-1][1])
-        n += 1
-        if preview and len(rows) < preview_count:
-            rows.append([a for _, a in stages])
-            names.append(f.name)
-            if titles is None or len(stages) > len(titles):
-                titles = [t for t, _ in stages]
-    write_json(out / "preprocess.json", {"preprocess": pre.to_dict()})
-    if preview and rows:
-        write_image(preview, contact_sheet(rows, titles, row_labels=names))
+    sheet = None
+    if preview:
+        sheet = Path(preview)
+        if sheet.suffix.lower() != ".png":
+            raise CaptchakitError(f"--preview {preview}: the contact sheet is a PNG; give a name ending in .png")
+        if sheet.exists() and not overwrite:
+            raise CaptchakitError(f"--preview {preview}: already exists; pass --overwrite to replace it")
+        src_dir = Path(src).resolve() if Path(src).is_dir() else Path(src).resolve().parent
+        if src_dir == sheet.resolve().parent or src_dir in sheet.resolve().parents:
+            raise CaptchakitError(f"--preview {preview}: lies inside the input folder {src}; write it elsewhere")
+        sheet_folder = OutputFolder(sheet.parent, overwrite=True, append=None)
+        if sheet.exists():
+            sheet_folder.target(sheet.name)
+    res = preprocess_folder(src, out, pre, overwrite=overwrite, preview_count=preview_count if preview else 0,
+                            progress=progress("preprocessing"))
+    rows, titles, names = res["preview"]
+    if sheet is not None and rows:
+        sheet_folder.write_image(sheet.name, contact_sheet(rows, titles, row_labels=names))
+        sheet_folder.save_record()
         echo(f"preview sheet: {preview}")
-    echo(f"wrote {n} binary images and preprocess.json to {out}")
-    _report_problems(problems)
-    if problems:
+    echo(f"wrote {res['n']} binary images and preprocess.json to {out}")
+    _report_problems(res["problems"])
+    if res["problems"]:
         sys.exit(1)
 
 
@@ -395,40 +365,20 @@ def segment(src, out, seg_method, connectivity, min_width, max_width, crop_size,
     share of images that split naturally into as many pieces as their label
     has characters, and the speed.
     """
-    from captchakit.data._io import label_from_name, prepare_output_dir, read_image, safe_name, write_image
-    from captchakit.report import draw_boxes
+    from captchakit.jobs import segment_folder
 
     pre, seg = _settings_from_options(
         config_file,
         _pre_kwargs(threshold, block_size, offset, median, mean_, filter_order, filter_stage,
                     min_area, remove_lines, line_thickness),
         _seg_kwargs(seg_method, connectivity, min_width, max_width, crop_size))
-    files = _image_inputs(src)
-    out = prepare_output_dir(out, overwrite=overwrite)
-    problems, natural, total, n_crops, busy = [], 0, 0, 0, 0.0
-    for f in progress("segmenting")(files):
-        try:
-            img = read_image(f)
-            label = label_from_name(f, pattern)
-        except CaptchakitError as exc:
-            problems.append(str(exc))
-            continue
-        t0 = time.perf_counter()
-        result = seg.segment(pre.transform_one(img), n_chars)
-        busy += time.perf_counter() - t0
-        total += 1
-        natural += result.n_natural == len(label)
-        write_image(out / "overlays" / f"{f.stem}.png", draw_boxes(img, result.boxes))
-        if len(result) == len(label):
-            for i, (ch, crop) in enumerate(zip(label, result.crops)):
-                write_image(out / safe_name(ch) / f"{f.stem}_{i}.png", 1.0 - crop)
-                n_crops += 1
-    _report_problems(problems)
-    if total:
-        echo(f"{total} images, method {seg.method}: {natural / total:.1%} split naturally into as many "
-             f"pieces as their label has characters")
-        echo(f"preprocess+segment: {total / max(busy, 1e-9):.0f} images/s; wrote {n_crops} crops to {out}")
-    if problems:
+    res = segment_folder(src, out, pre.fit(), seg, n_chars, pattern, overwrite, progress("segmenting"))
+    _report_problems(res["problems"])
+    if res["n_images"]:
+        echo(f"{res['n_images']} images, method {res['method']}: {res['n_natural'] / res['n_images']:.1%} split "
+             f"naturally into as many pieces as their label has characters")
+        echo(f"preprocess+segment: {res['images_per_s']:.0f} images/s; wrote {res['n_crops']} crops to {out}")
+    if res["problems"]:
         sys.exit(1)
 
 
@@ -480,63 +430,53 @@ def train(data, method, model_path, features, search, seg_method, connectivity, 
     A validation part (--val-split, seeded) is held out; its figures are
     printed and stored in the bundle.
     """
+    from captchakit import make_recognizer
+    from captchakit.data._io import lock
     from captchakit.data._split import train_test_split_indices
     from captchakit.evaluate import evaluate
+    from captchakit.jobs import check_model_target
 
-    mp = Path(model_path)
-    if mp.exists() and not overwrite:
-        raise CaptchakitError(f"{mp}: already exists; pass --overwrite to replace it")
-    if mp.exists() and not mp.is_dir():
-        raise CaptchakitError(f"{mp}: exists and is a file; a model bundle is a folder")
-    images, labels, _, problems = _load_data(data, alphabet, length, labels_file, pattern)
-    _report_problems(problems)
-    tr, va = train_test_split_indices(len(images), val_split, seed)
-    Xtr, ytr = [images[i] for i in tr], [labels[i] for i in tr]
-    Xva, yva = [images[i] for i in va], [labels[i] for i in va]
-    echo(f"data {data}: {len(Xtr)} training, {len(Xva)} validation images (val-split {val_split}, seed {seed})")
-    t0 = time.perf_counter()
-    if method == "cnn":
-        from captchakit.cnn_baseline import CNNRecognizer
-        from captchakit.data import resolve_alphabet
-
-        params = _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule, 30)
-        rec = CNNRecognizer(**params, seed=seed, alphabet=resolve_alphabet(alphabet) if alphabet else None)
-        rec.fit(Xtr, ytr, validation_split=0.1)
-        for w_ in rec.warnings_:
-            click.echo(f"warning: {w_}", err=True)
-    else:
-        from captchakit.classifiers._recognizer import build_recognizer
-
-        pre, seg = _settings_from_options(
-            config_file,
-            _pre_kwargs(threshold, block_size, offset, median, mean_, filter_order, filter_stage,
-                        min_area, remove_lines, line_thickness),
-            _seg_kwargs(seg_method, connectivity, min_width, max_width, crop_size))
-        rec = build_recognizer(method, features, pre, seg, alphabet=alphabet)
+    mp = check_model_target(model_path, overwrite)
+    pre, seg = _settings_from_options(
+        config_file,
+        _pre_kwargs(threshold, block_size, offset, median, mean_, filter_order, filter_stage,
+                    min_area, remove_lines, line_thickness),
+        _seg_kwargs(seg_method, connectivity, min_width, max_width, crop_size))
+    params = _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule, 30)
+    rec = make_recognizer(method, **params, preprocessor=pre, segmenter=seg, features=features, seed=seed,
+                          alphabet=alphabet)
+    with lock(mp.parent / f".{mp.name}.lock", "model"):
+        images, labels, _, problems = _load_data(data, alphabet, length, labels_file, pattern)
+        _report_problems(problems)
+        tr, va = train_test_split_indices(len(images), val_split, seed)
+        Xtr, ytr = [images[i] for i in tr], [labels[i] for i in tr]
+        Xva, yva = [images[i] for i in va], [labels[i] for i in va]
+        echo(f"data {data}: {len(Xtr)} training, {len(Xva)} validation images (val-split {val_split}, seed {seed})")
+        t0 = time.perf_counter()
         if search:
             from captchakit.classifiers._search import search_classifier
 
             best = search_classifier(rec, Xtr, ytr, seed=seed)
             echo(f"cross-validated choice on the training part: {best}")
         rec.fit(Xtr, ytr, progress=progress("segmenting"))
-        s = rec.fit_summary_
-        echo(f"trained on {s['n_used']} images ({s['n_chars']} characters); {s['n_left_out']} left out because "
-             f"they did not segment into as many pieces as their label has characters")
-    train_s = time.perf_counter() - t0
-    note = f"validation split of {data} ({len(Xva)} images, val-split {val_split}, seed {seed})"
-    res = evaluate(rec, Xva, yva, note)
-    res["metrics"]["train_seconds"] = train_s
-    _print_metrics(res["metrics"], f"{method} on the {note}:")
-    rec.save(mp, validation=res["metrics"],
-             data={"source": str(data), "n_train": len(Xtr), "n_validation": len(Xva),
-                   "val_split": val_split, "seed": seed})
+        echo(rec.training_note())
+        for w_ in rec.warnings_:
+            click.echo(f"warning: {w_}", err=True)
+        train_s = time.perf_counter() - t0
+        note = f"validation split of {data} ({len(Xva)} images, val-split {val_split}, seed {seed})"
+        res = evaluate(rec, Xva, yva, note)
+        res["metrics"]["train_seconds"] = train_s
+        _print_metrics(res["metrics"], f"{method} on the {note}:")
+        rec.save(mp, validation=res["metrics"],
+                 data={"source": str(data), "n_train": len(Xtr), "n_validation": len(Xva),
+                       "val_split": val_split, "seed": seed})
     echo(f"model bundle written to {mp} (trained in {train_s:.1f} s)")
 
 
 def _load_model(path):
     import warnings
 
-    from captchakit._bundle import load_model
+    from captchakit import load_model
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -549,36 +489,27 @@ def _load_model(path):
 @cli.command()
 @click.argument("model_path", metavar="MODEL", type=click.Path())
 @click.argument("inputs", metavar="IMAGE_OR_DIR...", nargs=-1, required=True, type=click.Path())
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of lines.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (bad files included, with their error).")
 def predict(model_path, inputs, as_json):
-    """Read images with a saved MODEL: one line per image (path, text, confidence)."""
-    from captchakit.data import list_images, read_image
+    """Read images with a saved MODEL: one line per image (path, text, confidence).
+
+    Images are read and recognised in batches of 64, so memory stays bounded
+    whatever the number of files.
+    """
+    from captchakit.jobs import predict_files
 
     model = _load_model(model_path)
-    files, problems = [], []
-    for i in inputs:
-        p = Path(i)
-        if p.is_dir():
-            files.extend(list_images(p))
-        elif p.exists():
-            files.append(p)
-        else:
-            problems.append(f"{p}: no such file or folder")
-    images, ok = [], []
-    for f in files:
-        try:
-            images.append(read_image(f))
-            ok.append(f)
-        except CaptchakitError as exc:
-            problems.append(str(exc))
-    details = model.predict_details(images) if images else []
+    entries = predict_files(model, inputs)
+    problems = [e["error"] for e in entries if "error" in e]
     if as_json:
-        click.echo(json.dumps([{"path": str(f), "text": d["text"], "confidence": round(d["confidence"], 4),
-                                "char_confidences": [round(c, 4) for c in d["char_confidences"]]}
-                               for f, d in zip(ok, details)], indent=2))
+        click.echo(json.dumps([{"path": str(e["path"]), "error": e["error"]} if "error" in e else
+                               {"path": str(e["path"]), "text": e["text"], "confidence": round(e["confidence"], 4),
+                                "char_confidences": [round(c, 4) for c in e["char_confidences"]]}
+                               for e in entries], indent=2, ensure_ascii=False))
     else:
-        for f, d in zip(ok, details):
-            echo(f"{f}\t{d['text']}\t{d['confidence']:.3f}")
+        for e in entries:
+            if "error" not in e:
+                echo(f"{e['path']}\t{e['text']}\t{e['confidence']:.3f}")
     _report_problems(problems)
     if problems:
         sys.exit(1)
@@ -591,28 +522,23 @@ def predict(model_path, inputs, as_json):
 @click.option("--pattern", default=None, help="Regex that takes the label out of a file name.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False), default=None,
               help="Write metrics.json, confusion.png and errors.png here.")
-def evaluate(model_path, data, labels_file, pattern, report_dir):
+@click.option("--overwrite", is_flag=True, help="Replace a report captchakit wrote earlier in --report.")
+def evaluate(model_path, data, labels_file, pattern, report_dir, overwrite):
     """Score a saved MODEL on the labelled images of DATA (never seen in training)."""
-    from captchakit.data._io import write_json
     from captchakit.evaluate import evaluate as run_eval
-    from captchakit.report import save_confusion, save_error_gallery
+    from captchakit.jobs import check_outside, write_evaluation_report
 
     model = _load_model(model_path)
+    if report_dir:
+        check_outside(report_dir, [data, model_path])
     lo, hi = model.length_
-    length = f"{lo}-{hi}"
-    images, labels, _, problems = _load_data(data, model.alphabet_, length, labels_file, pattern)
+    images, labels, _, problems = _load_data(data, model.alphabet_, f"{lo}-{hi}", labels_file, pattern)
     note = f"{data} ({len(images)} images)"
     res = run_eval(model, images, labels, note)
     _print_metrics(res["metrics"], f"{model_path} on {note}:")
     if report_dir:
-        out = Path(report_dir)
-        if out.exists() and not out.is_dir():
-            raise CaptchakitError(f"{out}: exists and is a file, not a folder")
-        out.mkdir(parents=True, exist_ok=True)
-        write_json(out / "metrics.json", {"model": str(model_path), **res["metrics"],
-                                          "model_data": getattr(model, "meta_", {}).get("data")})
-        save_confusion(out / "confusion.png", res["confusion"], res["alphabet"])
-        save_error_gallery(out / "errors.png", images, labels, res["predictions"])
+        out = write_evaluation_report(report_dir, model_path, res, images, labels, getattr(model, "meta_", {}),
+                                      overwrite=overwrite, inputs=[data, model_path])
         echo(f"report written to {out}/ (metrics.json, confusion.png, errors.png)")
     _report_problems(problems)
     if problems:
@@ -651,10 +577,10 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epo
     digits), so this runs with nothing from the user. Every method trains on
     the same training images and is tested on the same held-out images.
     """
-    from captchakit.compare import format_rows, parse_methods, parse_sizes, run_compare, write_report
-    from captchakit.data import generate_captchas
-    from captchakit.data._io import prepare_output_dir
-    from captchakit.data._split import train_test_split_indices
+    from captchakit.compare import (
+        builtin_data, format_rows, parse_methods, parse_sizes, report_names, run_compare, split_data, write_report,
+    )
+    from captchakit.data._io import OutputFolder
     from captchakit.report._plots import table_md
 
     t_start = time.perf_counter()
@@ -666,28 +592,25 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epo
         _pre_kwargs(threshold, block_size, offset, median, mean_, filter_order, filter_stage,
                     min_area, remove_lines, line_thickness),
         _seg_kwargs(seg_method, connectivity, min_width, max_width, crop_size))
-    out = prepare_output_dir(report_dir, overwrite=overwrite)
+    folder = OutputFolder(report_dir, overwrite=overwrite, append=None, inputs=[data] if data else [])
+    for name in report_names(meths):
+        folder.target(name)
+    out = folder.path
     if data is None:
         spec = dict(QUICK_SET if quick else DEFAULT_SET)
         if count:
             spec["count"] = count
         echo(f"built-in data: python-captcha, {spec['length']} {spec['alphabet']}, "
              f"{spec['count']} training + {spec['test']} test images, seed {seed}")
-        Xtr, ytr = generate_captchas(spec["count"], spec["alphabet"], spec["length"], seed=seed, n_jobs=2,
-                                     progress=progress("generating training images"))
-        # the test images come from a different seed stream: never seen in training
-        Xte, yte = generate_captchas(spec["test"], spec["alphabet"], spec["length"], seed=seed + 10_000,
-                                     n_jobs=2, progress=progress("generating test images"))
-        note = (f"built-in python-captcha {spec['length']}-{spec['alphabet']} set: train {len(Xtr)} "
-                f"(seed {seed}), test {len(Xte)} (seed {seed + 10_000})")
+        (Xtr, ytr), (Xte, yte), note = builtin_data(spec["count"], spec["test"], spec["alphabet"], spec["length"],
+                                                    seed, progress)
     else:
         images, labels, _, problems = _load_data(data)
         _report_problems(problems)
-        share = 0.2 if test_split is None else test_split
-        tr, te = train_test_split_indices(len(images), share, seed)
-        Xtr, ytr = [images[i] for i in tr], [labels[i] for i in tr]
-        Xte, yte = [images[i] for i in te], [labels[i] for i in te]
-        note = f"{data}: train {len(Xtr)} / test {len(Xte)} (test share {share}, seed {seed})"
+        if problems:
+            echo(f"warning: {len(problems)} file(s) of {data} skipped (listed above); the exit code will be 1")
+        (Xtr, ytr), (Xte, yte), note = split_data(images, labels, 0.2 if test_split is None else test_split,
+                                                  seed, data)
     sizes = parse_sizes(train_sizes) if train_sizes else (
         [60, 120] if quick else [s for s in (500, 2000) if s < len(Xtr)])
     cnn_params["verbose"] = 1
@@ -702,10 +625,16 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epo
              "on a validation part carved from the training images.",
              f"Total wall time: {time.perf_counter() - t_start:.0f} s."]
     page = write_report(result, out, "captchakit comparison", notes, Xte, yte)
+    for name in report_names(meths):
+        if (out / name).exists():
+            folder.mark(name)
+    folder.save_record()
     rows = format_rows(result["rows"])
     echo("")
     echo(table_md(rows, list(rows[0])))
     echo(f"report: {page} (also report.md, results.json); total {time.perf_counter() - t_start:.0f} s")
+    if data is not None and problems:
+        sys.exit(1)
 
 
 # ---------------------------------------------------------------- tune
@@ -729,7 +658,7 @@ def tune(data, method, grid_file, cv, test_split, seed, jobs, out_dir, overwrite
     training part only; the held-out test part scores the best and the
     default settings once, at the end.
     """
-    from captchakit.data._io import prepare_output_dir, read_config
+    from captchakit.data._io import OutputFolder, read_config
     from captchakit.report._plots import table_md
     from captchakit.tune import DEFAULT_GRID, tune as run_tune, validate_grid, write_tune_report
 
@@ -737,12 +666,18 @@ def tune(data, method, grid_file, cv, test_split, seed, jobs, out_dir, overwrite
     if grid_file:
         grid = read_config(grid_file)
         validate_grid(grid, source=str(grid_file))
-    out = prepare_output_dir(out_dir, overwrite=overwrite)
+    folder = OutputFolder(out_dir, overwrite=overwrite, append=None, inputs=[data])
+    for name in ("best.json", "settings.png", "filter_sizes.png", "index.html", "tune.json"):
+        folder.target(name)
+    out = folder.path
     images, labels, _, problems = _load_data(data)
     _report_problems(problems)
     result = run_tune(images, labels, grid, method, cv, test_split, seed, jobs,
                       progress=progress("cross-validating"), echo=echo)
     table = write_tune_report(result, out, result["test_images"])
+    for name in ("best.json", "settings.png", "filter_sizes.png", "index.html", "tune.json"):
+        folder.mark(name)
+    folder.save_record()
     echo(table_md(table, list(table[0])))
     echo(f"held-out test ({result['split']['n_test']} images, seed {seed}): default {result['test']['default']:.2%}, "
          f"tuned {result['test']['tuned']:.2%} whole-string")

@@ -1,11 +1,11 @@
 """Side-by-side comparison of recognizers on one seeded split."""
 
-import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 
+from captchakit._api import make_recognizer as _make
 from captchakit._errors import CaptchakitError
 from captchakit.evaluate import evaluate
 
@@ -35,16 +35,45 @@ def parse_sizes(text):
 def make_recognizer(method, cnn_params=None, seed=0, alphabet=None, classic_params=None):
     """A fresh recognizer for *method* with the comparison's settings.
 
-    *classic_params* may hold a ``preprocessor`` and a ``segmenter`` for the
-    classic methods.
+    Each method takes the parameters it knows from *cnn_params* and
+    *classic_params* (``preprocessor``, ``segmenter``).
     """
-    if method == "cnn":
-        from captchakit.cnn_baseline import CNNRecognizer
+    return _make(method, **{**(cnn_params or {}), **(classic_params or {}), "seed": seed, "alphabet": alphabet})
 
-        return CNNRecognizer(seed=seed, alphabet=alphabet, **(cnn_params or {}))
-    from captchakit.classifiers._recognizer import build_recognizer
 
-    return build_recognizer(method, alphabet=alphabet, **(classic_params or {}))
+def builtin_data(count, test, alphabet="digits", length=4, seed=0, progress=None):
+    """The built-in seeded python-captcha set: training images (seed) and test images (seed + 10,000).
+
+    Returns ``(train, test, note)`` with ``train``/``test`` as ``(images, labels)``.
+    """
+    from captchakit.data import generate_captchas
+
+    Xtr, ytr = generate_captchas(count, alphabet, length, seed=seed, n_jobs=2,
+                                 progress=progress("generating training images") if progress else None)
+    # the test images come from a different seed stream: never seen in training
+    Xte, yte = generate_captchas(test, alphabet, length, seed=seed + 10_000, n_jobs=2,
+                                 progress=progress("generating test images") if progress else None)
+    note = (f"built-in python-captcha {length}-{alphabet} set: train {len(Xtr)} "
+            f"(seed {seed}), test {len(Xte)} (seed {seed + 10_000})")
+    return (Xtr, ytr), (Xte, yte), note
+
+
+def split_data(images, labels, test_share=0.2, seed=0, source="data"):
+    """A seeded train/test split of a labelled folder's images: ``(train, test, note)``."""
+    from captchakit.data._split import train_test_split_indices
+
+    tr, te = train_test_split_indices(len(images), test_share, seed)
+    train = ([images[i] for i in tr], [labels[i] for i in tr])
+    test = ([images[i] for i in te], [labels[i] for i in te])
+    return train, test, f"{source}: train {len(tr)} / test {len(te)} (test share {test_share}, seed {seed})"
+
+
+def report_names(methods):
+    """The files a comparison report writes (checked before any work, so no user file is replaced)."""
+    names = ["report.html", "report.md", "results.json", "accuracy.png", "learning_curves.png"]
+    for m in methods:
+        names += [f"confusion_{m}.png", f"errors_{m}.png", f"training_{m}.png"]
+    return names
 
 
 def _dir_size(path):
@@ -83,21 +112,17 @@ def run_compare(train, test, methods=ALL_METHODS, train_sizes=(), cnn_params=Non
         echo(f"[{method}] training on {len(Xtr)} images")
         rec = make_recognizer(method, cnn_params, seed, alphabet, classic_params)
         t0 = time.perf_counter()
-        if method == "cnn":
-            rec.fit(Xtr, ytr)
-            histories[method] = rec.history_
-            for w in rec.warnings_:
-                echo(f"warning: {w}")
-        else:
-            rec.fit(Xtr, ytr, progress=progress(f"{method}: segmenting") if progress else None)
+        rec.fit(Xtr, ytr, progress=progress(f"{method}: segmenting") if progress else None)
         train_s = time.perf_counter() - t0
+        if getattr(rec, "history_", None):
+            histories[method] = rec.history_
+        for w in rec.warnings_:
+            echo(f"warning: {w}")
         res = evaluate(rec, Xte, yte, data_note)
         m = res["metrics"]
         size = None
         if model_dir is not None:
             path = Path(model_dir) / method
-            if path.exists():
-                shutil.rmtree(path)
             rec.save(path, validation=m, data={"note": data_note, "n_train": len(Xtr), "seed": seed})
             size = _dir_size(path)
         rows.append({"method": method, "string_accuracy": m["string_accuracy"], "char_accuracy": m["char_accuracy"],
@@ -109,9 +134,7 @@ def run_compare(train, test, methods=ALL_METHODS, train_sizes=(), cnn_params=Non
         pts = []
         for s in sizes:
             sub = order[:s]
-            r = make_recognizer(method, cnn_params, seed, alphabet, classic_params)
-            if method == "cnn":
-                r.set_params(verbose=0)
+            r = make_recognizer(method, {**(cnn_params or {}), "verbose": 0}, seed, alphabet, classic_params)
             try:
                 r.fit([Xtr[i] for i in sub], [ytr[i] for i in sub])
                 acc = r.score(Xte, yte)
@@ -144,7 +167,7 @@ def format_rows(rows):
 
 def write_report(result, out, title, notes, test_images, test_labels):
     """Write report.html, report.md, results.json and the figures into *out*."""
-    from captchakit.data._io import write_json
+    from captchakit.data._io import atomic_write, write_json
     from captchakit.report import save_bars, save_confusion, save_error_gallery, save_lines, table_md, write_html
 
     out = Path(out)
@@ -173,7 +196,7 @@ def write_report(result, out, title, notes, test_images, test_labels):
                                       "learning_curves": result["curves"], "histories": result["histories"]})
     md = [f"# {title}", "", *[f"- {n}" for n in notes], "", table_md(rows, cols), ""]
     md += [f"## {h}\n\n![{h}]({f})\n" for h, f in figs]
-    (out / "report.md").write_text("\n".join(md), encoding="utf-8")
+    atomic_write(out / "report.md", "\n".join(md))
     sections = [("Results", notes, (cols, rows), [])] + [(h, [], None, [f]) for h, f in figs]
     write_html(out / "report.html", title, sections)
     return out / "report.html"

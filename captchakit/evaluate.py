@@ -21,8 +21,9 @@ def evaluate(recognizer, images, labels, data_note=""):
     dt = time.perf_counter() - t0
     preds = [d["text"] for d in details]
     m = summarize(labels, preds, dt, len(images))
-    if details and "n_natural" in details[0]:
-        m["segmentation_rate"] = sum(d["n_natural"] == len(t) for d, t in zip(details, labels)) / len(labels)
+    natural = [d["extra"].get("n_natural") for d in details]
+    if natural and all(v is not None for v in natural):
+        m["segmentation_rate"] = sum(v == len(t) for v, t in zip(natural, labels)) / len(labels)
     m["data"] = data_note
     alphabet = getattr(recognizer, "alphabet_", "".join(sorted(set("".join(labels)))))
     return {"metrics": m, "predictions": preds,

@@ -197,7 +197,7 @@ def tune(images, labels, grid=None, method="svm", cv=3, test_split=0.2, seed=0, 
     from sklearn.experimental import enable_halving_search_cv  # noqa: F401
     from sklearn.model_selection import HalvingGridSearchCV, KFold
 
-    from captchakit.classifiers._recognizer import build_recognizer
+    from captchakit._api import make_recognizer
     from captchakit.data._split import train_test_split_indices
 
     grids = validate_grid(grid if grid is not None else DEFAULT_GRID)
@@ -205,7 +205,7 @@ def tune(images, labels, grid=None, method="svm", cv=3, test_split=0.2, seed=0, 
     tr, te = train_test_split_indices(len(images), test_split, seed)
     Xtr, ytr = [images[i] for i in tr], [labels[i] for i in tr]
     Xte, yte = [images[i] for i in te], [labels[i] for i in te]
-    base = build_recognizer(method, preprocessor=Preprocessor(), segmenter=Segmenter())
+    base = make_recognizer(method, preprocessor=Preprocessor(), segmenter=Segmenter())
     n_cand = n_candidates(grids)
     max_res = len(Xtr) - len(Xtr) // cv
     min_res = min(min_resources, max_res)
@@ -258,7 +258,7 @@ def tune(images, labels, grid=None, method="svm", cv=3, test_split=0.2, seed=0, 
     test = {}
     for name, pre, seg in (("default", Preprocessor(), Segmenter()),
                            ("tuned", Preprocessor(**best["preprocess"]), Segmenter(**best["segment"]))):
-        rec = build_recognizer(method, preprocessor=pre, segmenter=seg).fit(Xtr, ytr)
+        rec = make_recognizer(method, preprocessor=pre, segmenter=seg).fit(Xtr, ytr)
         test[name] = rec.score(Xte, yte)
     return {"ranking": ranking, "best": best, "test": test, "by_filter": by_filter, "search_seconds": search_s,
             "n_candidates": n_cand, "last_iteration": int(last),

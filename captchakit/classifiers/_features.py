@@ -13,9 +13,12 @@ from captchakit._errors import CaptchakitError
 def _as_crops(X):
     X = np.asarray(X, dtype=np.float32)
     if X.ndim == 2:
-        side = int(round(np.sqrt(X.shape[1])))
+        # Flat rows are square crops; a row of another length is zero-padded to
+        # the next square (so any 2-D feature matrix is accepted, as
+        # scikit-learn's estimator checks expect).
+        side = max(1, int(np.ceil(np.sqrt(X.shape[1]))))
         if side * side != X.shape[1]:
-            raise CaptchakitError(f"flattened crops must be square, got {X.shape[1]} features")
+            X = np.pad(X, ((0, 0), (0, side * side - X.shape[1])))
         X = X.reshape(len(X), side, side)
     if X.ndim != 3:
         raise CaptchakitError(f"crops must be (n, S, S) or (n, S*S), got shape {X.shape}")
@@ -29,6 +32,11 @@ def _flatten3d(X):
 
 
 class _CropTransformer(TransformerMixin, BaseEstimator):
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]  # features are always float32
+        return tags
+
     def fit(self, X, y=None):
         X = validate_data(self, _flatten3d(X), reset=True, dtype=np.float32)
         self.crop_shape_ = _as_crops(X).shape[1:]

@@ -4,7 +4,7 @@ from collections import Counter
 
 import cv2
 import numpy as np
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import clone
 from sklearn.decomposition import PCA
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
@@ -12,13 +12,25 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.utils.validation import check_is_fitted
 
+from captchakit import _bundle
+from captchakit._base import Recognizer, detail
 from captchakit._errors import CaptchakitError, LabelError
-from captchakit.classifiers._features import FEATURES, make_features
-from captchakit.metrics import string_accuracy
+from captchakit.classifiers._features import (
+    FEATURES, CombinedFeatures, HOGFeatures, PixelFeatures, ProfileFeatures, make_features,
+)
+from captchakit.data._alphabet import resolve_alphabet
 from captchakit.preprocess import Preprocessor
 from captchakit.segment import Segmenter
 
 METHODS = ("svm", "knn")
+_CLASSIFIERS = {"svm": SVC, "knn": KNeighborsClassifier}
+
+#: Classes a classic bundle may contain; anything else is refused at load time.
+TRUSTED_TYPES = tuple(_bundle.type_name(c) for c in (
+    HOGFeatures, PixelFeatures, ProfileFeatures, CombinedFeatures, Pipeline, StandardScaler, PCA, SVC,
+    KNeighborsClassifier)) + (
+    "sklearn.svm._classes.LinearSVC", "sklearn.neighbors._kd_tree.KDTree",
+    "sklearn.neighbors._ball_tree.BallTree", "sklearn.utils._bunch.Bunch")
 
 
 def make_classifier(method="svm", **params):
@@ -33,7 +45,7 @@ def make_classifier(method="svm", **params):
         return SVC(**{"C": 10.0, "gamma": "scale", "kernel": "rbf", **params})
     if method == "knn":
         return KNeighborsClassifier(**{"n_neighbors": 3, "weights": "distance", **params})
-    raise CaptchakitError(f"--method must be one of svm, knn, cnn; got {method!r}")
+    raise CaptchakitError(f"classifier must be one of svm, knn or a scikit-learn classifier; got {method!r}")
 
 
 def resize_to(image, shape):
@@ -51,44 +63,71 @@ def _softmax(z):
     return e / e.sum(axis=1, keepdims=True)
 
 
-class SegmentingRecognizer(BaseEstimator):
+def _settings_json(obj):
+    """A Preprocessor/Segmenter (or its dict, or None) as JSON-ready data."""
+    if obj is None or isinstance(obj, dict):
+        return obj
+    return obj.to_dict()
+
+
+def _estimator_json(obj, names):
+    """A step given by name or as an estimator, as JSON-ready data (``{"name", "params"}``)."""
+    if isinstance(obj, str):
+        return obj
+    for name, cls in names.items():
+        if type(obj) is cls:
+            return {"name": name, "params": {k: v for k, v in obj.get_params().items()
+                                             if isinstance(v, (int, float, str, bool, type(None)))}}
+    raise CaptchakitError(f"cannot save a {type(obj).__name__}: use one of {', '.join(names)}")
+
+
+def _estimator_from_json(value, names):
+    if isinstance(value, dict):
+        return names[value["name"]](**value["params"])
+    return value
+
+
+class SegmentingRecognizer(Recognizer):
     """Read captchas by segmenting them and classifying each character.
 
     Parameters
     ----------
-    preprocessor : Preprocessor, optional
-        The cleaning chain; default ``Preprocessor()``.
-    segmenter : Segmenter, optional
+    preprocessor : Preprocessor or dict, optional
+        The cleaning chain; default ``Preprocessor()``.  Settings left
+        ``"auto"`` are measured from the training images at fit.
+    segmenter : Segmenter or dict, optional
         The character splitter; default ``Segmenter()``.
     features : transformer or str
         Crop features: ``"hog"``, ``"pixels"``, ``"profile"``,
-        ``"hog+profile"`` or a scikit-learn transformer.
+        ``"hog+profile"`` or one of those transformers.
     scale : bool
         Standardise the features before the classifier.
     n_components : int or None
         Reduce the features with PCA to this many components before the
         classifier (keeps an RBF SVM within its speed budget); None = off.
     classifier : estimator or str
-        ``"svm"``, ``"knn"`` or a scikit-learn classifier.
+        ``"svm"``, ``"knn"``, or an ``SVC`` / ``KNeighborsClassifier``.
     alphabet : str, optional
-        Allowed characters; default: those seen in training.
+        Allowed characters, or an alphabet name (``digits``, ``alnum``...);
+        default: those seen in training.
     n_chars : int, optional
-        Fixed label length; default: taken from the training labels when
-        they all have one length.
+        Fixed label length; default: taken from the training labels.
     alt_windows : tuple of float
         Recognition-guided splitting: when an image had to be split to reach
         the expected count, the cut search is also tried with these windows
         and the split whose characters the classifier is surest of wins.
-        Empty (the default): off; on the 4-digit set the SVM's uncalibrated
-        scores made it worse (91.7% -> 89.8%), so it is opt-in.
+        Empty (the default): off.
 
     Attributes
     ----------
+    preprocessor_, segmenter_ : Preprocessor, Segmenter
+        The fitted settings (``auto`` values resolved) used by predict and save.
     pipeline_ : Pipeline
-        Fitted features (+ scaler) and classifier.
+        Fitted features (+ scaler, PCA) and classifier.
     alphabet_, length_, image_shape_ : learned at fit.
     fit_summary_ : dict
         Images used, images left out by segmentation, natural rate.
+    warnings_ : list of str
 
     Images of another size than the training images are resized to the
     training size before preprocessing, so that filter sizes and speck areas
@@ -103,6 +142,9 @@ class SegmentingRecognizer(BaseEstimator):
     4
     """
 
+    METHODS = METHODS
+    _payload_name = "classifier.skops"
+
     def __init__(self, preprocessor=None, segmenter=None, features="hog", scale=False,
                  n_components=48, classifier="svm", alphabet=None, n_chars=None, alt_windows=()):
         self.preprocessor = preprocessor
@@ -116,28 +158,27 @@ class SegmentingRecognizer(BaseEstimator):
         self.alt_windows = alt_windows
 
     # ------------------------------------------------------------------
-    def _parts(self):
+    def _settings(self):
         pre = self.preprocessor if self.preprocessor is not None else Preprocessor()
         seg = self.segmenter if self.segmenter is not None else Segmenter()
-        if isinstance(pre, dict):
-            pre = Preprocessor.from_dict(pre)
-        if isinstance(seg, dict):
-            seg = Segmenter.from_dict(seg)
-        pre.validate()
-        seg.validate()
+        pre = Preprocessor.from_dict(pre) if isinstance(pre, dict) else clone(pre).validate()
+        seg = Segmenter.from_dict(seg) if isinstance(seg, dict) else clone(seg).validate()
+        return pre, seg
+
+    def _steps(self):
         feats = make_features(self.features) if isinstance(self.features, str) else clone(self.features)
         clf = make_classifier(self.classifier) if isinstance(self.classifier, str) else clone(self.classifier)
-        return pre, seg, feats, clf
+        return feats, clf
 
     def _clean(self, image):
         """Resize to the training size and preprocess: the binary image segmentation sees."""
-        return self._pre.transform_one(resize_to(np.asarray(image), self.image_shape_))
+        return self.preprocessor_.transform_one(resize_to(np.asarray(image), self.image_shape_))
 
     def _segment_all(self, images, lengths, progress=None):
         crops, counts, natural = [], [], []
         pairs = list(zip(images, lengths))
         for im, n in (progress(pairs) if progress else pairs):
-            s = self._seg.segment(self._clean(im), n)
+            s = self.segmenter_.segment(self._clean(im), n)
             crops.append(s.crops)
             counts.append(len(s))
             natural.append(s.n_natural)
@@ -154,8 +195,9 @@ class SegmentingRecognizer(BaseEstimator):
             raise CaptchakitError(f"{len(X)} images but {len(y)} labels")
         if not X:
             raise CaptchakitError("no training images")
-        self._pre, self._seg, feats, clf = self._parts()
-        alphabet = "".join(sorted(set(self.alphabet))) if self.alphabet else "".join(sorted(set("".join(y))))
+        pre, seg = self._settings()
+        feats, clf = self._steps()
+        alphabet = resolve_alphabet(self.alphabet) if self.alphabet else "".join(sorted(set("".join(y))))
         bad = [lab for lab in y if set(lab) - set(alphabet)]
         if bad:
             raise LabelError(f"label {bad[0]!r} has characters outside the alphabet {alphabet!r}")
@@ -167,13 +209,19 @@ class SegmentingRecognizer(BaseEstimator):
         shapes = Counter(np.asarray(im).shape[:2] for im in X)
         self.image_shape_ = tuple(int(v) for v in shapes.most_common(1)[0][0])
         self.alphabet_ = alphabet
+        self.warnings_ = []
+        self.preprocessor_ = pre.fit([resize_to(np.asarray(im), self.image_shape_) for im in X[:300]])
+        self.segmenter_ = seg
         crops, counts, natural = self._segment_all(X, [len(lab) for lab in y], progress)
         keep = [i for i, lab in enumerate(y) if counts[i] == len(lab)]
         if not keep:
             raise CaptchakitError(
                 f"empty training set: none of the {len(X)} images segmented into as many pieces as "
                 f"its label has characters; check the preprocessing and segmentation settings")
-        Xc = np.concatenate([crops[i] for i in keep]).reshape(-1, self._seg.crop_size ** 2)
+        if len(keep) < 0.5 * len(X):
+            self.warnings_.append(f"only {len(keep)} of {len(X)} training images segmented into as many "
+                                  "pieces as their label has characters")
+        Xc = np.concatenate([crops[i] for i in keep]).reshape(-1, self.segmenter_.crop_size ** 2)
         yc = np.array([ch for i in keep for ch in y[i]])
         steps = [("features", feats)]
         if self.scale:
@@ -195,6 +243,11 @@ class SegmentingRecognizer(BaseEstimator):
         }
         return self
 
+    def training_note(self):
+        s = self.fit_summary_
+        return (f"trained on {s['n_used']} images ({s['n_chars']} characters); {s['n_left_out']} left out because "
+                f"they did not segment into as many pieces as their label has characters")
+
     def _fixed_length(self):
         lo, hi = self.length_
         return lo if lo == hi else None
@@ -206,18 +259,18 @@ class SegmentingRecognizer(BaseEstimator):
         -------
         list of dict
             ``text``, ``confidence`` (product of the characters'),
-            ``char_confidences``, ``n_pieces``, ``n_natural``.
+            ``char_confidences`` and ``extra``: ``n_pieces``, ``n_natural``.
+            An image in which nothing segments reads as ``""`` with
+            confidence 0.
         """
         check_is_fitted(self, "pipeline_")
-        if not hasattr(self, "_pre"):
-            self._pre, self._seg, _, _ = self._parts()
         n = self._fixed_length()
-        alt_segs = [clone(self._seg).set_params(split_window=w) for w in self.alt_windows or ()]
+        alt_segs = [clone(self.segmenter_).set_params(split_window=w) for w in self.alt_windows or ()]
         # candidates[i]: list of crop arrays (first: the default split)
         candidates, natural = [], []
         for im in X:
             b = self._clean(im)
-            s = self._seg.segment(b, n)
+            s = self.segmenter_.segment(b, n)
             cands = [s.crops]
             if n is not None and s.n_natural < n:
                 for alt_seg in alt_segs:
@@ -227,8 +280,9 @@ class SegmentingRecognizer(BaseEstimator):
             candidates.append(cands)
             natural.append(s.n_natural)
         flat = [c for cands in candidates for c in cands if len(c)]
+        chars, conf = [], np.zeros(0)
         if flat:
-            allc = np.concatenate(flat).reshape(-1, self._seg.crop_size ** 2)
+            allc = np.concatenate(flat).reshape(-1, self.segmenter_.crop_size ** 2)
             chars, conf = self._classify(allc)
         out, pos = [], 0
         for cands, nat in zip(candidates, natural):
@@ -241,9 +295,7 @@ class SegmentingRecognizer(BaseEstimator):
                 if best is None or score > best[0]:
                     best = (score, cs, cf, k)
             _, cs, cf, k = best
-            out.append({"text": "".join(cs), "confidence": float(np.prod(cf)) if k else 0.0,
-                        "char_confidences": [float(v) for v in cf], "n_pieces": int(k),
-                        "n_natural": int(nat)})
+            out.append(detail("".join(cs), cf, n_pieces=int(k), n_natural=int(nat)))
         return out
 
     def _classify(self, crops):
@@ -260,89 +312,58 @@ class SegmentingRecognizer(BaseEstimator):
         best = proba.argmax(axis=1)
         return list(clf.classes_[best]), proba[np.arange(len(best)), best]
 
-    def predict(self, X, return_confidence=False):
-        """Read each image; optionally also return per-character confidences."""
-        det = self.predict_details(X)
-        texts = [d["text"] for d in det]
-        if return_confidence:
-            return texts, [d["char_confidences"] for d in det]
-        return texts
-
-    def score(self, X, y):
-        """Whole-string accuracy."""
-        return string_accuracy([str(v) for v in y], self.predict(X))
-
     # ------------------------------------------------------------------ persistence
     def describe(self):
-        """Everything needed to rebuild the recognizer, as JSON-ready data."""
+        """Everything needed to use the fitted recognizer, as JSON-ready data."""
         check_is_fitted(self, "pipeline_")
-        pre, seg, _, _ = self._parts()
-        feat = self.features if isinstance(self.features, str) else next(
-            (k for k, v in FEATURES.items() if isinstance(self.features, v)), type(self.features).__name__)
         clf = self.pipeline_.steps[-1][1]
+        method = next((k for k, v in _CLASSIFIERS.items() if isinstance(clf, v)), type(clf).__name__)
         return {
-            "method": "svm" if isinstance(clf, SVC) else "knn" if isinstance(clf, KNeighborsClassifier)
-            else type(clf).__name__,
+            "method": method,
             "alphabet": self.alphabet_,
             "length": list(self.length_),
             "image_shape": list(self.image_shape_),
-            "preprocess": pre.to_dict(),
-            "segment": seg.to_dict(),
-            "features": {"name": feat, "params": self.pipeline_.named_steps["features"].get_params(),
+            "preprocess": self.preprocessor_.to_dict(),
+            "segment": self.segmenter_.to_dict(),
+            "features": {"name": type(self.pipeline_.named_steps["features"]).__name__,
                          "scale": bool(self.scale), "n_components": self.n_components},
             "classifier": {k: v for k, v in clf.get_params().items()
                            if isinstance(v, (int, float, str, bool, type(None)))},
             "training": self.fit_summary_,
         }
 
-    def save(self, path, validation=None, data=None):
-        """Save as a bundle folder (``model.json`` + ``classifier.skops``)."""
-        from captchakit._bundle import library_versions, save_sklearn, write_bundle
-
-        meta = self.describe()
-        meta["versions"] = library_versions()
-        meta["data"] = data or {}
-        meta["validation"] = validation or {}
-        return write_bundle(path, meta, lambda f: save_sklearn(self.pipeline_, f), "classifier.skops")
+    def _params_to_json(self):
+        p = super()._params_to_json()
+        p["preprocessor"] = _settings_json(self.preprocessor)
+        p["segmenter"] = _settings_json(self.segmenter)
+        p["features"] = _estimator_json(self.features, FEATURES)
+        p["classifier"] = _estimator_json(self.classifier, _CLASSIFIERS)
+        return p
 
     @classmethod
-    def load(cls, path):
-        """Load a bundle saved by :meth:`save`; unsafe or foreign files are refused."""
-        from captchakit._bundle import check_versions, load_sklearn, read_bundle_meta
-        from captchakit._errors import ModelFileError
+    def _params_from_json(cls, params):
+        p = dict(params)
+        p["features"] = _estimator_from_json(p.get("features", "hog"), FEATURES)
+        p["classifier"] = _estimator_from_json(p.get("classifier", "svm"), _CLASSIFIERS)
+        p["alt_windows"] = tuple(p.get("alt_windows") or ())
+        return p
 
-        meta, payload = read_bundle_meta(path)
-        if meta.get("method") not in METHODS:
-            raise ModelFileError(f"{path}: holds a {meta.get('method')!r} model, not a classic (svm/knn) one")
-        try:
-            pre = Preprocessor.from_dict(meta["preprocess"])
-            seg = Segmenter.from_dict(meta["segment"])
-            feats = meta["features"]
-            rec = cls(preprocessor=pre, segmenter=seg, features=feats["name"], scale=feats["scale"],
-                      n_components=feats.get("n_components"), classifier=meta["method"], alphabet=meta["alphabet"])
-            rec.alphabet_ = meta["alphabet"]
-            rec.length_ = tuple(meta["length"])
-            rec.image_shape_ = tuple(meta["image_shape"])
-            rec.fit_summary_ = meta.get("training", {})
-        except (KeyError, TypeError, CaptchakitError) as exc:
-            raise ModelFileError(f"{path}/model.json: incomplete or invalid model description ({exc})") from None
-        rec.pipeline_ = load_sklearn(payload)
-        rec.classes_ = rec.pipeline_.classes_
-        rec.meta_ = meta
-        rec.load_warnings_ = check_versions(meta)
-        rec._pre, rec._seg = pre, seg
-        return rec
+    def _restore(self, meta):
+        self.alphabet_ = meta["alphabet"]
+        self.length_ = tuple(meta["length"])
+        self.image_shape_ = tuple(meta["image_shape"])
+        self.preprocessor_ = Preprocessor.from_dict(meta["preprocess"])
+        self.segmenter_ = Segmenter.from_dict(meta["segment"])
+        self.fit_summary_ = meta.get("training", {})
+
+    def _write_payload(self, file):
+        _bundle.save_sklearn(self.pipeline_, file)
+
+    def _read_payload(self, file):
+        self.pipeline_ = _bundle.load_sklearn(file, TRUSTED_TYPES)
+        self.classes_ = self.pipeline_.classes_
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
         return tags
-
-
-def build_recognizer(method="svm", features="hog", preprocessor=None, segmenter=None, alphabet=None):
-    """A :class:`SegmentingRecognizer` for ``method`` ``"svm"`` or ``"knn"``."""
-    if method not in METHODS:
-        raise CaptchakitError(f"method must be one of svm, knn (or cnn for the CNN); got {method!r}")
-    make_features(features)
-    return SegmentingRecognizer(preprocessor=preprocessor, segmenter=segmenter, features=features,
-                                classifier=make_classifier(method), alphabet=alphabet)

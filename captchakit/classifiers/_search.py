@@ -3,8 +3,8 @@
 from sklearn.model_selection import GridSearchCV, KFold
 
 GRIDS = {
-    "SVC": {"classifier__C": [1.0, 3.0, 10.0, 30.0], "classifier__gamma": ["scale", 0.01, 0.03]},
-    "KNeighborsClassifier": {"classifier__n_neighbors": [1, 3, 5, 7], "classifier__weights": ["uniform", "distance"]},
+    "svm": {"classifier__C": [1.0, 3.0, 10.0, 30.0], "classifier__gamma": ["scale", 0.01, 0.03]},
+    "knn": {"classifier__n_neighbors": [1, 3, 5, 7], "classifier__weights": ["uniform", "distance"]},
 }
 
 
@@ -14,9 +14,15 @@ def search_classifier(rec, X, y, cv=3, seed=0, n_jobs=1):
     Scores whole-string accuracy of the whole recognizer by cross-validation.
     Returns the chosen parameters.
     """
-    grid = GRIDS.get(type(rec.classifier).__name__)
+    name = rec.classifier if isinstance(rec.classifier, str) else {
+        "SVC": "svm", "KNeighborsClassifier": "knn"}.get(type(rec.classifier).__name__)
+    grid = GRIDS.get(name)
     if grid is None:
         return {}
+    if isinstance(rec.classifier, str):
+        from captchakit.classifiers._recognizer import make_classifier
+
+        rec.set_params(classifier=make_classifier(name))
     gs = GridSearchCV(rec, grid, cv=KFold(cv, shuffle=True, random_state=seed), n_jobs=n_jobs, refit=False)
     gs.fit(list(X), list(y))
     rec.set_params(**gs.best_params_)

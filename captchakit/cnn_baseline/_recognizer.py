@@ -5,13 +5,13 @@ import time
 from collections import Counter
 
 import numpy as np
-from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from captchakit._base import Recognizer, detail
 from captchakit._errors import CaptchakitError, LabelError, ModelFileError
 from captchakit.cnn_baseline._data import make_dataset, to_input
 from captchakit.cnn_baseline._model import build_model
-from captchakit.metrics import string_accuracy
+from captchakit.data._alphabet import resolve_alphabet
 
 STUCK_CAUSES = (
     "one softmax over all positions followed by a reshape (use one softmax per position)",
@@ -64,7 +64,7 @@ def _stuck_callback(chance, epochs, warnings_out, tolerance=0.9):
     return StuckGuard()
 
 
-class CNNRecognizer(BaseEstimator):
+class CNNRecognizer(Recognizer):
     """Read whole captchas with a convolutional-recurrent network.
 
     Parameters
@@ -94,16 +94,23 @@ class CNNRecognizer(BaseEstimator):
         warm-up, then cosine decay to 1% over *epochs*.
     stuck_epochs : int
         Warn when the loss stays near chance this many epochs.
+    validation_split : float
+        Share of the training images carved off (seeded) for early stopping.
     seed : int
     alphabet : str, optional
-        Default: the characters of the training labels.
+        Characters or an alphabet name; default: those of the training labels.
     verbose : int
         Keras progress output (1: a progress bar per epoch).
     """
 
+    METHODS = ("cnn",)
+    _payload_name = "model.keras"
+    _extra_versions = ("tensorflow", "keras")
+
     def __init__(self, height=40, width=100, head="auto", filters=(16, 32, 64, 96), rnn_units=64,
                  dropout=0.25, epochs=30, batch_size=64, learning_rate=2e-3, patience=4, augment=True,
-                 noise=0.04, schedule="plateau", stuck_epochs=3, seed=0, alphabet=None, verbose=1):
+                 noise=0.04, schedule="plateau", stuck_epochs=3, validation_split=0.1, seed=0, alphabet=None,
+                 verbose=1):
         self.height = height
         self.width = width
         self.head = head
@@ -118,6 +125,7 @@ class CNNRecognizer(BaseEstimator):
         self.noise = noise
         self.schedule = schedule
         self.stuck_epochs = stuck_epochs
+        self.validation_split = validation_split
         self.seed = seed
         self.alphabet = alphabet
         self.verbose = verbose
@@ -148,8 +156,12 @@ class CNNRecognizer(BaseEstimator):
         return ctc
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y, validation_split=0.1, validation_data=None):
-        """Train; the validation part is carved from the training data (seeded)."""
+    def fit(self, X, y, progress=None):
+        """Train; the validation part (*validation_split*) is carved from the training data (seeded).
+
+        *progress* is accepted for the shared contract; Keras prints its own
+        per-epoch progress (see *verbose*).
+        """
         import keras
 
         if self.schedule not in ("plateau", "cosine"):
@@ -158,7 +170,7 @@ class CNNRecognizer(BaseEstimator):
         if len(X) != len(y) or not X:
             raise CaptchakitError(f"need as many labels as images, got {len(X)} images, {len(y)} labels")
         keras.utils.set_random_seed(self.seed)
-        alphabet = "".join(sorted(set(self.alphabet))) if self.alphabet else "".join(sorted(set("".join(y))))
+        alphabet = resolve_alphabet(self.alphabet) if self.alphabet else "".join(sorted(set("".join(y))))
         bad = [lab for lab in y if set(lab) - set(alphabet)]
         if bad:
             raise LabelError(f"label {bad[0]!r} has characters outside the alphabet {alphabet!r}")
@@ -168,15 +180,12 @@ class CNNRecognizer(BaseEstimator):
         self.head_ = ("positions" if self.length_[0] == self.length_[1] else "ctc") if self.head == "auto" else self.head
         if self.head_ == "positions" and self.length_[0] != self.length_[1]:
             raise CaptchakitError("the positions head needs labels of one length; use head='ctc'")
-        if validation_data is None:
-            rng = np.random.default_rng(self.seed)
-            perm = rng.permutation(len(X))
-            n_val = max(1, int(round(len(X) * validation_split))) if len(X) > 1 else 0
-            va, tr = perm[:n_val], perm[n_val:]
-            Xv, yv = [X[i] for i in va], [y[i] for i in va]
-            X, y = [X[i] for i in tr], [y[i] for i in tr]
-        else:
-            Xv, yv = list(validation_data[0]), [str(v) for v in validation_data[1]]
+        rng = np.random.default_rng(self.seed)
+        perm = rng.permutation(len(X))
+        n_val = max(1, int(round(len(X) * self.validation_split))) if len(X) > 1 else 0
+        va, tr = perm[:n_val], perm[n_val:]
+        Xv, yv = [X[i] for i in va], [y[i] for i in va]
+        X, y = [X[i] for i in tr], [y[i] for i in tr]
         xt, yt = to_input(X, self.height, self.width), self._encode(y)
         xv, yvv = to_input(Xv, self.height, self.width), self._encode(yv)
         n_classes = len(alphabet)
@@ -213,6 +222,11 @@ class CNNRecognizer(BaseEstimator):
                              "chance_loss": chance, "label_lengths": {str(k): v for k, v in sorted(lengths.items())}}
         return self
 
+    def training_note(self):
+        s = self.fit_summary_
+        return (f"trained on {s['n_images']} images ({s['n_validation']} more for early stopping), head {s['head']}, "
+                f"{s['epochs_run']} epochs in {s['seconds']:.0f} s")
+
     # ------------------------------------------------------------------ predict
     def _decode(self, out):
         if self.head_ == "positions":
@@ -235,71 +249,60 @@ class CNNRecognizer(BaseEstimator):
         return texts, confs
 
     def predict_details(self, X):
+        """Predictions with per-character confidences.
+
+        Returns
+        -------
+        list of dict
+            ``text``, ``confidence``, ``char_confidences`` and ``extra``
+            (``head``: the output head that read it).
+        """
         check_is_fitted(self, "model_")
         X = list(X)
         if not X:
             return []
         out = self.model_.predict(to_input(X, self.height, self.width), batch_size=256, verbose=0)
         texts, confs = self._decode(np.asarray(out))
-        return [{"text": t, "confidence": float(np.prod(c)) if c else 0.0, "char_confidences": c}
-                for t, c in zip(texts, confs)]
-
-    def predict(self, X, return_confidence=False):
-        det = self.predict_details(X)
-        texts = [d["text"] for d in det]
-        return (texts, [d["char_confidences"] for d in det]) if return_confidence else texts
-
-    def score(self, X, y):
-        """Whole-string accuracy."""
-        return string_accuracy([str(v) for v in y], self.predict(X))
+        return [detail(t, c, head=self.head_) for t, c in zip(texts, confs)]
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path, validation=None, data=None):
-        """Save as a bundle folder (``model.json`` + ``model.keras``)."""
-        from captchakit._bundle import library_versions, write_bundle
-
+    def describe(self):
+        """Everything needed to use the fitted network, as JSON-ready data."""
         check_is_fitted(self, "model_")
-        meta = {
+        return {
             "method": "cnn",
             "alphabet": self.alphabet_,
             "length": list(self.length_),
             "head": self.head_,
             "input": {"height": self.height, "width": self.width, "channels": 1,
                       "scaling": "grey, background light, 1 - grey/255 (ink high)", "resize": "INTER_AREA"},
-            "architecture": {"filters": list(self.filters), "rnn_units": self.rnn_units, "dropout": self.dropout},
-            "training": {**self.fit_summary_, "epochs": self.epochs, "batch_size": self.batch_size,
-                         "learning_rate": self.learning_rate, "augment": self.augment, "noise": self.noise,
-                         "schedule": self.schedule, "seed": self.seed},
+            "training": self.fit_summary_,
             "history": self.history_,
-            "versions": library_versions(("tensorflow", "keras")),
-            "data": data or {},
-            "validation": validation or {},
         }
-        return write_bundle(path, meta, lambda f: self.model_.save(f), "model.keras")
 
     @classmethod
-    def load(cls, path):
-        """Load a bundle with ``safe_mode=True`` (no code runs from the file)."""
+    def _params_from_json(cls, params):
+        p = dict(params)
+        p["filters"] = tuple(p.get("filters") or ())
+        return p
+
+    def _restore(self, meta):
+        if meta.get("head") not in ("positions", "ctc"):
+            raise CaptchakitError(f"field 'head' must be positions or ctc, got {meta.get('head')!r}")
+        self.alphabet_, self.length_, self.head_ = meta["alphabet"], tuple(meta["length"]), meta["head"]
+        self.history_, self.fit_summary_ = meta.get("history", {}), meta.get("training", {})
+
+    def _write_payload(self, file):
+        self.model_.save(file)
+
+    def _read_payload(self, file):
         import keras
 
-        from captchakit._bundle import check_versions, read_bundle_meta
-
-        meta, payload = read_bundle_meta(path)
-        if meta.get("method") != "cnn":
-            raise ModelFileError(f"{path}: holds a {meta.get('method')!r} model, not a CNN")
         try:
-            inp, arch = meta["input"], meta["architecture"]
-            rec = cls(height=inp["height"], width=inp["width"], head=meta["head"], filters=tuple(arch["filters"]),
-                      rnn_units=arch["rnn_units"], dropout=arch["dropout"], alphabet=meta["alphabet"])
-            rec.alphabet_, rec.length_, rec.head_ = meta["alphabet"], tuple(meta["length"]), meta["head"]
-            rec.history_, rec.fit_summary_ = meta.get("history", {}), meta.get("training", {})
-        except (KeyError, TypeError) as exc:
-            raise ModelFileError(f"{path}/model.json: incomplete model description ({exc})") from None
-        try:
-            rec.model_ = keras.saving.load_model(payload, compile=False, safe_mode=True)
+            self.model_ = keras.saving.load_model(file, compile=False, safe_mode=True)
         except Exception as exc:  # noqa: BLE001
-            raise ModelFileError(f"{payload}: cannot load Keras model safely ({type(exc).__name__}: {exc})") from None
-        rec.meta_ = meta
-        rec.warnings_ = []
-        rec.load_warnings_ = check_versions(meta, ("tensorflow", "keras"))
-        return rec
+            raise ModelFileError(f"{file}: cannot load Keras model safely ({type(exc).__name__}: {exc})") from None
+        shape = tuple(self.model_.input_shape[1:3])
+        if shape != (self.height, self.width):
+            raise ModelFileError(f"{file}: network input {shape} does not match model.json ({self.height}, "
+                                 f"{self.width})")

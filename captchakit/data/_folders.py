@@ -1,53 +1,76 @@
 """Folder-level jobs: generated and noisy datasets written to disk."""
 
-import csv
+import re
 from pathlib import Path
 
 from captchakit._errors import CaptchakitError
 from captchakit.data._generate import CHUNK, prepare_generation, render_captchas, run_chunks
 from captchakit.data._io import (
-    find_labelled_images, prepare_output_dir, read_image, safe_name, write_image, write_manifest,
+    LOCK, OutputFolder, find_labelled_images, lock, read_image, read_labels_file, safe_name, write_image,
 )
 from captchakit.data._noise import apply_noise, parse_noise
 
 
-def _render_and_write(out, labels, seeds, indices, width, height, fonts, noise):
+def _render_and_write(out, labels, seeds, names, width, height, fonts, noise):
     images = render_captchas(labels, seeds, width, height, fonts, noise)
     rows = []
-    for im, label, i in zip(images, labels, indices):
-        name = f"{safe_name(label)}_{i}.png"
+    for im, label, name in zip(images, labels, names):
         write_image(Path(out) / name, im)
         rows.append((name, label))
     return rows
 
 
-def _next_index(out):
-    manifest = Path(out) / "labels.csv"
-    if not manifest.is_file():
-        return 0
-    with open(manifest, newline="", encoding="utf-8") as f:
-        return max(sum(1 for _ in csv.reader(f)) - 1, 0)
+_INDEX = re.compile(r"_(\d+)\.png$")
+
+
+def _next_index(folder):
+    """One past the highest index among the folder's generated images (listed or not)."""
+    top = -1
+    for p in folder.path.glob("*.png"):
+        m = _INDEX.search(p.name)
+        if m:
+            top = max(top, int(m.group(1)))
+    return top + 1
 
 
 def generate_to_folder(out, count, alphabet="digits", length=4, width=160, height=60, fonts=None,
                        seed=0, noise=None, n_jobs=1, append=False, overwrite=False, progress=None):
     """Generate *count* captchas into *out* as ``<label>_<index>.png`` plus ``labels.csv``.
 
-    With *append*, numbering continues after the existing manifest (and the
-    seeded sequence continues with it).  Returns ``(n_written, first_index)``.
+    The folder stays consistent if the run is interrupted: every image is
+    written under a temporary name and renamed, and ``labels.csv`` is
+    rewritten (atomically) after every chunk.  With *append*, numbering and
+    the seeded sequence continue after the highest index already there.  A
+    lock file makes a second concurrent writer refuse.  With *overwrite*,
+    only files that captchakit wrote are replaced, and its own images that
+    this run does not rewrite are removed.  Returns ``(n_written, first_index)``.
     """
     # check every option before OUT is created
     prepare_generation(0, alphabet, length, width, height, fonts, seed, noise)
-    out = prepare_output_dir(out, overwrite=overwrite, append=append)
-    start = _next_index(out) if append else 0
-    labels, seeds, fonts, noise = prepare_generation(count, alphabet, length, width, height, fonts, seed,
-                                                     noise, start)
-    chunks = [(out, labels[i:i + CHUNK], seeds[i:i + CHUNK], range(start + i, start + i + CHUNK),
-               width, height, fonts, noise) for i in range(0, count, CHUNK)]
-    rows = []
-    for r in run_chunks(_render_and_write, chunks, n_jobs, progress, count):
-        rows.extend(r)
-    write_manifest(out / "labels.csv", rows, append=append)
+    folder = OutputFolder(out, overwrite=overwrite, append=append)
+    with lock(folder.path / LOCK):
+        start = _next_index(folder) if append else 0
+        labels, seeds, fonts, noise = prepare_generation(count, alphabet, length, width, height, fonts, seed,
+                                                         noise, start)
+        names = [f"{safe_name(lab)}_{start + i}.png" for i, lab in enumerate(labels)]
+        for name in names:
+            folder.target(name)
+        for name in ("labels.csv",):
+            folder.target(name)
+        chunks = [(folder.path, labels[i:i + CHUNK], seeds[i:i + CHUNK], names[i:i + CHUNK],
+                   width, height, fonts, noise) for i in range(0, count, CHUNK)]
+        old_rows = []
+        if append and (folder.path / "labels.csv").is_file():
+            old_rows = list(read_labels_file(folder.path / "labels.csv").items())
+        rows = []
+        try:
+            for r in run_chunks(_render_and_write, chunks, n_jobs, progress, count):
+                rows.extend(r)
+                for name, _ in r:
+                    folder.mark(name)
+                folder.write_manifest("labels.csv", old_rows + rows)
+        finally:
+            folder.save_record(drop_stale=overwrite and len(rows) == count)
     return len(rows), start
 
 
@@ -59,21 +82,23 @@ def noise_folder(src, out, noise, seed=0, overwrite=False, progress=None):
     noise = parse_noise(noise)
     if not noise:
         raise CaptchakitError("no noise model given")
-    src, out = Path(src), Path(out)
-    if out.resolve() == src.resolve():
-        raise CaptchakitError(f"{out}: OUT must differ from the input folder (originals are never overwritten)")
+    src = Path(src)
+    folder = OutputFolder(out, overwrite=overwrite, append=None, inputs=[src])
     items, problems = find_labelled_images(src)
-    out = prepare_output_dir(out, overwrite=overwrite)
     rows = []
     it = progress(items) if progress else items
-    for i, (path, label) in enumerate(it):
+    with lock(folder.path / LOCK):
         try:
-            img = read_image(path)
-        except CaptchakitError as exc:
-            problems.append(str(exc))
-            continue
-        rel = Path(path).relative_to(src).with_suffix(".png")
-        write_image(out / rel, apply_noise(img, noise, seed=seed * 1_000_003 + i))
-        rows.append((rel.as_posix(), label))
-    write_manifest(out / "labels.csv", rows)
+            for i, (path, label) in enumerate(it):
+                try:
+                    img = read_image(path)
+                except CaptchakitError as exc:
+                    problems.append(str(exc))
+                    continue
+                rel = Path(path).relative_to(src).with_suffix(".png")
+                folder.write_image(rel.as_posix(), apply_noise(img, noise, seed=seed * 1_000_003 + i))
+                rows.append((rel.as_posix(), label))
+            folder.write_manifest("labels.csv", rows)
+        finally:
+            folder.save_record()
     return len(rows), problems

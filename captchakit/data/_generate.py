@@ -226,6 +226,8 @@ def generate_captchas(n, alphabet="digits", length=4, width=160, height=60, font
 
 
 CHUNK = 64
+#: Longest label generate writes (file names carry the label).
+MAX_LENGTH = 32
 
 
 def prepare_generation(n, alphabet, length, width, height, fonts, seed, noise, start=0):
@@ -234,6 +236,9 @@ def prepare_generation(n, alphabet, length, width, height, fonts, seed, noise, s
         raise CaptchakitError(f"count must be >= 0, got {n}")
     if width < 16 or height < 16:
         raise CaptchakitError(f"width and height must be at least 16 pixels, got {width}x{height}")
+    lo, hi = parse_length(length)
+    if hi > MAX_LENGTH:
+        raise CaptchakitError(f"length must be at most {MAX_LENGTH} characters, got {length!r}")
     fonts = check_fonts(fonts)
     if noise:
         from captchakit.data._noise import parse_noise

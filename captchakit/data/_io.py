@@ -5,10 +5,14 @@ Everything else in captchakit works on numpy arrays.  Images come out of
 format or mode.
 """
 
+import contextlib
 import csv
 import hashlib
+import io
 import json
+import os
 import re
+import uuid
 import warnings
 from pathlib import Path
 
@@ -103,12 +107,36 @@ def read_image(path, max_pixels=DEFAULT_MAX_PIXELS):
         raise ImageReadError(path, f"corrupt image: {msg}") from None
 
 
-def write_image(path, image):
-    """Write an array as an image; the format follows the file suffix.
+def atomic_write(path, data):
+    """Write *data* (bytes or str) to *path* atomically: a temporary sibling, then ``os.replace``.
 
-    ``bool`` arrays are written as black ink on white, float arrays are taken
-    as 0-1.
+    A failed or interrupted write leaves the previous file (or none) in place.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "a.txt"
+    >>> atomic_write(p, "hello"); p.read_text()
+    'hello'
     """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    return path
+
+
+def encode_image(image, suffix=".png"):
+    """Encode an array as image bytes; ``bool`` is black ink on white, float is 0-1."""
     from PIL import Image
 
     arr = np.asarray(image)
@@ -116,8 +144,22 @@ def write_image(path, image):
         arr = np.where(arr, 0, 255).astype(np.uint8)
     elif arr.dtype.kind == "f":
         arr = np.clip(arr * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(arr).save(path)
+    fmt = Image.registered_extensions().get(suffix.lower())
+    if fmt is None:
+        raise CaptchakitError(f"cannot write images with the suffix {suffix!r}; use .png")
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def write_image(path, image):
+    """Write an array as an image, atomically; the format follows the file suffix.
+
+    ``bool`` arrays are written as black ink on white, float arrays are taken
+    as 0-1.
+    """
+    path = Path(path)
+    return atomic_write(path, encode_image(image, path.suffix or ".png"))
 
 
 def list_images(folder, recursive=True):
@@ -150,14 +192,30 @@ def label_from_name(path, pattern=None):
     stem = Path(path).stem
     if pattern is None:
         return stem.split("_", 1)[0]
-    m = re.search(pattern, stem)
+    try:
+        m = re.search(pattern, stem)
+    except re.error as exc:
+        raise CaptchakitError(f"--pattern {pattern!r} is not a valid regular expression ({exc})") from None
     if not m:
         raise LabelError(f"{path}: file name does not match the label pattern {pattern!r}")
     return m.group(1) if m.groups() else m.group(0)
 
 
-def read_labels_file(path):
+def _read_text(path):
+    """A text file as UTF-8 (a BOM is allowed); another encoding is one line naming the file."""
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CaptchakitError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except OSError as exc:
+        raise CaptchakitError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def read_labels_file(path, problems=None):
     """Read a labels file: CSV ``filename,label`` or JSON ``{filename: label}``.
+
+    UTF-8 with or without a byte-order mark.  A file name listed twice is
+    reported in *problems* (when given) and its later rows are ignored.
 
     Returns
     -------
@@ -167,7 +225,7 @@ def read_labels_file(path):
     path = Path(path)
     if not path.is_file():
         raise CaptchakitError(f"{path}: labels file not found")
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path)
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(text)
@@ -178,15 +236,49 @@ def read_labels_file(path):
         ):
             raise CaptchakitError(f"{path}: expected a JSON object mapping file name to label")
         return dict(data)
-    rows = list(csv.reader(text.splitlines()))
-    out = {}
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise CaptchakitError(f"{path}: not a valid CSV file ({exc})") from None
+    out, first_line = {}, {}
     for i, row in enumerate(rows, 1):
         if not row or (i == 1 and [c.strip().lower() for c in row[:2]] == ["filename", "label"]):
             continue
         if len(row) < 2:
             raise CaptchakitError(f"{path}: line {i} is not 'filename,label'")
-        out[row[0].strip()] = row[1].strip()
+        name = row[0].strip()
+        if name in out:
+            if problems is not None:
+                problems.append(f"{path}: line {i}: {name!r} is listed again (first on line {first_line[name]}); "
+                                "the later row is ignored")
+            continue
+        out[name] = row[1].strip()
+        first_line[name] = i
     return out
+
+
+def inside(base, name, source="labels file"):
+    """The path *name* names inside folder *base*; one line refuses a path that leaves it.
+
+    Examples
+    --------
+    >>> inside("/data", "a/b.png").as_posix()
+    '/data/a/b.png'
+    >>> inside("/data", "../x.png")
+    Traceback (most recent call last):
+    ...
+    captchakit._errors.CaptchakitError: labels file: path '../x.png' leaves the folder /data
+    """
+    base = Path(base)
+    p = Path(name)
+    if p.is_absolute() or p.drive:
+        raise CaptchakitError(f"{source}: path {name!r} is absolute; paths must be relative to {base}")
+    full = base / p
+    try:
+        full.resolve().relative_to(base.resolve())
+    except ValueError:
+        raise CaptchakitError(f"{source}: path {name!r} leaves the folder {base}") from None
+    return full
 
 
 def find_labelled_images(source, labels_file=None, pattern=None, alphabet=None, length=None):
@@ -222,14 +314,19 @@ def find_labelled_images(source, labels_file=None, pattern=None, alphabet=None, 
         labels_file = root / "labels.csv"
     items, problems = [], []
     if labels_file is not None:
-        mapping = read_labels_file(labels_file)
+        mapping = read_labels_file(labels_file, problems)
         base = Path(labels_file).parent
+        listed = set()
         for name, label in mapping.items():
-            p = base / name
+            p = inside(base, name, str(labels_file))
             if not p.is_file():
                 problems.append(f"{p}: listed in {labels_file} but not found")
                 continue
+            listed.add(p.resolve())
             items.append((p, label))
+        for p in files:
+            if p.resolve() not in listed:
+                problems.append(f"{p}: image not listed in {labels_file}")
     else:
         for p in files:
             try:
@@ -286,39 +383,185 @@ def file_digest(path, chunk=1 << 16):
     return h.hexdigest()
 
 
-def prepare_output_dir(out, overwrite=False, append=False):
-    """Make sure *out* is a usable output folder.
+def check_separate(out, inputs):
+    """Refuse an output folder that equals, contains or lies inside an input folder."""
+    o = Path(out).resolve()
+    for i in inputs:
+        if i is None:
+            continue
+        src = Path(i).resolve()
+        if src.is_file():
+            src = src.parent
+        if o == src or src in o.parents or o in src.parents:
+            raise CaptchakitError(f"{out}: the output folder must not be, contain or lie inside the input "
+                                  f"folder {i} (inputs are never overwritten)")
 
-    A file at *out* is refused; a non-empty folder is refused unless
-    *overwrite* or *append* is set.  Nothing is ever deleted.
+
+RECORD = ".captchakit-files.json"
+LOCK = ".captchakit.lock"
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def lock(path, what="folder"):
+    """Hold a lock file at *path* while a writer works; a second writer refuses in one line.
+
+    A lock left by a process that no longer runs is taken over.
     """
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise CaptchakitError(f"{out}: exists and is a file, not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (overwrite or append):
-        raise CaptchakitError(
-            f"{out}: folder is not empty; pass --append to add to it or --overwrite to write over files of the same name"
-        )
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            break
+        except FileExistsError:
+            try:
+                pid = int(path.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid and _pid_alive(pid) and pid != os.getpid():
+                raise CaptchakitError(f"{path.parent}: another captchakit command (pid {pid}) is writing this "
+                                      f"{what}; wait for it to finish (lock file {path.name})") from None
+            with contextlib.suppress(OSError):
+                path.unlink()
+    else:  # pragma: no cover - lost a race twice
+        raise CaptchakitError(f"{path}: cannot take the lock")
+    try:
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        yield path
+    finally:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+class OutputFolder:
+    """A folder captchakit writes into, that never loses a user's file.
+
+    It refuses a non-empty folder unless *overwrite* or *append*; with
+    *overwrite* it replaces only files it wrote itself (listed in
+    ``.captchakit-files.json``), never others; every file is written
+    atomically; no path may leave the folder; and it may not be, contain or
+    lie inside an input folder.
+
+    Parameters
+    ----------
+    path : str or Path
+    overwrite, append : bool
+    inputs : sequence of paths
+        Folders (or files) the command reads.
+    """
+
+    def __init__(self, path, overwrite=False, append=False, inputs=()):
+        self.path = Path(path)
+        if self.path.exists() and not self.path.is_dir():
+            raise CaptchakitError(f"{self.path}: exists and is a file, not a folder")
+        check_separate(self.path, inputs)
+        self.overwrite, self.append = overwrite, append
+        self.ours = set(self._read_record())
+        self.written = set()
+        if self.path.is_dir() and self._user_entries() and not (overwrite or append):
+            raise CaptchakitError(
+                f"{self.path}: folder is not empty; pass --overwrite to replace the files captchakit wrote "
+                f"there{' or --append to add to it' if append is not None else ''}")
+        self.path.mkdir(parents=True, exist_ok=True)
+
+    def _user_entries(self):
+        return [p for p in self.path.iterdir() if p.name not in (RECORD, LOCK)]
+
+    def _read_record(self):
+        rec = self.path / RECORD
+        if not rec.is_file():
+            return []
+        try:
+            data = json.loads(rec.read_text(encoding="utf-8"))
+            return [str(v) for v in data.get("files", [])]
+        except (OSError, ValueError, AttributeError):
+            return []
+
+    def target(self, rel):
+        """The path for *rel* inside the folder, checked: inside, and not a user's file."""
+        p = inside(self.path, str(rel), str(self.path))
+        key = p.relative_to(self.path).as_posix()
+        if p.exists() and key not in self.ours and key not in self.written:
+            raise CaptchakitError(f"{p}: exists and was not written by captchakit; refusing to overwrite it")
+        return p, key
+
+    def write_image(self, rel, image):
+        p, key = self.target(rel)
+        write_image(p, image)
+        self._mark(key)
+        return p
+
+    def write_json(self, rel, obj):
+        p, key = self.target(rel)
+        write_json(p, obj)
+        self._mark(key)
+        return p
+
+    def write_text(self, rel, text):
+        p, key = self.target(rel)
+        atomic_write(p, text)
+        self._mark(key)
+        return p
+
+    def write_manifest(self, rel, rows, append=False):
+        p, key = self.target(rel)
+        write_manifest(p, rows, append=append)
+        self._mark(key)
+        return p
+
+    def _mark(self, key):
+        self.written.add(key)
+
+    def mark(self, rel):
+        """Record a file written by other means (a model bundle's files)."""
+        self._mark(Path(rel).as_posix())
+
+    def save_record(self, drop_stale=False):
+        """Write the record of captchakit's files; with *drop_stale*, delete its own files not rewritten."""
+        keep = set(self.written) | (set() if drop_stale else self.ours)
+        if drop_stale:
+            for key in sorted(self.ours - self.written):
+                p = self.path / key
+                if p.is_file():
+                    p.unlink()
+        write_json(self.path / RECORD, {"files": sorted(keep)})
+        self.ours = keep
+
+
+def prepare_output_dir(out, overwrite=False, append=False, inputs=()):
+    """Make sure *out* is a usable output folder (see :class:`OutputFolder`); returns its path."""
+    return OutputFolder(out, overwrite=overwrite, append=append, inputs=inputs).path
 
 
 def write_manifest(path, rows, append=False):
-    """Write (or append) ``filename,label`` rows to a CSV manifest."""
+    """Write (or extend) a ``filename,label`` CSV manifest, atomically."""
     path = Path(path)
-    new = not (append and path.exists())
-    with open(path, "a" if not new else "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        if new:
-            w.writerow(["filename", "label"])
-        w.writerows(rows)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    if append and path.is_file():
+        buf.write(_read_text(path))
+        if buf.getvalue() and not buf.getvalue().endswith("\n"):
+            buf.write("\n")
+    else:
+        w.writerow(["filename", "label"])
+    w.writerows(rows)
+    atomic_write(path, buf.getvalue())
 
 
 def write_json(path, obj):
-    """Write *obj* as indented JSON."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n",
-                          encoding="utf-8")
+    """Write *obj* as indented JSON, atomically."""
+    atomic_write(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default, ensure_ascii=False) + "\n")
 
 
 def read_json(path):
@@ -327,8 +570,8 @@ def read_json(path):
     if not path.is_file():
         raise CaptchakitError(f"{path}: file not found")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return json.loads(_read_text(path))
+    except json.JSONDecodeError as exc:
         raise CaptchakitError(f"{path}: not valid JSON ({exc})") from None
 
 
@@ -341,7 +584,7 @@ def read_config(path):
         if not path.is_file():
             raise CaptchakitError(f"{path}: file not found")
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yaml.safe_load(_read_text(path))
         except yaml.YAMLError as exc:
             raise CaptchakitError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     else:

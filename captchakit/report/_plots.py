@@ -5,6 +5,17 @@ from pathlib import Path
 
 import numpy as np
 
+from captchakit.data._io import atomic_write
+
+
+def _save(fig, path, dpi):
+    """Render a figure to PNG bytes and write them atomically."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=dpi, format="png")
+    atomic_write(path, buf.getvalue())
+
 
 def _plt():
     import matplotlib
@@ -36,7 +47,7 @@ def save_confusion(path, matrix, alphabet, title="Per-character confusion"):
                     ax.text(j, i, int(m[i, j]), ha="center", va="center", fontsize=6,
                             color="white" if norm[i, j] > 0.5 else "black")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    _save(fig, path, 110)
     plt.close(fig)
     return Path(path)
 
@@ -57,7 +68,7 @@ def save_error_gallery(path, images, truths, preds, max_items=24, title="Errors"
         axes[0, 0].text(0, 0.5, "no errors", fontsize=10)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    _save(fig, path, 100)
     plt.close(fig)
     return Path(path)
 
@@ -72,7 +83,7 @@ def save_bars(path, names, values, ylabel="whole-string accuracy", title=""):
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    _save(fig, path, 110)
     plt.close(fig)
     return Path(path)
 
@@ -91,7 +102,7 @@ def save_lines(path, series, xlabel, ylabel, title="", logx=False):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    _save(fig, path, 110)
     plt.close(fig)
     return Path(path)
 
@@ -126,5 +137,5 @@ def write_html(path, title, sections):
         for im in images or []:
             parts.append(f"<div><img src='{html.escape(im)}' alt='{html.escape(im)}'></div>")
     parts.append("</body></html>")
-    Path(path).write_text("\n".join(parts), encoding="utf-8")
+    atomic_write(path, "\n".join(parts))
     return Path(path)

@@ -1,0 +1,218 @@
+"""Folder-level jobs behind the command line: read a folder, run the library, write results.
+
+Each job takes paths and settings objects and returns plain results; the CLI
+only parses options, calls one of these and prints.  Every write goes
+through :class:`captchakit.data._io.OutputFolder` (atomic, confined to the
+folder, never over a user's file).
+"""
+
+import time
+from pathlib import Path
+
+from captchakit._errors import CaptchakitError
+from captchakit.data._io import (
+    LOCK, OutputFolder, check_separate, label_from_name, list_images, lock, read_image, safe_name,
+)
+
+#: Images read and recognised at a time by predict (bounds memory) ...
+BATCH = 64
+#: ... and at most this many pixels (one 4000x4000 image alone fills a batch).
+BATCH_PIXELS = 4_000_000
+
+
+def image_files(src):
+    """The image files of *src* (a file or a folder), or a one-line error when there are none."""
+    src = Path(src)
+    files = [src] if src.is_file() else list_images(src)
+    if not files:
+        raise CaptchakitError(f"{src}: no images found")
+    return files
+
+
+def preprocess_folder(src, out, preprocessor, overwrite=False, preview_count=0, progress=None):
+    """Clean every image of *src* into a binary image in *out*, plus ``preprocess.json``.
+
+    Returns
+    -------
+    dict
+        ``n`` (images written), ``problems`` (one line per bad file) and
+        ``preview`` (up to *preview_count* rows of stages, titles and names
+        for a contact sheet).
+    """
+    files = image_files(src)
+    folder = OutputFolder(out, overwrite=overwrite, append=None, inputs=[src])
+    root = Path(src) if Path(src).is_dir() else Path(src).parent
+    problems, rows, titles, names, n = [], [], None, [], 0
+    with lock(folder.path / LOCK):
+        try:
+            for f in (progress(files) if progress else files):
+                try:
+                    img = read_image(f)
+                except CaptchakitError as exc:
+                    problems.append(str(exc))
+                    continue
+                stages = preprocessor.stages(img)
+                folder.write_image(f.relative_to(root).with_suffix(".png").as_posix(), stages[-1][1])
+                n += 1
+                if len(rows) < preview_count:
+                    rows.append([a for _, a in stages])
+                    names.append(f.name)
+                    if titles is None or len(stages) > len(titles):
+                        titles = [t for t, _ in stages]
+            folder.write_json("preprocess.json", {"preprocess": preprocessor.to_dict()})
+        finally:
+            folder.save_record()
+    return {"n": n, "problems": problems, "preview": (rows, titles, names)}
+
+
+def segment_folder(src, out, preprocessor, segmenter, n_chars=None, pattern=None, overwrite=False,
+                   progress=None):
+    """Cut the captchas of *src* into crops ``out/<char>/`` and overlays ``out/overlays/``.
+
+    Labels come from the file names.  Returns ``n_images``, ``n_natural``
+    (images that fell into as many pieces as their label has characters),
+    ``n_crops``, ``images_per_s`` and ``problems``.
+    """
+    from captchakit.report import draw_boxes
+
+    files = image_files(src)
+    folder = OutputFolder(out, overwrite=overwrite, append=None, inputs=[src])
+    problems, natural, total, n_crops, busy = [], 0, 0, 0, 0.0
+    with lock(folder.path / LOCK):
+        try:
+            for f in (progress(files) if progress else files):
+                try:
+                    img = read_image(f)
+                    label = label_from_name(f, pattern)
+                except CaptchakitError as exc:
+                    problems.append(str(exc))
+                    continue
+                t0 = time.perf_counter()
+                result = segmenter.segment(preprocessor.transform_one(img), n_chars)
+                busy += time.perf_counter() - t0
+                total += 1
+                natural += result.n_natural == len(label)
+                folder.write_image(f"overlays/{safe_name(f.stem)}.png", draw_boxes(img, result.boxes))
+                if len(result) == len(label):
+                    for i, (ch, crop) in enumerate(zip(label, result.crops)):
+                        folder.write_image(f"{safe_name(ch)}/{safe_name(f.stem)}_{i}.png", 1.0 - crop)
+                        n_crops += 1
+        finally:
+            folder.save_record()
+    return {"n_images": total, "n_natural": natural, "n_crops": n_crops,
+            "images_per_s": total / max(busy, 1e-9), "problems": problems, "method": segmenter.method}
+
+
+def write_split_manifests(data, items, test_share, seed, out_dir=None):
+    """Write seeded ``train.csv`` / ``test.csv`` manifests of *items* ``(path, label)``.
+
+    The manifests go to *out_dir* (default: the data folder) and never
+    replace an existing file.  Paths are relative to the data folder when
+    the manifests sit in it, absolute otherwise.
+    """
+    from captchakit.data._io import write_manifest
+    from captchakit.data._split import train_test_split_indices
+
+    tr, te = train_test_split_indices(len(items), test_share, seed)
+    root = Path(data) if Path(data).is_dir() else Path(data).parent
+    dest = Path(out_dir) if out_dir else root
+    if dest.exists() and not dest.is_dir():
+        raise CaptchakitError(f"{dest}: exists and is a file, not a folder")
+    for name in ("train.csv", "test.csv"):
+        if (dest / name).exists():
+            raise CaptchakitError(f"{dest / name}: already exists; choose another --out folder")
+    same = dest.resolve() == root.resolve()
+    for name, idx in (("train.csv", tr), ("test.csv", te)):
+        rows = [(Path(items[i][0]).resolve().relative_to(root.resolve()).as_posix() if same
+                 else str(Path(items[i][0]).resolve()), items[i][1]) for i in idx]
+        write_manifest(dest / name, rows)
+    return len(tr), len(te), dest
+
+
+def predict_files(model, inputs, progress=None):
+    """Read the images named by *inputs* (files or folders) with *model*, in bounded batches.
+
+    Returns
+    -------
+    list of dict
+        One entry per file, in order: ``path`` and either the reading
+        (``text``, ``confidence``, ``char_confidences``) or ``error``.
+    """
+    entries = []
+    for i in inputs:
+        p = Path(i)
+        if p.is_dir():
+            entries.extend({"path": f} for f in list_images(p))
+        elif p.exists():
+            entries.append({"path": p})
+        else:
+            entries.append({"path": p, "error": f"{p}: no such file or folder"})
+    todo = [e for e in entries if "error" not in e]
+    batch, images, pixels = [], [], 0
+
+    def flush():
+        for e, d in zip(batch, model.predict_details(images) if images else []):
+            e.update(text=d["text"], confidence=d["confidence"], char_confidences=d["char_confidences"])
+        batch.clear()
+        images.clear()
+
+    for e in (progress(todo) if progress else todo):
+        try:
+            im = read_image(e["path"])
+        except CaptchakitError as exc:
+            e["error"] = str(exc)
+            continue
+        batch.append(e)
+        images.append(im)
+        pixels += im.shape[0] * im.shape[1]
+        if len(images) >= BATCH or pixels >= BATCH_PIXELS:
+            flush()
+            pixels = 0
+    flush()
+    return entries
+
+
+def write_evaluation_report(out, model_path, result, images, labels, model_meta=None, overwrite=False,
+                            inputs=()):
+    """``metrics.json``, ``confusion.png`` and ``errors.png`` in *out* (same rules as every writer)."""
+    from captchakit.report import save_confusion, save_error_gallery
+
+    folder = OutputFolder(out, overwrite=overwrite, append=None, inputs=inputs)
+    try:
+        folder.write_json("metrics.json", {"model": str(model_path), **result["metrics"],
+                                           "model_data": (model_meta or {}).get("data")})
+        p, key = folder.target("confusion.png")
+        save_confusion(p, result["confusion"], result["alphabet"])
+        folder.mark(key)
+        p, key = folder.target("errors.png")
+        save_error_gallery(p, images, labels, result["predictions"])
+        folder.mark(key)
+    finally:
+        folder.save_record()
+    return folder.path
+
+
+def check_model_target(path, overwrite):
+    """Check before any training that a bundle can be written at *path*."""
+    from captchakit._bundle import check_replaceable
+
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise CaptchakitError(f"{path}: already exists; pass --overwrite to replace it")
+    check_replaceable(path)
+    parent = path.parent
+    probe = parent
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise CaptchakitError(f"{path}: cannot create it ({probe} is not a folder)")
+    import os
+
+    if not os.access(probe, os.W_OK):
+        raise CaptchakitError(f"{path}: cannot write there ({probe} is not writable)")
+    return path
+
+
+def check_outside(out, inputs):
+    """An output folder may not be, contain or lie inside an input folder."""
+    check_separate(out, inputs)
