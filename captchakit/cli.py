@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from captchakit import __version__
+from captchakit._api import REGISTRY
 from captchakit._errors import CaptchakitError
 
 
@@ -405,7 +406,7 @@ def _print_metrics(m, title):
 
 @cli.command()
 @click.argument("data", type=click.Path(exists=True))
-@click.option("--method", type=click.Choice(["svm", "knn", "cnn"]), default="svm", show_default=True,
+@click.option("--method", type=click.Choice(list(REGISTRY)), default="svm", show_default=True,
               help="Classic per-character SVM or KNN, or the end-to-end CNN.")
 @click.option("--model", "model_path", type=click.Path(), required=True, help="Where to write the model bundle (a folder).")
 @click.option("--features", type=click.Choice(["hog", "pixels", "profile", "hog+profile"]), default="hog",

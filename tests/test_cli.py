@@ -26,9 +26,12 @@ def test_help_lists_every_command():
     assert res.exit_code == 0
     for c in ("generate", "verify", "preprocess", "segment", "train", "predict", "evaluate", "noise"):
         assert c in res.output
-    for c in ("generate", "verify", "preprocess", "segment", "train", "predict", "evaluate"):
+    own = {"generate": "--count", "verify": "--split", "preprocess": "--preview", "segment": "--n-chars",
+           "train": "--val-split", "predict": "--json", "evaluate": "--report", "compare": "--train-sizes",
+           "tune": "--grid", "noise": "--salt"}
+    for c, option in own.items():
         sub = run(c, "--help")
-        assert sub.exit_code == 0 and "--" in sub.output
+        assert sub.exit_code == 0 and option in sub.output, c
 
 
 def test_generate_writes_and_refuses_nonempty(tmp_path):
@@ -136,8 +139,13 @@ def test_train_predict_evaluate(tmp_path):
 
 
 def test_train_unknown_method(gen_dir, tmp_path):
+    # the CLI's choices come from the library's registry
+    from captchakit import methods
+
     res = run("train", gen_dir, "--method", "forest", "--model", tmp_path / "m")
     assert res.exit_code != 0 and "forest" in res.output and "Traceback" not in res.output
+    assert all(m in res.output for m in methods())
+    assert not (tmp_path / "m").exists()
 
 
 def test_evaluate_unknown_label_chars(tmp_path, trained_knn):

@@ -61,7 +61,8 @@ def test_noise_command_keeps_originals(gen_dir, tmp_path):
     assert len(list((tmp_path / "n").glob("*.png"))) == 12
     assert {p.name: p.read_bytes() for p in gen_dir.iterdir()} == before
     res = CliRunner().invoke(cli, ["noise", str(gen_dir), str(gen_dir), "--salt", "0.05"])
-    assert res.exit_code != 0
+    assert res.exit_code != 0 and "must not be, contain or lie inside the input folder" in res.output
+    assert {p.name: p.read_bytes() for p in gen_dir.iterdir()} == before
 
 
 def test_grid_validation_names_the_entry():
@@ -110,7 +111,11 @@ def test_tiny_tune_writes_everything(tmp_path):
     for f in ("best.json", "settings.png", "filter_sizes.png", "index.html", "tune.json"):
         assert (out / f).exists(), f
     best = json.loads((out / "best.json").read_text())
-    assert best["preprocess"]["median"] in (0, 3)
+    ranking = json.loads((out / "tune.json").read_text())["ranking"]
+    # best.json is the top of the ranking, and the ranking is ordered by (halving iteration, CV accuracy)
+    assert best["preprocess"] == ranking[0]["preprocess"]
+    keys = [(r["iteration"], r["cv_mean"]) for r in ranking]
+    assert keys == sorted(keys, reverse=True)
     assert "default" in res.output and "tuned" in res.output
     # best.json feeds train and preprocess
     res = CliRunner().invoke(cli, ["preprocess", str(data), str(tmp_path / "p"), "--config", str(out / "best.json")])
