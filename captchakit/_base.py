@@ -69,6 +69,11 @@ class Recognizer(BaseEstimator):
         """Whole-string accuracy on images *X* with labels *y*."""
         return string_accuracy([str(v) for v in y], self.predict(X))
 
+    @property
+    def input_shape(self):
+        """``(H, W)`` the fitted model resizes every image to (``None`` before fit)."""
+        return None
+
     def training_note(self):
         """One line about the last fit, for people (what was used, what was left out)."""
         check_is_fitted(self)

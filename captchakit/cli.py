@@ -333,7 +333,7 @@ def preprocess(src, out, threshold, block_size, offset, median, mean_, filter_or
             raise CaptchakitError(f"--preview {preview}: lies inside the input folder {src}; write it elsewhere")
         sheet_folder = OutputFolder(sheet.parent, overwrite=True, append=None)
         if sheet.exists():
-            sheet_folder.target(sheet.name)
+            sheet_folder.check(sheet.name)
     res = preprocess_folder(src, out, pre, overwrite=overwrite, preview_count=preview_count if preview else 0,
                             progress=progress("preprocessing"))
     rows, titles, names = res["preview"]
@@ -595,7 +595,7 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epo
         _seg_kwargs(seg_method, connectivity, min_width, max_width, crop_size))
     folder = OutputFolder(report_dir, overwrite=overwrite, append=None, inputs=[data] if data else [])
     for name in report_names(meths):
-        folder.target(name)
+        folder.check(name)
     out = folder.path
     if data is None:
         spec = dict(QUICK_SET if quick else DEFAULT_SET)
@@ -669,7 +669,7 @@ def tune(data, method, grid_file, cv, test_split, seed, jobs, out_dir, overwrite
         validate_grid(grid, source=str(grid_file))
     folder = OutputFolder(out_dir, overwrite=overwrite, append=None, inputs=[data])
     for name in ("best.json", "settings.png", "filter_sizes.png", "index.html", "tune.json"):
-        folder.target(name)
+        folder.check(name)
     out = folder.path
     images, labels, _, problems = _load_data(data)
     _report_problems(problems)

@@ -158,7 +158,7 @@ def predict_files(model, inputs, progress=None):
 
     for e in (progress(todo) if progress else todo):
         try:
-            im = read_image(e["path"])
+            im = read_image(e["path"], shrink_to=model.input_shape)
         except CaptchakitError as exc:
             e["error"] = str(exc)
             continue

@@ -221,12 +221,27 @@ def tune(images, labels, grid=None, method="svm", cv=3, test_split=0.2, seed=0, 
                                  max_resources=max_res, cv=KFold(cv, shuffle=True, random_state=seed),
                                  scoring=scorer, refit=False, n_jobs=n_jobs, random_state=seed,
                                  error_score=0.0)
+    import warnings
+
+    from sklearn.exceptions import FitFailedWarning
+
     t0 = time.perf_counter()
     try:
-        with parallel_config(backend="loky" if n_jobs > 1 else "sequential"):
+        with parallel_config(backend="loky" if n_jobs > 1 else "sequential"), warnings.catch_warnings():
+            # a setting under which nothing segments fails its fit; it scores 0 and is reported below
+            warnings.simplefilter("ignore", FitFailedWarning)
+            warnings.simplefilter("ignore", UserWarning)
             search.fit(Xtr, ytr)
+    except ValueError as exc:
+        if "fits failed" not in str(exc):
+            raise
+        search.cv_results_ = {"mean_test_score": [0.0]}
     finally:
         ticks.close()
+    if not np.any(np.asarray(search.cv_results_["mean_test_score"]) > 0):
+        raise CaptchakitError(
+            f"no setting of the grid read any of the {len(Xtr)} training images (most likely none of them "
+            "segments into as many pieces as its label has characters); check the data and the grid")
     search_s = time.perf_counter() - t0
     res = search.cv_results_
     last = max(res["iter"])

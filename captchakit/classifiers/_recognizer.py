@@ -243,6 +243,10 @@ class SegmentingRecognizer(Recognizer):
         }
         return self
 
+    @property
+    def input_shape(self):
+        return getattr(self, "image_shape_", None)
+
     def training_note(self):
         s = self.fit_summary_
         return (f"trained on {s['n_used']} images ({s['n_chars']} characters); {s['n_left_out']} left out because "

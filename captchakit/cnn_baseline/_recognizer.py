@@ -222,6 +222,10 @@ class CNNRecognizer(Recognizer):
                              "chance_loss": chance, "label_lengths": {str(k): v for k, v in sorted(lengths.items())}}
         return self
 
+    @property
+    def input_shape(self):
+        return (self.height, self.width)
+
     def training_note(self):
         s = self.fit_summary_
         return (f"trained on {s['n_images']} images ({s['n_validation']} more for early stopping), head {s['head']}, "

@@ -54,9 +54,9 @@ def generate_to_folder(out, count, alphabet="digits", length=4, width=160, heigh
                                                          noise, start)
         names = [f"{safe_name(lab)}_{start + i}.png" for i, lab in enumerate(labels)]
         for name in names:
-            folder.target(name)
+            folder.check(name)
         for name in ("labels.csv",):
-            folder.target(name)
+            folder.check(name)
         chunks = [(folder.path, labels[i:i + CHUNK], seeds[i:i + CHUNK], names[i:i + CHUNK],
                    width, height, fonts, noise) for i in range(0, count, CHUNK)]
         old_rows = []
@@ -70,6 +70,14 @@ def generate_to_folder(out, count, alphabet="digits", length=4, width=160, heigh
                     folder.mark(name)
                 folder.write_manifest("labels.csv", old_rows + rows)
         finally:
+            # interrupted between a chunk's images and its manifest update: list every complete image
+            # (each was written atomically), so labels.csv and the folder agree
+            done = [(n, lab) for n, lab in zip(names, labels) if (folder.path / n).is_file()]
+            if len(done) != len(rows):
+                rows = done
+                for name, _ in done:
+                    folder.mark(name)
+                folder.write_manifest("labels.csv", old_rows + rows)
             folder.save_record(drop_stale=overwrite and len(rows) == count)
     return len(rows), start
 

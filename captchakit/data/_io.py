@@ -51,12 +51,16 @@ def pil_to_rgb(im):
             top = max(top, 1.0)
         gray = np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return np.repeat(gray[:, :, None], 3, axis=2)
+    elif mode in ("1", "L"):
+        # grey: one byte per pixel until the final repeat (keeps the peak memory of a huge image low)
+        gray = np.asarray(im if mode == "L" else im.convert("L"), dtype=np.uint8)
+        return np.repeat(gray[:, :, None], 3, axis=2)
     elif mode != "RGB":
         im = im.convert("RGB")
-    return np.asarray(im, dtype=np.uint8).copy()
+    return np.array(im, dtype=np.uint8)
 
 
-def read_image(path, max_pixels=DEFAULT_MAX_PIXELS):
+def read_image(path, max_pixels=DEFAULT_MAX_PIXELS, shrink_to=None):
     """Read one image file as an ``(H, W, 3)`` uint8 RGB array.
 
     Parameters
@@ -64,6 +68,11 @@ def read_image(path, max_pixels=DEFAULT_MAX_PIXELS):
     path : str or Path
     max_pixels : int
         Images with more pixels are refused before they are decoded.
+    shrink_to : (int, int), optional
+        ``(H, W)`` the caller will resize to: an image more than 4 times
+        larger on both sides is first reduced by an integer factor (keeping
+        at least twice that size), so a huge image never lives in memory in
+        RGB at full size.
 
     Raises
     ------
@@ -93,6 +102,11 @@ def read_image(path, max_pixels=DEFAULT_MAX_PIXELS):
                     raise ImageReadError(path, "image has no pixels")
                 im.seek(0)  # first frame of a GIF
                 im.load()
+                if shrink_to is not None:
+                    k = min(h // (2 * shrink_to[0]), w // (2 * shrink_to[1]))
+                    if k >= 2 and im.mode in ("1", "L", "RGB", "RGBA", "P"):
+                        im = (im.convert("RGBA" if "transparency" in im.info else "RGB")
+                              if im.mode in ("P", "1") else im).reduce(k)
                 return pil_to_rgb(im)
     except ImageReadError:
         raise
@@ -116,7 +130,7 @@ def atomic_write(path, data):
     --------
     >>> import tempfile
     >>> p = Path(tempfile.mkdtemp()) / "a.txt"
-    >>> atomic_write(p, "hello"); p.read_text()
+    >>> _ = atomic_write(p, "hello"); p.read_text()
     'hello'
     """
     path = Path(path)
@@ -473,7 +487,6 @@ class OutputFolder:
             raise CaptchakitError(
                 f"{self.path}: folder is not empty; pass --overwrite to replace the files captchakit wrote "
                 f"there{' or --append to add to it' if append is not None else ''}")
-        self.path.mkdir(parents=True, exist_ok=True)
 
     def _user_entries(self):
         return [p for p in self.path.iterdir() if p.name not in (RECORD, LOCK)]
@@ -488,8 +501,14 @@ class OutputFolder:
         except (OSError, ValueError, AttributeError):
             return []
 
-    def target(self, rel):
+    def check(self, rel):
+        """Refuse now (before any work) if *rel* could not be written later."""
+        self.target(rel, create=False)
+
+    def target(self, rel, create=True):
         """The path for *rel* inside the folder, checked: inside, and not a user's file."""
+        if create:
+            self.path.mkdir(parents=True, exist_ok=True)  # created on first write: a refused run leaves nothing
         p = inside(self.path, str(rel), str(self.path))
         key = p.relative_to(self.path).as_posix()
         if p.exists() and key not in self.ours and key not in self.written:
@@ -529,6 +548,8 @@ class OutputFolder:
 
     def save_record(self, drop_stale=False):
         """Write the record of captchakit's files; with *drop_stale*, delete its own files not rewritten."""
+        if not self.path.is_dir():
+            return
         keep = set(self.written) | (set() if drop_stale else self.ours)
         if drop_stale:
             for key in sorted(self.ours - self.written):
@@ -540,8 +561,10 @@ class OutputFolder:
 
 
 def prepare_output_dir(out, overwrite=False, append=False, inputs=()):
-    """Make sure *out* is a usable output folder (see :class:`OutputFolder`); returns its path."""
-    return OutputFolder(out, overwrite=overwrite, append=append, inputs=inputs).path
+    """Make sure *out* is a usable output folder (see :class:`OutputFolder`), create it, return its path."""
+    path = OutputFolder(out, overwrite=overwrite, append=append, inputs=inputs).path
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def write_manifest(path, rows, append=False):
