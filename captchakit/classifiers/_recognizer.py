@@ -122,6 +122,9 @@ class SegmentingRecognizer(Recognizer):
     ----------
     preprocessor_, segmenter_ : Preprocessor, Segmenter
         The fitted settings (``auto`` values resolved) used by predict and save.
+    front_end_ : dict
+        What was measured on (up to 300 of) the training images: background,
+        polarity, ink channel, stroke width, frame, and the derived settings.
     pipeline_ : Pipeline
         Fitted features (+ scaler, PCA) and classifier.
     alphabet_, length_, image_shape_ : learned at fit.
@@ -210,8 +213,9 @@ class SegmentingRecognizer(Recognizer):
         self.image_shape_ = tuple(int(v) for v in shapes.most_common(1)[0][0])
         self.alphabet_ = alphabet
         self.warnings_ = []
-        self.preprocessor_ = pre.fit([resize_to(np.asarray(im), self.image_shape_) for im in X[:300]])
-        self.segmenter_ = seg
+        sample = [resize_to(np.asarray(im), self.image_shape_) for im in X[:300]]
+        self.preprocessor_, self.front_end_ = pre.resolve(sample)
+        self.segmenter_ = seg.resolve(self.front_end_["stroke_width"])
         crops, counts, natural = self._segment_all(X, [len(lab) for lab in y], progress)
         keep = [i for i, lab in enumerate(y) if counts[i] == len(lab)]
         if not keep:
@@ -329,6 +333,7 @@ class SegmentingRecognizer(Recognizer):
             "image_shape": list(self.image_shape_),
             "preprocess": self.preprocessor_.to_dict(),
             "segment": self.segmenter_.to_dict(),
+            "front_end": self.front_end_,
             "features": {"name": type(self.pipeline_.named_steps["features"]).__name__,
                          "scale": bool(self.scale), "n_components": self.n_components},
             "classifier": {k: v for k, v in clf.get_params().items()
@@ -358,6 +363,7 @@ class SegmentingRecognizer(Recognizer):
         self.image_shape_ = tuple(meta["image_shape"])
         self.preprocessor_ = Preprocessor.from_dict(meta["preprocess"])
         self.segmenter_ = Segmenter.from_dict(meta["segment"])
+        self.front_end_ = meta.get("front_end", {})
         self.fit_summary_ = meta.get("training", {})
 
     def _write_payload(self, file):

@@ -4,9 +4,13 @@ Every stage is a pure function over numpy arrays; :class:`Preprocessor`
 describes the whole chain and serialises to a dict.
 """
 
+from captchakit.preprocess._measure import (
+    background_color, frame_width, ink_channel, measure_front_end, separability, stroke_width,
+)
 from captchakit.preprocess._settings import Preprocessor
 from captchakit.preprocess._stages import (
     binarize,
+    clear_border,
     dark_ink,
     mean_filter,
     median_filter,
@@ -17,6 +21,13 @@ from captchakit.preprocess._stages import (
 
 __all__ = [
     "Preprocessor",
+    "background_color",
+    "clear_border",
+    "frame_width",
+    "ink_channel",
+    "measure_front_end",
+    "separability",
+    "stroke_width",
     "binarize",
     "dark_ink",
     "mean_filter",

@@ -5,16 +5,28 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from captchakit._errors import CaptchakitError
 from captchakit._settings import SettingsMixin
-from captchakit.preprocess._stages import (
-    binarize, mean_filter, median_filter, remove_lines, remove_specks, to_gray,
+from captchakit.preprocess._measure import (
+    CHANNELS, frame_width, ink_channel, line_thickness_for, measure_front_end, speck_area_for, stroke_width,
 )
+from captchakit.preprocess._stages import (
+    binarize, clear_border, mean_filter, median_filter, remove_lines, remove_specks, to_gray,
+)
+
+AUTO = "auto"
+#: Settings that may be left "auto" and are then measured from the images.
+AUTO_SETTINGS = ("channel", "polarity", "frame", "min_area", "line_thickness")
 
 _ORDERS = ("median-first", "mean-first")
 _STAGES = ("gray", "binary")
 
 
 class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
-    """Grayscale → filters → binarization → speck and line removal.
+    """Ink channel → filters → binarization → frame, line and speck removal.
+
+    Five settings default to ``"auto"``: :meth:`resolve` measures them on a
+    sample of the data set (:func:`~captchakit.preprocess.measure_front_end`)
+    and returns a copy with the measured values, which is what a trained
+    model stores.  An unresolved ``"auto"`` is decided per image.
 
     The parameters describe the whole chain; ``get_params()`` is its
     dictionary form and ``Preprocessor(**d)`` reads it back, so the same
@@ -23,6 +35,13 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
+    channel : {"auto", "luminance", "saturation", "distance"}
+        The grey channel thresholded (see :func:`ink_channel`); auto: the
+        most separable one on the data set.
+    polarity : {"auto", "dark", "light"}
+        Whether the ink is darker or lighter than the paper.
+    frame : int or "auto"
+        Clear a frame this many pixels wide drawn around the image (0 = none).
     threshold : {"otsu", "adaptive", "fixed"}
         Binarization method.
     threshold_value : int
@@ -41,19 +60,20 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
     filter_stage : {"gray", "binary"}
         Whether the two filters run on the grey image before thresholding or
         on the binary image after it.
-    min_area : int
-        Ink components smaller than this are removed as specks (0 = off).
+    min_area : int or "auto"
+        Ink components smaller than this are removed as specks (0 = off);
+        auto: half the square of the measured stroke width, at least 3.
     remove_lines : bool
         Remove thin lines drawn across the text.
-    line_thickness : int
-        Lines up to this thickness are removed (strokes must be thicker).
-        4 by default: python-captcha's noise curve survives a 2-px opening
-        in its thicker and steeper stretches and then reads as an extra
-        character (4 digits, SVM: 91.7% with 2, 95.7% with 4, 94.5% with 5).
+    line_thickness : int or "auto"
+        Lines up to this thickness are removed (strokes must be thicker;
+        0 = keep lines).  Auto: one pixel less than the measured stroke
+        width, 0 for strokes of 1-2 px (python-captcha: 5-px strokes, 4;
+        captcha_images_v2: 3-px strokes, 2; lzu_digits: 1-px strokes, 0).
 
     Examples
     --------
-    >>> p = Preprocessor(median=3, min_area=8, remove_lines=False)
+    >>> p = Preprocessor(median=3, min_area=8, remove_lines=False, frame=0)
     >>> img = np.full((30, 60, 3), 240, np.uint8); img[5:25, 10:20] = 20
     >>> int(p.transform_one(img).sum())
     196
@@ -63,9 +83,12 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
 
     _kind = "preprocessing"
 
-    def __init__(self, threshold="otsu", threshold_value=128, block_size=25, offset=10,
-                 adaptive="gaussian", median=0, mean=0, filter_order="median-first",
-                 filter_stage="gray", min_area=12, remove_lines=True, line_thickness=4):
+    def __init__(self, channel=AUTO, polarity=AUTO, frame=AUTO, threshold="otsu", threshold_value=128,
+                 block_size=25, offset=10, adaptive="gaussian", median=0, mean=0, filter_order="median-first",
+                 filter_stage="gray", min_area=AUTO, remove_lines=True, line_thickness=AUTO):
+        self.channel = channel
+        self.polarity = polarity
+        self.frame = frame
         self.threshold = threshold
         self.threshold_value = threshold_value
         self.block_size = block_size
@@ -82,6 +105,14 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
     # -- validation -------------------------------------------------------
     def validate(self):
         """Check every parameter; raise with the name, allowed values and value."""
+        if self.channel not in (AUTO, *CHANNELS):
+            raise CaptchakitError(f"channel must be one of auto, {', '.join(CHANNELS)}; got {self.channel!r}")
+        if self.polarity not in (AUTO, "dark", "light"):
+            raise CaptchakitError(f"polarity must be one of auto, dark, light; got {self.polarity!r}")
+        for name in ("frame", "min_area", "line_thickness"):
+            v = getattr(self, name)
+            if v != AUTO and (not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0):
+                raise CaptchakitError(f"{name} must be 'auto' or an integer >= 0, got {v!r}")
         if self.threshold not in ("otsu", "adaptive", "fixed"):
             raise CaptchakitError(
                 f"threshold must be one of otsu, adaptive, fixed; got {self.threshold!r}")
@@ -93,15 +124,48 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
             raise CaptchakitError(f"filter_order must be one of {', '.join(_ORDERS)}; got {self.filter_order!r}")
         if self.filter_stage not in _STAGES:
             raise CaptchakitError(f"filter_stage must be one of {', '.join(_STAGES)}; got {self.filter_stage!r}")
-        if not isinstance(self.min_area, (int, np.integer)) or self.min_area < 0:
-            raise CaptchakitError(f"min_area must be an integer >= 0, got {self.min_area!r}")
         if self.threshold == "adaptive" and (self.block_size < 3 or self.block_size % 2 == 0):
             raise CaptchakitError(f"block_size must be an odd number >= 3, got {self.block_size!r}")
         if self.threshold == "fixed" and not 0 <= self.threshold_value <= 255:
             raise CaptchakitError(f"threshold_value must be within 0-255, got {self.threshold_value!r}")
-        if not isinstance(self.line_thickness, (int, np.integer)) or self.line_thickness < 1:
-            raise CaptchakitError(f"line_thickness must be an integer >= 1, got {self.line_thickness!r}")
         return self
+
+    # -- measuring ----------------------------------------------------------
+    def resolve(self, images):
+        """A copy with every ``"auto"`` setting measured on *images* (a sample is enough).
+
+        Returns
+        -------
+        resolved : Preprocessor
+            No ``"auto"`` left; settings pinned by the user are kept.
+        measured : dict
+            What :func:`measure_front_end` found, plus the derived values.
+
+        Examples
+        --------
+        >>> im = np.full((30, 60, 3), 240, np.uint8); im[5:25, 10:15] = 20; im[5:25, 30:35] = 20
+        >>> p, m = Preprocessor().resolve([im])
+        >>> p.line_thickness, p.min_area, p.channel, p.frame
+        (4, 12, 'luminance', 0)
+        """
+        self.validate()
+        m = measure_front_end(images)
+        derived = {"channel": m["channel"], "polarity": m["polarity"], "frame": m["frame"],
+                   "line_thickness": line_thickness_for(m["stroke_width"]),
+                   "min_area": speck_area_for(m["stroke_width"])}
+        params = {k: (derived[k] if getattr(self, k) == AUTO else getattr(self, k)) for k in AUTO_SETTINGS}
+        m["derived"] = derived
+        m["pinned"] = [k for k in AUTO_SETTINGS if getattr(self, k) != AUTO]
+        return self.set_params_copy(**params), m
+
+    def set_params_copy(self, **params):
+        """A new Preprocessor with these settings changed."""
+        return type(self)(**{**self.get_params(), **params}).validate()
+
+    @property
+    def is_resolved(self):
+        """Whether no setting is left ``"auto"``."""
+        return all(getattr(self, k) != AUTO for k in AUTO_SETTINGS)
 
     # -- the chain --------------------------------------------------------
     def _filters(self, image):
@@ -127,23 +191,32 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
         self.validate()
         image = np.asarray(image)
         out = [("original", image)]
-        gray = to_gray(image)
-        out.append(("gray", gray))
+        rgb = image if image.ndim == 3 else np.repeat(to_gray(image)[:, :, None], 3, axis=2)
+        channel = "luminance" if self.channel == AUTO else self.channel
+        gray = ink_channel(rgb.astype(np.uint8, copy=False), channel,
+                           polarity=None if self.polarity == AUTO else self.polarity)
+        out.append(("gray" if channel == "luminance" else f"ink ({channel})", gray))
         if self.filter_stage == "gray":
             gray, steps = self._filters(gray)
             out.extend(steps)
         binary = binarize(gray, self.threshold, self.threshold_value, self.block_size,
-                          self.offset, self.adaptive)
+                          self.offset, self.adaptive, polarity="dark")
         out.append((f"binary ({self.threshold})", binary))
         if self.filter_stage == "binary":
             binary, steps = self._filters(binary)
             out.extend(steps)
-        if self.remove_lines:
-            binary = remove_lines(binary, self.line_thickness)
+        frame = frame_width(binary) if self.frame == AUTO else self.frame
+        if frame:
+            binary = clear_border(binary, frame + 1)
+            out.append((f"frame {frame} px removed", binary))
+        thickness = line_thickness_for(stroke_width(binary)) if self.line_thickness == AUTO else self.line_thickness
+        if self.remove_lines and thickness:
+            binary = remove_lines(binary, thickness)
             out.append(("lines removed", binary))
-        if self.min_area and self.min_area > 1:
-            binary = remove_specks(binary, self.min_area)
-            out.append((f"specks < {self.min_area} removed", binary))
+        min_area = speck_area_for(stroke_width(binary)) if self.min_area == AUTO else self.min_area
+        if min_area and min_area > 1:
+            binary = remove_specks(binary, min_area)
+            out.append((f"specks < {min_area} removed", binary))
         return out
 
     def transform_one(self, image):

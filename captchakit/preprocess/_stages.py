@@ -66,7 +66,8 @@ def dark_ink(gray):
     return gray
 
 
-def binarize(gray, method="otsu", threshold=128, block_size=15, offset=10, adaptive="gaussian"):
+def binarize(gray, method="otsu", threshold=128, block_size=15, offset=10, adaptive="gaussian",
+             polarity="auto"):
     """Threshold a grey image; the ink is ``True``.
 
     Parameters
@@ -83,6 +84,9 @@ def binarize(gray, method="otsu", threshold=128, block_size=15, offset=10, adapt
         be to count as ink.
     adaptive : {"gaussian", "mean"}
         Neighbourhood weighting for ``adaptive``.
+    polarity : {"auto", "dark"}
+        ``dark``: the ink is already the dark side; ``auto``: flip the image
+        first when its border is darker than the whole (:func:`dark_ink`).
 
     Returns
     -------
@@ -96,7 +100,9 @@ def binarize(gray, method="otsu", threshold=128, block_size=15, offset=10, adapt
     >>> int(binarize(255 - g).sum())  # light ink on a dark background
     4
     """
-    gray = dark_ink(to_gray(gray))
+    gray = to_gray(gray)
+    if polarity == "auto":
+        gray = dark_ink(gray)
     if method == "otsu":
         if gray.min() == gray.max():
             return np.zeros(gray.shape, bool)
@@ -178,6 +184,22 @@ def remove_specks(binary, min_area=10, connectivity=8):
     keep = stats[:, cv2.CC_STAT_AREA] >= min_area
     keep[0] = False
     return keep[labels]
+
+
+def clear_border(binary, width):
+    """Clear *width* pixels of ink along the four edges (a frame drawn around the image).
+
+    Examples
+    --------
+    >>> b = np.ones((6, 8), bool)
+    >>> int(clear_border(b, 1).sum())
+    24
+    """
+    b = _check_2d(binary, "binary").astype(bool, copy=True)
+    w = int(width)
+    if w > 0:
+        b[:w], b[-w:], b[:, :w], b[:, -w:] = False, False, False, False
+    return b
 
 
 def remove_lines(binary, thickness=2):

@@ -139,8 +139,9 @@ class Segmenter(SettingsMixin, BaseEstimator):
     method : {"components", "projection"}
     connectivity : {4, 8}
         Pixel connectivity for components.
-    min_area : int
-        Pieces with less ink are ignored.
+    min_area : int or "auto"
+        Pieces with less ink are ignored; auto: 15 until :meth:`resolve`
+        sets it from the measured stroke width (0.6 x its square, >= 4).
     merge_overlap : float
         Components whose column ranges overlap by at least this share of the
         narrower one are merged (the dot of an i, broken strokes).
@@ -168,7 +169,7 @@ class Segmenter(SettingsMixin, BaseEstimator):
 
     _kind = "segmentation"
 
-    def __init__(self, method="components", connectivity=8, min_area=15, merge_overlap=0.6,
+    def __init__(self, method="components", connectivity=8, min_area="auto", merge_overlap=0.6,
                  min_width=3, max_width=None, valley=0, split_window=0.35, min_height=0.4, crop_size=32):
         self.method = method
         self.connectivity = connectivity
@@ -189,9 +190,24 @@ class Segmenter(SettingsMixin, BaseEstimator):
             raise CaptchakitError(f"connectivity must be 4 or 8, got {self.connectivity!r}")
         if not isinstance(self.crop_size, (int, np.integer)) or self.crop_size < 8:
             raise CaptchakitError(f"crop_size must be an integer >= 8, got {self.crop_size!r}")
-        if self.min_area < 0:
-            raise CaptchakitError(f"min_area must be >= 0, got {self.min_area!r}")
+        if self.min_area != "auto" and (not isinstance(self.min_area, (int, np.integer)) or self.min_area < 0):
+            raise CaptchakitError(f"min_area must be 'auto' or an integer >= 0, got {self.min_area!r}")
         return self
+
+    def resolve(self, stroke_width):
+        """A copy with ``min_area="auto"`` set from the measured stroke width.
+
+        Examples
+        --------
+        >>> Segmenter().resolve(5.0).min_area, Segmenter(min_area=9).resolve(5.0).min_area
+        (15, 9)
+        """
+        self.validate()
+        area = max(4, int(round(0.6 * float(stroke_width) ** 2))) if self.min_area == "auto" else self.min_area
+        return type(self)(**{**self.get_params(), "min_area": area})
+
+    def _min_area(self):
+        return 15 if self.min_area == "auto" else self.min_area
 
     # ------------------------------------------------------------------
     def segment(self, binary, n_chars=None):
@@ -231,7 +247,7 @@ class Segmenter(SettingsMixin, BaseEstimator):
         comps = []
         for i in range(1, n):
             x, y, w, h, a = stats[i]
-            if a >= self.min_area:
+            if a >= self._min_area():
                 comps.append({"x0": int(x), "x1": int(x + w), "ids": [i], "area": int(a)})
         comps.sort(key=lambda c: c["x0"])
         merged = []
@@ -262,7 +278,7 @@ class Segmenter(SettingsMixin, BaseEstimator):
             while x < w and ink[x]:
                 x += 1
             area = int(col[x0:x].sum())
-            if area >= self.min_area:
+            if area >= self._min_area():
                 pieces.append({"x0": x0, "x1": x, "ids": None, "area": area})
         # merge slivers into the nearer neighbour
         if self.min_width:

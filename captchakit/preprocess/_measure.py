@@ -1,0 +1,252 @@
+"""Measuring a captcha scheme from its images, before cleaning them.
+
+Pure functions over arrays, in the manner of ``skimage.filters.threshold_*``:
+they compute a value from the data and the caller decides what to do with it.
+:func:`measure_front_end` runs them over a sample of a data set; the
+:class:`~captchakit.preprocess.Preprocessor` turns its ``"auto"`` settings
+into these measured values.
+"""
+
+import cv2
+import numpy as np
+from scipy import ndimage as ndi
+
+from captchakit._errors import CaptchakitError
+
+CHANNELS = ("luminance", "saturation", "distance")
+
+
+def _rgb(image, name="image"):
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    if image.ndim != 3 or image.shape[2] not in (3, 4) or image.size == 0:
+        raise CaptchakitError(f"{name} must be an (H, W, 3) array, got shape {image.shape}")
+    if image.dtype != np.uint8:
+        raise CaptchakitError(f"{name} must be uint8 (0-255), got {image.dtype}")
+    return np.ascontiguousarray(image[:, :, :3])
+
+
+def border_pixels(image):
+    """The pixels of the image's outer rows and columns, ``(n, ...)``."""
+    image = np.asarray(image)
+    return np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+
+
+def background_color(image):
+    """The background colour: the median of the border pixels, ``(3,)`` uint8.
+
+    Examples
+    --------
+    >>> im = np.full((10, 20, 3), 200, np.uint8); im[3:7, 5:15] = 0
+    >>> background_color(im).tolist()
+    [200, 200, 200]
+    """
+    return np.median(border_pixels(_rgb(image)), axis=0).astype(np.uint8)
+
+
+def light_ink(gray):
+    """Whether the ink is lighter than the paper: the paper is most of the image, so its
+    median is on the paper's side of the mean (a frame along the border does not fool it).
+
+    Examples
+    --------
+    >>> g = np.full((10, 20), 30, np.uint8); g[3:7, 5:9] = 250
+    >>> bool(light_ink(g)), bool(light_ink(255 - g))
+    (True, False)
+    """
+    g = np.asarray(gray)
+    return bool(np.median(g) < g.mean())
+
+
+def ink_channel(image, channel="luminance", background=None, polarity=None):
+    """One grey channel in which the ink is dark and the background light, ``(H, W)`` uint8.
+
+    Parameters
+    ----------
+    image : (M, N, 3) uint8 ndarray
+    channel : {"luminance", "saturation", "distance"}
+        ``luminance``: the grey image (flipped when the background is the
+        darker side); ``saturation``: coloured ink on grey paper and grey
+        lines; ``distance``: how far each pixel's colour is from the
+        background colour (Lab).
+    background : (3,) array, optional
+        For ``distance``; default :func:`background_color`.
+    polarity : {"dark", "light"}, optional
+        For ``luminance``: the ink's side, measured on a data set; default:
+        decided for this image by :func:`light_ink`.
+
+    Examples
+    --------
+    >>> im = np.full((10, 20, 3), 255, np.uint8); im[3:7, 5:15] = (200, 0, 0)
+    >>> int(ink_channel(im, "saturation")[5, 10]) < int(ink_channel(im, "saturation")[0, 0])
+    True
+    """
+    image = _rgb(image)
+    if channel == "luminance":
+        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        light = light_ink(gray) if polarity is None else polarity == "light"
+        return 255 - gray if light else gray
+    if channel == "saturation":
+        return 255 - cv2.cvtColor(image, cv2.COLOR_RGB2HSV)[:, :, 1]
+    if channel == "distance":
+        bg = background_color(image) if background is None else np.asarray(background, np.uint8)
+        lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+        bgl = cv2.cvtColor(bg.reshape(1, 1, 3), cv2.COLOR_RGB2LAB).astype(np.float32)[0, 0]
+        d = np.sqrt(((lab - bgl) ** 2).sum(axis=2))
+        return (255 - np.clip(d * (255.0 / max(float(d.max()), 1.0)), 0, 255)).astype(np.uint8)
+    raise CaptchakitError(f"channel must be one of {', '.join(CHANNELS)}; got {channel!r}")
+
+
+def separability(gray):
+    """Otsu's between-class share of the variance, 0-1: how cleanly a channel splits into two.
+
+    Examples
+    --------
+    >>> g = np.full((4, 4), 250, np.uint8); g[1:3, 1:3] = 10
+    >>> round(separability(g), 2)
+    1.0
+    """
+    g = np.asarray(gray, np.uint8)
+    if g.std() == 0:
+        return 0.0
+    t, _ = cv2.threshold(g, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    hi = g > t
+    w = hi.mean()
+    if w in (0.0, 1.0):
+        return 0.0
+    d = g[hi].mean() - g[~hi].mean()
+    return float(w * (1 - w) * d * d / g.var())
+
+
+def stroke_width(binary):
+    """Typical stroke width of the ink, in pixels, from a distance transform along the skeleton.
+
+    Returns ``nan`` when there is no ink.
+
+    Examples
+    --------
+    >>> b = np.zeros((20, 40), bool); b[5:15, 10:13] = True; b[5:15, 25:28] = True
+    >>> stroke_width(b)
+    3.0
+    """
+    from skimage.morphology import skeletonize
+
+    b = np.asarray(binary, bool)
+    if not b.any():
+        return float("nan")
+    dt = ndi.distance_transform_edt(b)
+    sk = skeletonize(b)
+    return float(2 * np.median(dt[sk]) - 1) if sk.any() else 1.0
+
+
+def frame_width(binary, depth=4, share=0.6):
+    """Width of a frame drawn around the image (0: none).
+
+    A frame is a run of ink along at least three of the four sides, within
+    *depth* pixels of the edge, covering *share* of the side.
+
+    Examples
+    --------
+    >>> b = np.zeros((20, 40), bool); b[[0, -1], :] = True; b[:, [0, -1]] = True
+    >>> frame_width(b)
+    1
+    >>> frame_width(np.zeros((20, 40), bool))
+    0
+    """
+    b = np.asarray(binary, bool)
+    h, w = b.shape
+    depth = max(1, min(depth, h // 4, w // 4))
+    sides = [b[:depth].mean(axis=1), b[::-1][:depth].mean(axis=1),
+             b[:, :depth].mean(axis=0), b[:, ::-1][:, :depth].mean(axis=0)]
+    widths = []
+    for s in sides:
+        hit = np.flatnonzero(s >= share)
+        widths.append(int(hit.max()) + 1 if hit.size else 0)
+    found = [v for v in widths if v > 0]
+    return max(found) if len(found) >= 3 else 0
+
+
+def measure_front_end(images, max_images=300):
+    """Measure a data set's look from (up to *max_images* of) its images.
+
+    Returns
+    -------
+    dict
+        ``background`` (RGB), ``polarity`` (``"dark"`` ink on light paper or
+        ``"light"``), ``channel`` (the most separable of
+        :data:`CHANNELS`), ``separability`` (per channel),
+        ``stroke_width`` (pixels), ``frame`` (pixels, 0 = none), ``n_images``.
+
+    Examples
+    --------
+    >>> im = np.full((30, 60, 3), 240, np.uint8); im[5:25, 10:14] = 20; im[5:25, 30:34] = 20
+    >>> m = measure_front_end([im, im])
+    >>> m["polarity"], m["stroke_width"], m["frame"]
+    ('dark', 4.0, 0)
+    """
+    images = list(images)[:max_images]
+    if not images:
+        raise CaptchakitError("cannot measure the front end of no images")
+    bgs, dark, sw, frames = [], [], [], []
+    sep = {c: [] for c in CHANNELS}
+    for im in images:
+        im = _rgb(im)
+        bg = background_color(im)
+        bgs.append(bg)
+        dark.append(not light_ink(cv2.cvtColor(im, cv2.COLOR_RGB2GRAY)))
+        chans = {c: ink_channel(im, c, bg) for c in CHANNELS}
+        for c, g in chans.items():
+            sep[c].append(separability(g))
+        g = chans["luminance"]
+        if g.min() == g.max():
+            continue
+        t, _ = cv2.threshold(g, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        ink = g <= t
+        frames.append(frame_width(ink))
+        f = frames[-1]
+        if f:
+            ink = ink.copy()
+            ink[:f + 1], ink[-f - 1:], ink[:, :f + 1], ink[:, -f - 1:] = False, False, False, False
+        s = stroke_width(ink)
+        if np.isfinite(s):
+            sw.append(s)
+    sep_med = {c: float(np.median(v)) for c, v in sep.items()}
+    # luminance unless another channel is clearly cleaner
+    channel = max(CHANNELS, key=lambda c: sep_med[c] - (0.0 if c == "luminance" else 0.03))
+    frame_share = np.mean([f > 0 for f in frames]) if frames else 0.0
+    return {
+        "background": [int(v) for v in np.median(bgs, axis=0)],
+        "polarity": "dark" if np.mean(dark) >= 0.5 else "light",
+        "channel": channel,
+        "separability": {c: round(v, 3) for c, v in sep_med.items()},
+        "stroke_width": float(np.median(sw)) if sw else 1.0,
+        "frame": int(np.median([f for f in frames if f > 0])) if frame_share >= 0.5 else 0,
+        "n_images": len(images),
+    }
+
+
+def line_thickness_for(stroke):
+    """Thickest line to remove for strokes of width *stroke* (0: keep lines).
+
+    Lines must be thinner than the strokes: one pixel less than the typical
+    stroke, none for strokes of 1-2 px.
+
+    Examples
+    --------
+    >>> line_thickness_for(5.0), line_thickness_for(3.0), line_thickness_for(1.0)
+    (4, 2, 0)
+    """
+    t = int(round(stroke)) - 1
+    return t if t >= 2 else 0
+
+
+def speck_area_for(stroke):
+    """Smallest ink component kept, from the stroke width (half a stroke's square, at least 3 px).
+
+    Examples
+    --------
+    >>> speck_area_for(5.0), speck_area_for(1.0)
+    (12, 3)
+    """
+    return max(3, int(round(0.5 * stroke * stroke)))
