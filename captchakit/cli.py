@@ -341,6 +341,8 @@ def preprocess(src, out, threshold, block_size, offset, median, mean_, filter_or
         sheet_folder.write_image(sheet.name, contact_sheet(rows, titles, row_labels=names))
         sheet_folder.save_record()
         echo(f"preview sheet: {preview}")
+    if res["measured"]:
+        echo("measured on the images: " + ", ".join(f"{k} {v}" for k, v in res["measured"]["derived"].items()))
     echo(f"wrote {res['n']} binary images and preprocess.json to {out}")
     _report_problems(res["problems"])
     if res["problems"]:
@@ -373,7 +375,7 @@ def segment(src, out, seg_method, connectivity, min_width, max_width, crop_size,
         _pre_kwargs(threshold, block_size, offset, median, mean_, filter_order, filter_stage,
                     min_area, remove_lines, line_thickness),
         _seg_kwargs(seg_method, connectivity, min_width, max_width, crop_size))
-    res = segment_folder(src, out, pre.fit(), seg, n_chars, pattern, overwrite, progress("segmenting"))
+    res = segment_folder(src, out, pre, seg, n_chars, pattern, overwrite, progress("segmenting"))
     _report_problems(res["problems"])
     if res["n_images"]:
         echo(f"{res['n_images']} images, method {res['method']}: {res['n_natural'] / res['n_images']:.1%} split "

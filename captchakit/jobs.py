@@ -29,6 +29,26 @@ def image_files(src):
     return files
 
 
+def resolve_on_folder(preprocessor, files, n=100):
+    """Measure the ``"auto"`` settings on (up to *n* of) the readable images among *files*.
+
+    Returns ``(resolved Preprocessor, measurements or None)``.
+    """
+    if preprocessor.is_resolved:
+        return preprocessor, None
+    sample = []
+    for f in files[: 3 * n]:
+        try:
+            sample.append(read_image(f))
+        except CaptchakitError:
+            continue
+        if len(sample) >= n:
+            break
+    if not sample:
+        return preprocessor, None
+    return preprocessor.resolve(sample)
+
+
 def preprocess_folder(src, out, preprocessor, overwrite=False, preview_count=0, progress=None):
     """Clean every image of *src* into a binary image in *out*, plus ``preprocess.json``.
 
@@ -41,6 +61,7 @@ def preprocess_folder(src, out, preprocessor, overwrite=False, preview_count=0, 
     """
     files = image_files(src)
     folder = OutputFolder(out, overwrite=overwrite, append=None, inputs=[src])
+    preprocessor, measured = resolve_on_folder(preprocessor, files)
     root = Path(src) if Path(src).is_dir() else Path(src).parent
     problems, rows, titles, names, n = [], [], None, [], 0
     with lock(folder.path / LOCK):
@@ -59,10 +80,11 @@ def preprocess_folder(src, out, preprocessor, overwrite=False, preview_count=0, 
                     names.append(f.name)
                     if titles is None or len(stages) > len(titles):
                         titles = [t for t, _ in stages]
-            folder.write_json("preprocess.json", {"preprocess": preprocessor.to_dict()})
+            folder.write_json("preprocess.json", {"preprocess": preprocessor.to_dict(), "measured": measured})
         finally:
             folder.save_record()
-    return {"n": n, "problems": problems, "preview": (rows, titles, names)}
+    return {"n": n, "problems": problems, "preview": (rows, titles, names), "preprocess": preprocessor.to_dict(),
+            "measured": measured}
 
 
 def segment_folder(src, out, preprocessor, segmenter, n_chars=None, pattern=None, overwrite=False,
@@ -77,6 +99,9 @@ def segment_folder(src, out, preprocessor, segmenter, n_chars=None, pattern=None
 
     files = image_files(src)
     folder = OutputFolder(out, overwrite=overwrite, append=None, inputs=[src])
+    preprocessor, measured = resolve_on_folder(preprocessor, files)
+    if measured:
+        segmenter = segmenter.resolve(measured["stroke_width"])
     problems, natural, total, n_crops, busy = [], 0, 0, 0, 0.0
     with lock(folder.path / LOCK):
         try:

@@ -124,4 +124,7 @@ def test_tiny_tune_writes_everything(tmp_path):
                                    "--model", str(tmp_path / "m")])
     assert res.exit_code == 0, res.output
     meta = json.loads((tmp_path / "m" / "model.json").read_text())
-    assert meta["preprocess"] == best["preprocess"]
+    # settings tune pinned are kept; those left "auto" are measured on the data and stored resolved
+    pinned = {k: v for k, v in best["preprocess"].items() if v != "auto"}
+    assert {k: meta["preprocess"][k] for k in pinned} == pinned
+    assert "auto" not in meta["preprocess"].values()

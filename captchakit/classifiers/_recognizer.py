@@ -7,6 +7,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.decomposition import PCA
 from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
@@ -21,6 +22,18 @@ from captchakit.classifiers._features import (
 from captchakit.data._alphabet import resolve_alphabet
 from captchakit.preprocess import Preprocessor
 from captchakit.segment import Segmenter
+from captchakit.segment._lattice import (
+    PieceCropper, best_path, candidate_cuts, lattice_pieces, skip_costs,
+)
+
+#: The scorer's "not a character" class.
+REJECT = "<not a character>"
+#: Side of the crops the lattice scorer reads (small: it scores dozens of pieces per image).
+SCORER_SIZE = 16
+SEGMENTATIONS = ("auto", "recognition", "forced")
+#: With segmentation="auto": below this share of training images that fall apart naturally
+#: into their characters, segmentation by recognition is used.
+AUTO_NATURAL_RATE = 0.25
 
 METHODS = ("svm", "knn")
 _CLASSIFIERS = {"svm": SVC, "knn": KNeighborsClassifier}
@@ -30,7 +43,9 @@ TRUSTED_TYPES = tuple(_bundle.type_name(c) for c in (
     HOGFeatures, PixelFeatures, ProfileFeatures, CombinedFeatures, Pipeline, StandardScaler, PCA, SVC,
     KNeighborsClassifier)) + (
     "sklearn.svm._classes.LinearSVC", "sklearn.neighbors._kd_tree.KDTree",
-    "sklearn.neighbors._ball_tree.BallTree", "sklearn.utils._bunch.Bunch")
+    "sklearn.neighbors._ball_tree.BallTree", "sklearn.utils._bunch.Bunch",
+    _bundle.type_name(MLPClassifier), "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+    "sklearn.preprocessing._label.LabelBinarizer")
 
 
 def make_classifier(method="svm", **params):
@@ -55,6 +70,12 @@ def resize_to(image, shape):
         return image
     interp = cv2.INTER_AREA if image.shape[0] * image.shape[1] > h * w else cv2.INTER_LINEAR
     return cv2.resize(np.ascontiguousarray(image), (w, h), interpolation=interp)
+
+
+def _iou(a, b):
+    inter = max(0, min(a[1], b[1]) - max(a[0], b[0]))
+    union = max(a[1], b[1]) - min(a[0], b[0])
+    return inter / union if union > 0 else 0.0
 
 
 def _softmax(z):
@@ -113,10 +134,25 @@ class SegmentingRecognizer(Recognizer):
     n_chars : int, optional
         Fixed label length; default: taken from the training labels.
     alt_windows : tuple of float
-        Recognition-guided splitting: when an image had to be split to reach
-        the expected count, the cut search is also tried with these windows
-        and the split whose characters the classifier is surest of wins.
-        Empty (the default): off.
+        With ``segmentation="forced"``: when an image had to be split to
+        reach the expected count, the cut search is also tried with these
+        windows and the split whose characters the classifier is surest of
+        wins.  Empty (the default): off.
+    segmentation : {"auto", "recognition", "forced"}
+        ``auto`` (default): ``recognition`` when fewer than 25% of the
+        training images fall apart naturally into as many pieces as their
+        label has characters (touching characters), else ``forced``; the
+        measured share and the choice are stored in the bundle.
+        ``recognition``: segmentation by recognition.  Candidate
+        cuts come from component gaps, projection minima, the forced split
+        and an equal-width prior; a small scorer (an MLP on 16x16 crops that
+        also knows a "not a character" class, trained on the training
+        images' aligned pieces and on deliberately wrong cuts of them) scores
+        every piece between two cuts, and dynamic programming picks the
+        best reading for the expected length (or length range).  Images
+        whose natural pieces the scorer accepts skip the lattice.
+        ``forced``: the segmenter's pieces, merged or split at the
+        projection minimum to the expected count.
 
     Attributes
     ----------
@@ -149,7 +185,8 @@ class SegmentingRecognizer(Recognizer):
     _payload_name = "classifier.skops"
 
     def __init__(self, preprocessor=None, segmenter=None, features="hog", scale=False,
-                 n_components=48, classifier="svm", alphabet=None, n_chars=None, alt_windows=()):
+                 n_components=48, classifier="svm", alphabet=None, n_chars=None, alt_windows=(),
+                 segmentation="auto"):
         self.preprocessor = preprocessor
         self.segmenter = segmenter
         self.features = features
@@ -159,6 +196,7 @@ class SegmentingRecognizer(Recognizer):
         self.alphabet = alphabet
         self.n_chars = n_chars
         self.alt_windows = alt_windows
+        self.segmentation = segmentation
 
     # ------------------------------------------------------------------
     def _settings(self):
@@ -216,17 +254,33 @@ class SegmentingRecognizer(Recognizer):
         sample = [resize_to(np.asarray(im), self.image_shape_) for im in X[:300]]
         self.preprocessor_, self.front_end_ = pre.resolve(sample)
         self.segmenter_ = seg.resolve(self.front_end_["stroke_width"])
-        crops, counts, natural = self._segment_all(X, [len(lab) for lab in y], progress)
-        keep = [i for i, lab in enumerate(y) if counts[i] == len(lab)]
+        if self.segmentation not in SEGMENTATIONS:
+            raise CaptchakitError(f"segmentation must be one of {', '.join(SEGMENTATIONS)}; "
+                                  f"got {self.segmentation!r}")
+        binaries, segs = [], []
+        items = list(zip(X, y))
+        for im, lab in (progress(items) if progress else items):
+            b = self._clean(im)
+            binaries.append(b)
+            segs.append(self.segmenter_.segment(b, len(lab)))
+        keep = [i for i, lab in enumerate(y) if len(segs[i]) == len(lab)]
         if not keep:
             raise CaptchakitError(
                 f"empty training set: none of the {len(X)} images segmented into as many pieces as "
                 f"its label has characters; check the preprocessing and segmentation settings")
-        if len(keep) < 0.5 * len(X):
-            self.warnings_.append(f"only {len(keep)} of {len(X)} training images segmented into as many "
-                                  "pieces as their label has characters")
-        Xc = np.concatenate([crops[i] for i in keep]).reshape(-1, self.segmenter_.crop_size ** 2)
-        yc = np.array([ch for i in keep for ch in y[i]])
+        natural = [sg.n_natural for sg in segs]
+        natural_rate = float(np.mean([n == len(lab) for n, lab in zip(natural, y)]))
+        self.segmentation_ = self.segmentation if self.segmentation != "auto" else (
+            "recognition" if natural_rate < AUTO_NATURAL_RATE else "forced")
+        if self.segmentation_ == "forced":
+            Xc = np.concatenate([segs[i].crops for i in keep]).reshape(-1, self.segmenter_.crop_size ** 2)
+            yc = np.array([ch for i in keep for ch in y[i]])
+            used = keep
+        else:
+            Xc, yc, used = self._fit_lattice(binaries, y, segs, keep)
+        if len(used) < 0.5 * len(X):
+            self.warnings_.append(f"only {len(used)} of {len(X)} training images gave as many pieces as their "
+                                  "label has characters")
         steps = [("features", feats)]
         if self.scale:
             steps.append(("scale", StandardScaler()))
@@ -238,14 +292,133 @@ class SegmentingRecognizer(Recognizer):
         self.classes_ = self.pipeline_.classes_
         self.fit_summary_ = {
             "n_images": len(X),
-            "n_used": len(keep),
-            "n_left_out": len(X) - len(keep),
+            "n_used": len(used),
+            "n_left_out": len(X) - len(used),
             "n_chars": int(len(yc)),
-            "natural_rate": float(np.mean([n == len(lab) for n, lab in zip(natural, y)])),
+            "natural_rate": natural_rate,
             "image_shape": list(self.image_shape_),
             "label_lengths": {str(k): v for k, v in sorted(lengths.items())},
+            "segmentation": self.segmentation_,
         }
         return self
+
+    # ------------------------------------------------------------------ segmentation by recognition
+    def _fit_lattice(self, binaries, y, segs, keep, max_align=3000, seed=0):
+        """Train the lattice scorer and return the aligned training crops.
+
+        1. Character widths and a first scorer from the images that segment
+           into as many pieces as their label has characters.
+        2. Every training image is aligned to its label: the lattice path
+           that the first scorer reads as the label.  Its pieces are the
+           positives; lattice pieces that overlap none of them well (half a
+           character, two characters) are the "not a character" class.
+        3. The final scorer learns both; the per-character classifier learns
+           the aligned pieces, from every image that aligned, not only those
+           that fell apart naturally.
+        """
+        size = self.segmenter_.crop_size
+        widths = np.array([b[2] - b[0] for i in keep for b in segs[i].boxes], float)
+        lo, hi = np.percentile(widths, [3, 97])
+        self.widths_ = (max(2.0, 0.5 * float(lo)), 1.4 * float(hi))
+        first = []
+        for i in keep:
+            c = PieceCropper(binaries[i], self.widths_[1])
+            first.extend(c.crop(int(b[0]), int(b[2]), SCORER_SIZE)[0] for b in segs[i].boxes)
+        first_y = [ch for i in keep for ch in y[i]]
+        scorer = self._new_scorer().fit(np.asarray(first).reshape(len(first), -1), first_y)
+        rng = np.random.default_rng(seed)
+        order = sorted(rng.permutation(len(binaries))[:max_align])
+        for _ in range(2):  # align with the first scorer, then once more with the better one
+            pos, pos16, pos_y, used, spans_all = self._align(binaries, y, segs, order, scorer, rng, size)
+            if not used:
+                raise CaptchakitError("empty training set: no training image could be aligned to its label")
+            w = np.array([x1 - x0 for x0, x1 in spans_all], float)
+            lo, hi = np.percentile(w, [1, 99])
+            self.widths_ = (max(2.0, 0.8 * float(lo)), 1.15 * float(hi))
+            self.width_median_ = float(np.median(w))
+            pos16, neg = pos16
+            Xs = np.asarray(pos16 + neg).reshape(len(pos16) + len(neg), -1)
+            scorer = self._new_scorer().fit(Xs, pos_y + [REJECT] * len(neg))
+        self.scorer_ = scorer
+        return np.asarray(pos).reshape(len(pos), -1), np.array(pos_y), used
+
+    def _align(self, binaries, y, segs, order, scorer, rng, size):
+        """Align training images to their labels with *scorer*: positives, rejects, images used."""
+        pos, pos16, pos_y, neg, used, spans_all = [], [], [], [], [], []
+        col = {c: k for k, c in enumerate(scorer.classes_)}
+        for i in order:
+            lab = y[i]
+            lat = self._lattice(binaries[i], len(lab), segs[i].boxes)
+            if lat is None:
+                continue
+            cropper, cuts, pieces, crops16 = lat
+            proba = scorer.predict_proba(crops16.reshape(len(crops16), -1))
+            logp = np.log(np.maximum(proba, 1e-6))
+            scores = np.stack([logp[:, col[ch]] if ch in col else np.full(len(pieces), np.log(1e-6))
+                               for ch in lab], axis=1)
+            start, end = skip_costs(binaries[i], cuts)
+            path = best_path(len(cuts), pieces, scores, [len(lab)], start, end)
+            if len(path) != len(lab):
+                continue
+            used.append(i)
+            spans = [(cuts[pieces[p][0]], cuts[pieces[p][1]]) for p in path]
+            for (x0, x1), ch in zip(spans, lab):
+                pos.append(cropper.crop(x0, x1, size)[0])
+                pos16.append(cropper.crop(x0, x1, SCORER_SIZE)[0])
+                pos_y.append(ch)
+            on_path = set(path)
+            wrong = [p for p in range(len(pieces)) if p not in on_path and max(
+                _iou((cuts[pieces[p][0]], cuts[pieces[p][1]]), sp) for sp in spans) < 0.5]
+            for p in rng.permutation(wrong)[:2]:
+                neg.append(crops16[p])
+            spans_all.extend(spans)
+        # the scorer sees every piece the same way (a direct 16x16 crop), positives and rejects alike
+        return pos, (pos16, neg), pos_y, used, spans_all
+
+    @staticmethod
+    def _new_scorer():
+        return MLPClassifier(hidden_layer_sizes=(128,), alpha=1e-3, batch_size=128, learning_rate_init=2e-3,
+                             max_iter=40, random_state=0)
+
+    def _lattice(self, binary, n, boxes):
+        """Cuts, pieces and the scorer's crops of one image; ``None`` when there is nothing to cut."""
+        cuts = candidate_cuts(binary, n, [(int(b[0]), int(b[2])) for b in boxes])
+        if len(cuts) < 2:
+            return None
+        pieces = lattice_pieces(cuts, *self.widths_)
+        if not pieces:
+            return None
+        cropper = PieceCropper(binary, self.widths_[1])
+        crops = np.array([cropper.crop(cuts[i], cuts[j], SCORER_SIZE)[0] for i, j in pieces])
+        return cropper, cuts, pieces, crops
+
+    def _read_pieces(self, binary, seg, lengths):
+        """The column ranges of the characters of one image, by recognition."""
+        cropper = PieceCropper(binary, self.widths_[1])
+        if seg.n_natural in lengths and len(seg) == seg.n_natural and len(seg):
+            spans = [(int(b[0]), int(b[2])) for b in seg.boxes]
+            crops = np.array([cropper.crop(x0, x1, SCORER_SIZE)[0] for x0, x1 in spans])
+            proba = self.scorer_.predict_proba(crops.reshape(len(crops), -1))
+            rej = list(self.scorer_.classes_).index(REJECT) if REJECT in self.scorer_.classes_ else None
+            p_rej = proba[:, rej] if rej is not None else np.zeros(len(crops))
+            if p_rej.max() < 0.5 and proba.max(axis=1).min() >= 0.6:
+                return cropper, spans
+        lat = self._lattice(binary, int(np.mean(lengths)), seg.boxes)
+        if lat is None:
+            return cropper, [(int(b[0]), int(b[2])) for b in seg.boxes]
+        cropper, cuts, pieces, crops16 = lat
+        proba = self.scorer_.predict_proba(crops16.reshape(len(crops16), -1))
+        chars = np.array([c != REJECT for c in self.scorer_.classes_])
+        score = np.log(np.maximum(proba[:, chars].max(axis=1), 1e-6))
+        widths = np.array([cuts[j] - cuts[i] for i, j in pieces], float)
+        score = score - 0.5 * np.log(widths / getattr(self, "width_median_", np.median(widths))) ** 2
+        if len(lengths) > 1:
+            score = score + 1.0  # a bonus per piece, so that longer readings can win
+        start, end = skip_costs(binary, cuts)
+        path = best_path(len(cuts), pieces, score, lengths, start, end)
+        if not path:
+            return cropper, [(int(b[0]), int(b[2])) for b in seg.boxes]
+        return cropper, [(cuts[pieces[p][0]], cuts[pieces[p][1]]) for p in path]
 
     @property
     def input_shape(self):
@@ -253,8 +426,14 @@ class SegmentingRecognizer(Recognizer):
 
     def training_note(self):
         s = self.fit_summary_
-        return (f"trained on {s['n_used']} images ({s['n_chars']} characters); {s['n_left_out']} left out because "
-                f"they did not segment into as many pieces as their label has characters")
+        fe = self.front_end_
+        return (f"front end measured on {fe.get('n_images')} images: {fe.get('polarity')} ink, channel "
+                f"{self.preprocessor_.channel}, stroke {fe.get('stroke_width', 0):.1f} px -> line removal "
+                f"{self.preprocessor_.line_thickness} px, specks < {self.preprocessor_.min_area} px, frame "
+                f"{self.preprocessor_.frame} px; {s['natural_rate']:.0%} of the images fall apart naturally -> "
+                f"segmentation {self.segmentation_}\n"
+                f"trained on {s['n_used']} images ({s['n_chars']} characters); {s['n_left_out']} left out because "
+                f"they did not give as many pieces as their label has characters")
 
     def _fixed_length(self):
         lo, hi = self.length_
@@ -272,6 +451,8 @@ class SegmentingRecognizer(Recognizer):
             confidence 0.
         """
         check_is_fitted(self, "pipeline_")
+        if self.segmentation_ == "recognition":
+            return self._predict_lattice(X)
         n = self._fixed_length()
         alt_segs = [clone(self.segmenter_).set_params(split_window=w) for w in self.alt_windows or ()]
         # candidates[i]: list of crop arrays (first: the default split)
@@ -306,6 +487,30 @@ class SegmentingRecognizer(Recognizer):
             out.append(detail("".join(cs), cf, n_pieces=int(k), n_natural=int(nat)))
         return out
 
+    def _predict_lattice(self, X):
+        lo, hi = self.length_
+        lengths = list(range(lo, hi + 1))
+        size = self.segmenter_.crop_size
+        crops, counts, natural = [], [], []
+        for im in X:
+            b = self._clean(im)
+            seg = self.segmenter_.segment(b, lo if lo == hi else None)
+            natural.append(seg.n_natural)
+            if not b.any():
+                counts.append(0)
+                continue
+            cropper, spans = self._read_pieces(b, seg, lengths)
+            crops.extend(cropper.crop(x0, x1, size)[0] for x0, x1 in spans)
+            counts.append(len(spans))
+        chars, conf = [], np.zeros(0)
+        if crops:
+            chars, conf = self._classify(np.asarray(crops).reshape(len(crops), -1))
+        out, pos = [], 0
+        for k, nat in zip(counts, natural):
+            out.append(detail("".join(chars[pos:pos + k]), conf[pos:pos + k], n_pieces=int(k), n_natural=int(nat)))
+            pos += k
+        return out
+
     def _classify(self, crops):
         pipe = self.pipeline_
         clf = pipe.steps[-1][1]
@@ -334,6 +539,9 @@ class SegmentingRecognizer(Recognizer):
             "preprocess": self.preprocessor_.to_dict(),
             "segment": self.segmenter_.to_dict(),
             "front_end": self.front_end_,
+            "segmentation": self.segmentation_,
+            "piece_widths": list(getattr(self, "widths_", ())),
+            "piece_width_median": getattr(self, "width_median_", None),
             "features": {"name": type(self.pipeline_.named_steps["features"]).__name__,
                          "scale": bool(self.scale), "n_components": self.n_components},
             "classifier": {k: v for k, v in clf.get_params().items()
@@ -364,14 +572,32 @@ class SegmentingRecognizer(Recognizer):
         self.preprocessor_ = Preprocessor.from_dict(meta["preprocess"])
         self.segmenter_ = Segmenter.from_dict(meta["segment"])
         self.front_end_ = meta.get("front_end", {})
+        if meta.get("segmentation") not in ("recognition", "forced"):
+            raise CaptchakitError(f"field 'segmentation' must be recognition or forced, got {meta.get('segmentation')!r}")
+        self.segmentation_ = meta["segmentation"]
+        if meta.get("piece_widths"):
+            self.widths_ = tuple(float(v) for v in meta["piece_widths"])
+            self.width_median_ = float(meta["piece_width_median"])
         self.fit_summary_ = meta.get("training", {})
 
     def _write_payload(self, file):
-        _bundle.save_sklearn(self.pipeline_, file)
+        payload = {"pipeline": self.pipeline_}
+        if hasattr(self, "scorer_"):
+            payload["scorer"] = self.scorer_
+        _bundle.save_sklearn(payload, file)
 
     def _read_payload(self, file):
-        self.pipeline_ = _bundle.load_sklearn(file, TRUSTED_TYPES)
+        from captchakit._errors import ModelFileError
+
+        payload = _bundle.load_sklearn(file, TRUSTED_TYPES)
+        if not isinstance(payload, dict) or not isinstance(payload.get("pipeline"), Pipeline):
+            raise ModelFileError(f"{file}: not a captchakit classic model payload")
+        self.pipeline_ = payload["pipeline"]
         self.classes_ = self.pipeline_.classes_
+        if self.segmentation_ == "recognition":
+            if not isinstance(payload.get("scorer"), MLPClassifier) or not hasattr(self, "widths_"):
+                raise ModelFileError(f"{file}: segmentation by recognition needs its scorer and piece widths")
+            self.scorer_ = payload["scorer"]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

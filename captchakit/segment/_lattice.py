@@ -1,0 +1,212 @@
+"""Segmentation by recognition: candidate cuts, a lattice of pieces, the best path.
+
+Classic OCR engines split touching characters this way: over-segment the
+image at many candidate cuts, score every piece between two cuts with a
+character classifier that also knows a "not a character" class, and pick
+the sequence of pieces with the best total score by dynamic programming.
+These are the array functions; :class:`~captchakit.classifiers.SegmentingRecognizer`
+supplies the scores.
+"""
+
+import cv2
+import numpy as np
+
+from captchakit.segment._segment import crop_to_square
+
+
+def ink_range(binary):
+    """First and one-past-last ink columns, or ``None`` when there is no ink."""
+    cols = np.flatnonzero(np.asarray(binary, bool).any(axis=0))
+    return (int(cols[0]), int(cols[-1]) + 1) if cols.size else None
+
+
+def candidate_cuts(binary, n_chars, boxes=(), max_cuts=18):
+    """Candidate cut columns from several sources, sorted.
+
+    Sources: the ink's ends, the edges of the given pieces (natural
+    components and the forced split), the local minima of the column
+    profile, and the equal-width positions for *n_chars* characters.
+
+    Parameters
+    ----------
+    binary : (M, N) bool ndarray
+    n_chars : int
+        Expected number of characters (the equal-width prior).
+    boxes : sequence of (x0, x1)
+        Column ranges of pieces found by other means.
+    max_cuts : int
+        At most this many cuts (the weakest profile minima go first).
+
+    Examples
+    --------
+    >>> b = np.zeros((10, 30), bool); b[2:8, 2:8] = True; b[2:8, 12:18] = True; b[2:8, 20:28] = True
+    >>> candidate_cuts(b, 3, [(2, 8), (12, 18), (20, 28)])[:4]
+    [2, 8, 11, 12]
+    """
+    b = np.asarray(binary, bool)
+    rng = ink_range(b)
+    if rng is None:
+        return []
+    a, e = rng
+    prof = b.sum(axis=0).astype(np.float64)
+    smooth = np.convolve(prof, np.ones(3) / 3.0, mode="same")
+    fixed = {a, e}
+    for x0, x1 in boxes:
+        fixed.update((int(np.clip(x0, a, e)), int(np.clip(x1, a, e))))
+    n = max(int(n_chars), 1)
+    fixed.update(int(round(a + i * (e - a) / n)) for i in range(1, n))
+    inner = np.arange(a + 1, e - 1)
+    minima = [int(x) for x in inner
+              if smooth[x] <= smooth[x - 1] and smooth[x] <= smooth[x + 1] and smooth[x] < smooth[a:e].max()]
+    minima.sort(key=lambda x: smooth[x])
+    cuts = sorted(fixed)
+    for x in minima:
+        if len(cuts) >= max_cuts:
+            break
+        if all(abs(x - c) >= 2 for c in cuts):
+            cuts.append(x)
+            cuts.sort()
+    out = []
+    for c in cuts:
+        if not out or c - out[-1] >= 2 or c == e:
+            out.append(c)
+    if out and out[-1] != e:
+        out.append(e)
+    return out
+
+
+class PieceCropper:
+    """Crops of column ranges of one binary image, taking whole the components that mostly lie inside.
+
+    A component with at least 70% of its width inside the range comes whole
+    (an overhanging stroke stays with its character); one with at most 30%
+    inside and no wider than *max_width* is left out (it belongs to a
+    neighbour); any other is cut at the range's edges (touching characters).
+    """
+
+    def __init__(self, binary, max_width):
+        self.binary = np.asarray(binary, bool)
+        n, self.labels, stats, _ = cv2.connectedComponentsWithStats(self.binary.astype(np.uint8), connectivity=8)
+        self.x0 = stats[1:, cv2.CC_STAT_LEFT]
+        self.x1 = self.x0 + stats[1:, cv2.CC_STAT_WIDTH]
+        self.max_width = max_width
+
+    def mask(self, x0, x1):
+        """The ink of the piece between columns *x0* and *x1*, full image size."""
+        ov = np.clip(np.minimum(self.x1, x1) - np.maximum(self.x0, x0), 0, None)
+        width = np.maximum(self.x1 - self.x0, 1)
+        share = ov / width
+        whole = np.flatnonzero(share >= 0.7) + 1
+        out_ids = np.flatnonzero((share <= 0.3) & (width <= self.max_width)) + 1
+        m = np.zeros_like(self.binary)
+        m[:, x0:x1] = self.binary[:, x0:x1]
+        if out_ids.size:
+            m[:, x0:x1] &= ~np.isin(self.labels[:, x0:x1], out_ids)
+        if whole.size:
+            lo, hi = int(self.x0[whole - 1].min()), int(self.x1[whole - 1].max())
+            m[:, lo:hi] |= np.isin(self.labels[:, lo:hi], whole)
+        return m
+
+    def crop(self, x0, x1, size):
+        """A square crop of the piece (see :func:`crop_to_square`) and its ink count."""
+        m = self.mask(x0, x1)
+        return crop_to_square(m, size), int(m.sum())
+
+
+def lattice_pieces(cuts, min_width, max_width):
+    """Index pairs ``(i, j)`` of cuts whose gap is an acceptable character width.
+
+    Examples
+    --------
+    >>> lattice_pieces([0, 5, 9, 20], 3, 10)
+    [(0, 1), (0, 2), (1, 2), (2, 3)]
+    """
+    out = []
+    for i in range(len(cuts)):
+        for j in range(i + 1, len(cuts)):
+            w = cuts[j] - cuts[i]
+            if w > max_width:
+                break
+            if w >= min_width:
+                out.append((i, j))
+    return out
+
+
+def best_path(n_cuts, pieces, scores, lengths, start_cost=None, end_cost=None):
+    """The sequence of adjacent pieces with the best total score, for a length in *lengths*.
+
+    Parameters
+    ----------
+    n_cuts : int
+    pieces : list of (i, j)
+        Allowed pieces between cut *i* and cut *j*.
+    scores : (len(pieces),) or (len(pieces), L) ndarray
+        Score of each piece; with two dimensions, the score of the piece as
+        the k-th character (forced alignment to a known label).
+    lengths : sequence of int
+        Allowed numbers of pieces.
+    start_cost, end_cost : (n_cuts,) ndarray, optional
+        Cost of starting (ending) at each cut, e.g. for skipped ink; default:
+        only the first (last) cut.
+
+    Returns
+    -------
+    list of int
+        Indices into *pieces*, left to right; empty when no path exists.
+
+    Examples
+    --------
+    >>> best_path(3, [(0, 1), (1, 2), (0, 2)], np.array([-1.0, -1.0, -0.5]), [1])
+    [2]
+    >>> best_path(3, [(0, 1), (1, 2), (0, 2)], np.array([-1.0, -1.0, -0.5]), [2])
+    [0, 1]
+    """
+    scores = np.asarray(scores, np.float64)
+    L = max(lengths)
+    if start_cost is None:
+        start_cost = np.full(n_cuts, np.inf)
+        start_cost[0] = 0.0
+    if end_cost is None:
+        end_cost = np.full(n_cuts, np.inf)
+        end_cost[-1] = 0.0
+    # best[k, c]: best score of k pieces ending at cut c
+    best = np.full((L + 1, n_cuts), -np.inf)
+    back = np.full((L + 1, n_cuts), -1, np.int64)
+    best[0] = -np.asarray(start_cost, np.float64)
+    by_end = {}
+    for p, (i, j) in enumerate(pieces):
+        by_end.setdefault(j, []).append((p, i))
+    for k in range(1, L + 1):
+        for j in range(n_cuts):
+            for p, i in by_end.get(j, ()):
+                s = scores[p, k - 1] if scores.ndim == 2 else scores[p]
+                v = best[k - 1, i] + s
+                if v > best[k, j]:
+                    best[k, j], back[k, j] = v, p
+    cand = [(best[k, c] - end_cost[c], k, c) for k in lengths for c in range(n_cuts)
+            if np.isfinite(best[k, c] - end_cost[c])]
+    if not cand:
+        return []
+    _, k, c = max(cand)
+    path = []
+    while k > 0:
+        p = int(back[k, c])
+        path.append(p)
+        c = pieces[p][0]
+        k -= 1
+    return path[::-1]
+
+
+def skip_costs(binary, cuts, weight=10.0, most=0.15):
+    """Costs of starting or ending the path at each cut: the share of ink left outside, weighted.
+
+    Cuts that would leave out more than *most* of the ink are not allowed.
+    """
+    prof = np.asarray(binary, bool).sum(axis=0).astype(np.float64)
+    total = max(prof.sum(), 1.0)
+    cum = np.concatenate([[0.0], np.cumsum(prof)])
+    before = np.array([cum[c] for c in cuts]) / total
+    after = 1.0 - before
+    start = np.where(before <= most, weight * before, np.inf)
+    end = np.where(after <= most, weight * after, np.inf)
+    return start, end
