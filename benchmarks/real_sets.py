@@ -1,0 +1,187 @@
+"""Real and foreign captcha schemes, read with no flags: KNN, SVM (and the CNN with --cnn), plus a peer.
+
+Every recognizer is built exactly as ``captcha-cli train DATA --method M``
+builds it (no options), trained on a seeded training part and scored on the
+held-out part.  Sets:
+
+- the shared real sets: ``captcha_images_v2`` and ``lzu_digits`` (80/20,
+  seed 0), ``math_captcha`` (train/ vs evaluate/ + test/);
+- python-captcha 4 digits (our own generator, as a regression check);
+- three other generators from PyPI (benchmark-only extras, ``pip install
+  -e '.[bench]'``): ``claptcha``, ``multicolorcaptcha`` and ``wheezy.captcha``
+  (2,000 images each, seed 0, 80/20);
+- the peer column: ``ddddocr`` (pretrained, no training) on the same test
+  images.
+
+Usage::
+
+    python benchmarks/real_sets.py [--sets a,b] [--methods knn,svm] [--cnn] [--count 2000]
+"""
+
+import argparse
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from captchakit import make_recognizer  # noqa: E402
+from captchakit.compare import split_data  # noqa: E402
+from captchakit.data import generate_captchas, load_labelled  # noqa: E402
+from captchakit.metrics import summarize  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+FONT = None
+
+
+def _font():
+    import captcha
+
+    return str(Path(captcha.__file__).parent / "data" / "DroidSansMono.ttf")
+
+
+def _pil_to_array(im):
+    return np.asarray(im.convert("RGB"), np.uint8).copy()
+
+
+def gen_claptcha(n, seed):
+    from claptcha import Claptcha
+    from PIL import ImageFont
+
+    if not hasattr(ImageFont.FreeTypeFont, "getsize"):  # claptcha 0.3.3 predates Pillow 10
+        ImageFont.FreeTypeFont.getsize = lambda self, t: tuple(self.getbbox(t)[2:])
+
+    random.seed(seed)
+    rng = random.Random(seed)
+    X, y = [], []
+    for _ in range(n):
+        text = "".join(rng.choice("0123456789abcdefghjkmnpqrstuvwxyz") for _ in range(4))
+        c = Claptcha(text, _font(), size=(160, 60), margin=(12, 10), noise=0.25)
+        X.append(_pil_to_array(c.image[1]))
+        y.append(text)
+    return X, y
+
+
+def gen_multicolor(n, seed):
+    from multicolorcaptcha import CaptchaGenerator
+
+    random.seed(seed)
+    gen = CaptchaGenerator(captcha_size_num=1)
+    X, y = [], []
+    for _ in range(n):
+        cap = gen.gen_captcha_image(difficult_level=1, chars_mode="nums", multicolor=True, margin=False)
+        X.append(_pil_to_array(cap.image))
+        y.append(cap.characters)
+    return X, y
+
+
+def gen_wheezy(n, seed):
+    from wheezy.captcha.image import background, captcha, curve, noise, offset, rotate, smooth, text, warp
+
+    random.seed(seed)
+    rng = random.Random(seed)
+    draw = captcha(width=200, height=75, drawings=[
+        background(), text(fonts=[_font()], font_sizes=(50, 54, 58), drawings=[warp(), rotate(), offset()]),
+        curve(), noise(), smooth()])
+    X, y = [], []
+    for _ in range(n):
+        t = "".join(rng.choice("0123456789ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(4))
+        X.append(_pil_to_array(draw(list(t))))
+        y.append(t)
+    return X, y
+
+
+def load_set(name, count):
+    """``(train, test, note)`` for a set name, or None when it is not available here."""
+    if name in ("captcha_images_v2", "lzu_digits"):
+        if not (SHARED / name).is_dir():
+            return None
+        X, y, _, _ = load_labelled(SHARED / name)
+        return split_data(X, y, 0.2, 0, f"shared {name}")
+    if name == "math_captcha":
+        if not (SHARED / name).is_dir():
+            return None
+        tr = load_labelled(SHARED / name / "train")
+        ev = load_labelled(SHARED / name / "evaluate")
+        te = load_labelled(SHARED / name / "test")
+        return (tr[0], tr[1]), (ev[0] + te[0], ev[1] + te[1]), "shared math_captcha: train/ vs evaluate/+test/"
+    if name == "python-captcha":
+        return (generate_captchas(5000, seed=1), generate_captchas(1000, seed=2),
+                "python-captcha 4 digits, train 5000 seed 1 / test 1000 seed 2")
+    gens = {"claptcha": gen_claptcha, "multicolorcaptcha": gen_multicolor, "wheezy.captcha": gen_wheezy}
+    try:
+        X, y = gens[name](count, 0)
+    except ImportError:
+        return None
+    return split_data(X, y, 0.2, 0, f"{name} ({count} generated, seed 0)")
+
+
+def peer_ddddocr(test):
+    try:
+        import ddddocr
+    except ImportError:
+        return None
+    import io
+
+    from PIL import Image
+
+    ocr = ddddocr.DdddOcr(show_ad=False)
+    preds = []
+    for im in test[0]:
+        buf = io.BytesIO()
+        Image.fromarray(im).save(buf, format="PNG")
+        preds.append(ocr.classification(buf.getvalue()))
+    labels = [str(v) for v in test[1]]
+    # ddddocr reads case-insensitively; compare as it is used: lower case both
+    return summarize([v.lower() for v in labels], [p.lower() for p in preds], 0.0, len(labels))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sets", default="lzu_digits,captcha_images_v2,math_captcha,python-captcha,claptcha,"
+                                      "multicolorcaptcha,wheezy.captcha")
+    ap.add_argument("--methods", default="knn,svm")
+    ap.add_argument("--cnn", action="store_true", help="also the CNN, no flags (slow on a CPU)")
+    ap.add_argument("--count", type=int, default=2000, help="images per generated foreign scheme")
+    args = ap.parse_args()
+    methods = args.methods.split(",") + (["cnn"] if args.cnn else [])
+    rows = []
+    for name in args.sets.split(","):
+        got = load_set(name, args.count)
+        if got is None:
+            print(f"skipped {name}: not available here", flush=True)
+            continue
+        train, test, note = got
+        row = {"data": note}
+        for m in methods:
+            rec = make_recognizer(m, **({"verbose": 0} if m == "cnn" else {}))
+            t0 = time.perf_counter()
+            rec.fit(*train)
+            fit_s = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            preds = rec.predict(test[0])
+            dt = time.perf_counter() - t0
+            s = summarize([str(v) for v in test[1]], preds, dt, len(preds))
+            row[m] = f"{s['string_accuracy']:.1%} ({s['char_accuracy']:.1%} char)"
+            row[f"{m} s"] = f"{fit_s:.0f}"
+            extra = getattr(rec, "segmentation_", "")
+            print(f"{note} | {m} {row[m]} fit {fit_s:.0f} s, {1000 * dt / len(preds):.2f} ms/image {extra}",
+                  flush=True)
+        peer = peer_ddddocr(test)
+        row["ddddocr (pretrained)"] = "-" if peer is None else f"{peer['string_accuracy']:.1%}"
+        rows.append(row)
+    cols = ["data"] + [c for m in methods for c in (m, f"{m} s")] + ["ddddocr (pretrained)"]
+    print()
+    print("| " + " | ".join(cols) + " |")
+    print("|" + "---|" * len(cols))
+    for r in rows:
+        print("| " + " | ".join(str(r.get(c, "")) for c in cols) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""The measuring front end and segmentation by recognition (issue 8/11)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from captchakit import load_model, make_recognizer
+from captchakit.cli import cli
+from captchakit.preprocess import Preprocessor, frame_width, ink_channel, measure_front_end, stroke_width
+from captchakit.segment._lattice import PieceCropper, best_path, candidate_cuts, lattice_pieces
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+
+def glyphs(shape=(30, 90), stroke=4, ink=(20, 20, 20), paper=(240, 240, 240), xs=(10, 40, 70)):
+    im = np.zeros(shape + (3,), np.uint8)
+    im[:] = paper
+    for x in xs:
+        im[6:24, x:x + stroke] = ink  # a vertical bar
+        im[6:6 + stroke, x:x + 12] = ink  # and a top bar: a "7"-like glyph
+    return im
+
+
+def test_light_ink_on_dark_paper():
+    im = glyphs(ink=(235, 235, 235), paper=(25, 25, 25))
+    p, m = Preprocessor().resolve([im])
+    assert m["polarity"] == "light"
+    b = p.transform_one(im)
+    assert b[10, 11] and not b[28, 2]  # ink is True on the glyph, not on the paper
+
+
+def test_frame_is_found_and_removed():
+    im = glyphs()
+    im[[0, -1], :] = (0, 0, 0)
+    im[:, [0, -1]] = (0, 0, 0)
+    p, m = Preprocessor().resolve([im])
+    assert m["frame"] == 1 and p.frame == 1
+    b = p.transform_one(im)
+    assert not b[0].any() and not b[:, 0].any()
+    from captchakit.segment import Segmenter
+
+    assert len(Segmenter(min_area=4).segment(b)) == 3  # the frame no longer joins the glyphs
+
+
+def test_stroke_width_sets_line_removal_and_specks():
+    thin, thick = glyphs(stroke=1), glyphs(stroke=5)
+    assert stroke_width(ink_channel(thin) < 128) == 1.0
+    p_thin, _ = Preprocessor().resolve([thin])
+    p_thick, _ = Preprocessor().resolve([thick])
+    assert p_thin.line_thickness == 0 and p_thick.line_thickness == 4
+    assert p_thin.min_area < p_thick.min_area
+    # 1-px strokes survive the measured front end (the old fixed 4-px removal erased them)
+    total = (ink_channel(thin) < 128).sum()
+    assert p_thin.transform_one(thin).sum() == total
+    # the former fixed 4-px removal erased every 1-px horizontal stroke
+    assert Preprocessor(line_thickness=4, min_area=12).transform_one(thin).sum() <= total - 3 * 11
+
+
+def test_coloured_ink_among_grey_lines():
+    im = np.full((30, 90, 3), 250, np.uint8)
+    for x in (10, 40, 70):
+        im[6:24, x:x + 5] = (235, 120, 120)  # pale red glyphs
+    im[15, :] = (90, 90, 90)  # a dark grey line across
+    im[8, :] = (90, 90, 90)
+    m = measure_front_end([im] * 3)
+    assert m["channel"] in ("saturation", "distance"), m
+    p, _ = Preprocessor().resolve([im] * 3)
+    b = p.transform_one(im)
+    assert b[20, 12] and not b[15, 30]  # glyph kept, grey line (between glyphs) dropped
+
+
+def test_pinned_settings_win_and_bundle_stores_the_measured_ones(tmp_path, small_set):
+    X, y = small_set
+    rec = make_recognizer("knn", preprocessor=Preprocessor(line_thickness=3)).fit(X[:80], y[:80])
+    assert rec.preprocessor_.line_thickness == 3 and rec.front_end_["pinned"] == ["line_thickness"]
+    rec.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert "auto" not in meta["preprocess"].values() and meta["preprocess"]["line_thickness"] == 3
+    assert meta["front_end"]["stroke_width"] > 1 and meta["segmentation"] in ("forced", "recognition")
+    assert load_model(tmp_path / "m").preprocessor_.to_dict() == rec.preprocessor_.to_dict()
+
+
+def test_train_prints_what_it_measured(tmp_path):
+    data = tmp_path / "d"
+    assert CliRunner().invoke(cli, ["generate", str(data), "--count", "60", "--seed", "5"]).exit_code == 0
+    res = CliRunner().invoke(cli, ["train", str(data), "--method", "knn", "--model", str(tmp_path / "m")])
+    assert res.exit_code == 0, res.output
+    assert "front end measured on" in res.output and "stroke" in res.output and "segmentation" in res.output
+
+
+# ---------------------------------------------------------------- lattice
+def test_best_path_prefers_the_cut_the_scores_prefer():
+    cuts = [0, 10, 14, 20, 30]
+    pieces = lattice_pieces(cuts, 5, 20)
+    # pieces covering 0-14 and 14-30 score best; 0-10 / 10-30 poorly
+    good = {(0, 2): -0.1, (2, 4): -0.1}
+    scores = np.array([good.get(p, -3.0) for p in pieces])
+    path = best_path(len(cuts), pieces, scores, [2])
+    assert [pieces[p] for p in path] == [(0, 2), (2, 4)]
+    assert best_path(len(cuts), pieces, scores, [7]) == []  # no path of that length
+
+
+def test_candidate_cuts_include_the_valley_between_touching_blocks():
+    b = np.zeros((20, 40), bool)
+    b[2:18, 4:20] = True
+    b[2:18, 20:36] = True
+    b[9:11, 19:21] = True
+    b[2:18, 19:21] = False
+    b[9:11, 19:21] = True  # two blocks joined by a thin bridge at columns 19-20
+    cuts = candidate_cuts(b, 2)
+    assert cuts[0] == 4 and cuts[-1] == 36 and any(18 <= c <= 21 for c in cuts)
+    crop, ink = PieceCropper(b, 30).crop(4, 20, 16)
+    assert crop.shape == (16, 16) and ink > 0
+
+
+def test_segmentation_by_recognition_roundtrip(tmp_path, small_set):
+    X, y = small_set
+    rec = make_recognizer("svm", segmentation="recognition").fit(X[:100], y[:100])
+    assert rec.segmentation_ == "recognition" and hasattr(rec, "scorer_")
+    texts = rec.predict(X[100:])
+    assert all(len(t) == 4 for t in texts)
+    assert rec.score(X[100:], y[100:]) > 0.2  # 100 training images: far above chance (0.01%)
+    rec.save(tmp_path / "m")
+    assert load_model(tmp_path / "m").predict(X[100:]) == texts
+
+
+@pytest.mark.skipif(not (SHARED / "lzu_digits").is_dir(), reason="shared lzu_digits not present")
+def test_lzu_digits_no_flags():
+    """1-px strokes: the old fixed 4-px line removal read 0% of them."""
+    from captchakit.compare import split_data
+    from captchakit.data import list_images, read_image
+
+    files = list_images(SHARED / "lzu_digits")[:1500]
+    X, y = [read_image(f) for f in files], [f.stem for f in files]
+    train, test, _ = split_data(X, y, 0.2, 0)
+    rec = make_recognizer("svm").fit(*train)
+    assert rec.preprocessor_.line_thickness == 0
+    assert rec.score(*test) >= 0.93
