@@ -138,3 +138,24 @@ def load_settings(source=None, **overrides):
                 "segmenter": Segmenter.from_dict(sections["segment"])}
     except CaptchakitError as exc:
         raise CaptchakitError(f"{name}{exc}") from None
+
+
+#: The fixed classic front end tuned on python-captcha before it was measured (``--front-end default``).
+FIXED_FRONT_END = {
+    "preprocess": {"channel": "luminance", "polarity": "dark", "frame": 0, "line_thickness": 4, "min_area": 12},
+    "segment": {"min_area": 15},
+    "segmentation": "forced",
+}
+
+
+def fixed_front_end():
+    """Recognizer parameters for the former fixed front end (no measuring, the forced split).
+
+    Examples
+    --------
+    >>> p = fixed_front_end()
+    >>> p["preprocessor"].line_thickness, p["segmentation"]
+    (4, 'forced')
+    """
+    s = load_settings(None, preprocess=FIXED_FRONT_END["preprocess"], segment=FIXED_FRONT_END["segment"])
+    return {**s, "segmentation": FIXED_FRONT_END["segmentation"], "n_components": 48}

@@ -77,12 +77,17 @@ def preprocess_options(f):
                      help="Which of the two filters runs first."),
         click.option("--filter-stage", type=click.Choice(["gray", "binary"]), default=None,
                      help="Run the filters on the grey image (before thresholding) or on the binary one."),
-        click.option("--min-area", type=int, default=None, help="Remove ink specks smaller than this (pixels)."),
+        click.option("--min-area", type=int, default=None,
+                     help="Remove ink specks smaller than this (pixels; default: measured from the stroke width)."),
         click.option("--remove-lines/--keep-lines", default=None,
                      help="Remove thin lines drawn across the text."),
         click.option("--line-thickness", type=int, default=None,
-                     help="Thickest line removed (pixels; default 4, 2 for thin-stroked captchas such as "
-                          "captcha_images_v2)."),
+                     help="Thickest line removed (pixels; 0 keeps lines; default: measured, one less than the "
+                          "stroke width)."),
+        click.option("--channel", type=click.Choice(["luminance", "saturation", "distance"]), default=None,
+                     help="Ink channel thresholded (default: the most separable one, measured)."),
+        click.option("--frame", type=int, default=None,
+                     help="Clear a frame this many pixels wide around the image (default: measured; 0 = none)."),
         click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
                      help="JSON/YAML settings file (e.g. tune's best.json); options given here override it."),
     ]
@@ -166,10 +171,41 @@ def _settings_from_options(config_file, pre, seg):
 
 
 def _pre_kwargs(threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area,
-                remove_lines, line_thickness):
+                remove_lines, line_thickness, channel=None, frame=None):
     return {"threshold": threshold, "block_size": block_size, "offset": offset, "median": median,
             "mean": mean_, "filter_order": filter_order, "filter_stage": filter_stage,
-            "min_area": min_area, "remove_lines": remove_lines, "line_thickness": line_thickness}
+            "min_area": min_area, "remove_lines": remove_lines, "line_thickness": line_thickness,
+            "channel": channel, "frame": frame}
+
+
+def front_end_options(f):
+    """How the classic front end is chosen (train and compare)."""
+    return _with_options(f, [
+        click.option("--front-end", "front_end", default="auto", show_default=True,
+                     help="Classic: auto (measure the images: ink channel, polarity, stroke width, frame), "
+                          "default (the fixed python-captcha front end), or a settings FILE."),
+        click.option("--segmentation", type=click.Choice(["auto", "recognition", "forced"]), default=None,
+                     help="Classic: segmentation by recognition, the forced split, or auto (by recognition when "
+                          "few training images fall apart naturally). Default: auto."),
+    ])
+
+
+def _front_end(front_end, config_file, pre, seg, segmentation):
+    """(Preprocessor, Segmenter, segmentation) from --front-end, --config and the flags (the flags win)."""
+    base_pre, base_seg, base_mode = {}, {}, "auto"
+    if front_end == "default":
+        from captchakit._api import FIXED_FRONT_END
+
+        base_pre, base_seg = FIXED_FRONT_END["preprocess"], FIXED_FRONT_END["segment"]
+        base_mode = FIXED_FRONT_END["segmentation"]
+    elif front_end != "auto":
+        if config_file:
+            raise CaptchakitError("give the settings file once: --front-end FILE or --config FILE")
+        config_file = front_end
+    pre = {**base_pre, **{k: v for k, v in pre.items() if v is not None}}
+    seg = {**base_seg, **{k: v for k, v in seg.items() if v is not None}}
+    p, s = _settings_from_options(config_file, pre, seg)
+    return p, s, segmentation or base_mode
 
 
 def _seg_kwargs(method, connectivity, min_width, max_width, crop_size):
@@ -312,7 +348,7 @@ def verify(data, alphabet, length, labels_file, pattern, split, seed, out_dir):
 @click.option("--preview-count", type=int, default=8, show_default=True, help="Samples on the sheet.")
 @click.option("--overwrite", is_flag=True, help="Write into a non-empty OUT.")
 def preprocess(src, out, threshold, block_size, offset, median, mean_, filter_order, filter_stage,
-               min_area, remove_lines, line_thickness, config_file, preview, preview_count, overwrite):
+               min_area, remove_lines, line_thickness, channel, frame, config_file, preview, preview_count, overwrite):
     """Clean the images of SRC (file or folder) into binary images in OUT."""
     from captchakit.data._io import OutputFolder
     from captchakit.jobs import preprocess_folder
@@ -320,7 +356,7 @@ def preprocess(src, out, threshold, block_size, offset, median, mean_, filter_or
 
     pre, _ = _settings_from_options(config_file, _pre_kwargs(
         threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area,
-        remove_lines, line_thickness), {})
+        remove_lines, line_thickness, channel, frame), {})
     sheet = None
     if preview:
         sheet = Path(preview)
@@ -361,7 +397,7 @@ def preprocess(src, out, threshold, block_size, offset, median, mean_, filter_or
 @click.option("--overwrite", is_flag=True, help="Write into a non-empty OUT.")
 def segment(src, out, seg_method, connectivity, min_width, max_width, crop_size, n_chars,
             threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area,
-            remove_lines, line_thickness, config_file, pattern, overwrite):
+            remove_lines, line_thickness, channel, frame, config_file, pattern, overwrite):
     """Cut the captchas of SRC into characters: OUT/<char>/ crops and OUT/overlays/.
 
     Labels come from the file names (text before the first _). Prints the
@@ -373,7 +409,7 @@ def segment(src, out, seg_method, connectivity, min_width, max_width, crop_size,
     pre, seg = _settings_from_options(
         config_file,
         _pre_kwargs(threshold, block_size, offset, median, mean_, filter_order, filter_stage,
-                    min_area, remove_lines, line_thickness),
+                    min_area, remove_lines, line_thickness, channel, frame),
         _seg_kwargs(seg_method, connectivity, min_width, max_width, crop_size))
     res = segment_folder(src, out, pre, seg, n_chars, pattern, overwrite, progress("segmenting"))
     _report_problems(res["problems"])
@@ -423,11 +459,12 @@ def _print_metrics(m, title):
 @click.option("--val-split", type=float, default=0.1, show_default=True, help="Share held out for validation.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split and of training.")
 @cnn_options(epochs=30, image_size="40x100")
+@front_end_options
 @click.option("--overwrite", is_flag=True, help="Replace an existing model bundle.")
 def train(data, method, model_path, features, search, seg_method, connectivity, min_width, max_width, crop_size,
           threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area, remove_lines,
-          line_thickness, config_file, alphabet, length, labels_file, pattern, val_split, seed, epochs,
-          batch_size, image_size, head, patience, augment, noise, schedule, overwrite):
+          line_thickness, channel, frame, config_file, alphabet, length, labels_file, pattern, val_split, seed, epochs,
+          batch_size, image_size, head, patience, augment, noise, schedule, overwrite, front_end, segmentation):
     """Train a recognizer on the labelled images of DATA and save a model bundle.
 
     A validation part (--val-split, seeded) is held out; its figures are
@@ -440,14 +477,14 @@ def train(data, method, model_path, features, search, seg_method, connectivity, 
     from captchakit.jobs import check_model_target
 
     mp = check_model_target(model_path, overwrite)
-    pre, seg = _settings_from_options(
-        config_file,
+    pre, seg, seg_mode = _front_end(
+        front_end, config_file,
         _pre_kwargs(threshold, block_size, offset, median, mean_, filter_order, filter_stage,
-                    min_area, remove_lines, line_thickness),
-        _seg_kwargs(seg_method, connectivity, min_width, max_width, crop_size))
+                    min_area, remove_lines, line_thickness, channel, frame),
+        _seg_kwargs(seg_method, connectivity, min_width, max_width, crop_size), segmentation)
     params = _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule, 30)
     rec = make_recognizer(method, **params, preprocessor=pre, segmenter=seg, features=features, seed=seed,
-                          alphabet=alphabet)
+                          alphabet=alphabet, segmentation=seg_mode)
     with lock(mp.parent / f".{mp.name}.lock", "model"):
         images, labels, _, problems = _load_data(data, alphabet, length, labels_file, pattern)
         _report_problems(problems)
@@ -568,12 +605,13 @@ QUICK_SET = {"count": 240, "test": 60, "alphabet": "digits", "length": 4}
 @cnn_options(epochs="15, --quick 2", image_size="40x100")
 @segment_options
 @preprocess_options
+@front_end_options
 @click.option("--quick", is_flag=True, help="A fast smoke run: tiny built-in set, few epochs.")
 @click.option("--overwrite", is_flag=True, help="Write into a non-empty report folder.")
 def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epochs, batch_size, image_size, head,
             patience, augment, noise, schedule, seg_method, connectivity, min_width, max_width, crop_size,
             threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area, remove_lines,
-            line_thickness, config_file, quick, overwrite):
+            line_thickness, channel, frame, config_file, quick, overwrite, front_end, segmentation):
     """Compare KNN, SVM and the CNN on one seeded split and write a report.
 
     Without DATA, a built-in seeded set is generated (python-captcha, 4
@@ -590,11 +628,11 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epo
     meths = parse_methods(methods)
     cnn_params = _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule,
                              2 if quick else 15)
-    pre, seg = _settings_from_options(
-        config_file,
+    pre, seg, seg_mode = _front_end(
+        front_end, config_file,
         _pre_kwargs(threshold, block_size, offset, median, mean_, filter_order, filter_stage,
-                    min_area, remove_lines, line_thickness),
-        _seg_kwargs(seg_method, connectivity, min_width, max_width, crop_size))
+                    min_area, remove_lines, line_thickness, channel, frame),
+        _seg_kwargs(seg_method, connectivity, min_width, max_width, crop_size), segmentation)
     folder = OutputFolder(report_dir, overwrite=overwrite, append=None, inputs=[data] if data else [])
     for name in report_names(meths):
         folder.check(name)
@@ -622,10 +660,12 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epo
                           filters=(8, 16, 16, 16), rnn_units=16)
     echo(f"data: {note}")
     result = run_compare((Xtr, ytr), (Xte, yte), meths, sizes, cnn_params, seed, out / "models", note,
-                         echo=echo, progress=progress, classic_params={"preprocessor": pre, "segmenter": seg})
+                         echo=echo, progress=progress,
+                         classic_params={"preprocessor": pre, "segmenter": seg, "segmentation": seg_mode})
     notes = [f"Data: {note}.", f"Seed: {seed}. Test images are never used for training, tuning or early stopping.",
-             f"Classic methods: preprocessing {pre.to_dict()}; segmentation {seg.to_dict()}. The CNN stops early "
-             "on a validation part carved from the training images.",
+             f"Classic methods: front end {front_end} (settings left 'auto' are measured on the training images; "
+             f"each model's measured values are in its model.json), preprocessing {pre.to_dict()}, segmentation "
+             f"{seg.to_dict()}, {seg_mode}. The CNN stops early on a validation part carved from the training images.",
              f"Total wall time: {time.perf_counter() - t_start:.0f} s."]
     page = write_report(result, out, "captchakit comparison", notes, Xte, yte)
     for name in report_names(meths):

@@ -25,6 +25,9 @@ def evaluate(recognizer, images, labels, data_note=""):
     if natural and all(v is not None for v in natural):
         m["segmentation_rate"] = sum(v == len(t) for v, t in zip(natural, labels)) / len(labels)
     m["data"] = data_note
+    from captchakit.metrics import failure_counts
+
+    m["failures"] = failure_counts(labels, preds)
     alphabet = getattr(recognizer, "alphabet_", "".join(sorted(set("".join(labels)))))
     return {"metrics": m, "predictions": preds,
             "confidences": [d["confidence"] for d in details],

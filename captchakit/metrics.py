@@ -131,3 +131,27 @@ def summarize(truth, pred, seconds=None, n_images=None):
     if seconds is not None:
         out["ms_per_image"] = 1000.0 * seconds / max(n_images or len(truth), 1)
     return out
+
+
+def failure_kind(truth, pred):
+    """Why a reading is wrong: ``"length"`` (wrong number of characters: a segmentation
+    failure), ``"chars"`` (right number, a wrong character), or ``None`` when right.
+
+    Examples
+    --------
+    >>> failure_kind("1234", "124"), failure_kind("1234", "1284"), failure_kind("12", "12")
+    ('length', 'chars', None)
+    """
+    if truth == pred:
+        return None
+    return "length" if len(truth) != len(pred) else "chars"
+
+
+def failure_counts(truths, preds):
+    """How many readings failed each way: ``{"length": n, "chars": m}``."""
+    out = {"length": 0, "chars": 0}
+    for t, p in zip(truths, preds):
+        k = failure_kind(t, p)
+        if k:
+            out[k] += 1
+    return out

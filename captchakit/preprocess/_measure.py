@@ -13,7 +13,7 @@ from scipy import ndimage as ndi
 
 from captchakit._errors import CaptchakitError
 
-CHANNELS = ("luminance", "saturation", "distance")
+CHANNELS = ("luminance", "saturation", "distance", "local")
 
 
 def _rgb(image, name="image"):
@@ -94,6 +94,14 @@ def ink_channel(image, channel="luminance", background=None, polarity=None):
         lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
         bgl = cv2.cvtColor(bg.reshape(1, 1, 3), cv2.COLOR_RGB2LAB).astype(np.float32)[0, 0]
         d = np.sqrt(((lab - bgl) ** 2).sum(axis=2))
+        return (255 - np.clip(d * (255.0 / max(float(d.max()), 1.0)), 0, 255)).astype(np.uint8)
+    if channel == "local":
+        lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+        k = max(1, image.shape[0] // 10)
+        edge = np.concatenate([lab[:k], lab[-k:]], axis=0)
+        bg = np.median(edge, axis=0)  # (W, 3): each column's background
+        bg = ndi.median_filter(bg, size=(5, 1), mode="nearest")
+        d = np.sqrt(((lab - bg[None]) ** 2).sum(axis=2))
         return (255 - np.clip(d * (255.0 / max(float(d.max()), 1.0)), 0, 255)).astype(np.uint8)
     raise CaptchakitError(f"channel must be one of {', '.join(CHANNELS)}; got {channel!r}")
 
@@ -180,25 +188,30 @@ def measure_front_end(images, max_images=300):
 
     Examples
     --------
-    >>> im = np.full((30, 60, 3), 240, np.uint8); im[5:25, 10:14] = 20; im[5:25, 30:34] = 20
+    >>> im = np.full((30, 60, 3), 240, np.uint8); im[5:25, 10:15] = 20; im[5:25, 30:35] = 20
     >>> m = measure_front_end([im, im])
     >>> m["polarity"], m["stroke_width"], m["frame"]
-    ('dark', 4.0, 0)
+    ('dark', 5.0, 0)
     """
     images = list(images)[:max_images]
     if not images:
         raise CaptchakitError("cannot measure the front end of no images")
     bgs, dark, sw, frames = [], [], [], []
     sep = {c: [] for c in CHANNELS}
-    for im in images:
-        im = _rgb(im)
+    rgbs = [_rgb(im) for im in images]
+    for im in rgbs:
         bg = background_color(im)
         bgs.append(bg)
         dark.append(not light_ink(cv2.cvtColor(im, cv2.COLOR_RGB2GRAY)))
-        chans = {c: ink_channel(im, c, bg) for c in CHANNELS}
-        for c, g in chans.items():
-            sep[c].append(separability(g))
-        g = chans["luminance"]
+        for c in CHANNELS:
+            sep[c].append(separability(ink_channel(im, c, bg)))
+    sep_med = {c: float(np.median(v)) for c, v in sep.items()}
+    # luminance unless another channel is clearly cleaner
+    channel = max(CHANNELS, key=lambda c: sep_med[c] - (0.0 if c == "luminance" else 0.03))
+    polarity = "dark" if np.mean(dark) >= 0.5 else "light"
+    # frame and stroke width are measured on the channel that will be thresholded
+    for im, bg in zip(rgbs, bgs):
+        g = ink_channel(im, channel, bg, polarity=polarity)
         if g.min() == g.max():
             continue
         t, _ = cv2.threshold(g, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
@@ -211,13 +224,10 @@ def measure_front_end(images, max_images=300):
         s = stroke_width(ink)
         if np.isfinite(s):
             sw.append(s)
-    sep_med = {c: float(np.median(v)) for c, v in sep.items()}
-    # luminance unless another channel is clearly cleaner
-    channel = max(CHANNELS, key=lambda c: sep_med[c] - (0.0 if c == "luminance" else 0.03))
     frame_share = np.mean([f > 0 for f in frames]) if frames else 0.0
     return {
         "background": [int(v) for v in np.median(bgs, axis=0)],
-        "polarity": "dark" if np.mean(dark) >= 0.5 else "light",
+        "polarity": polarity,
         "channel": channel,
         "separability": {c: round(v, 3) for c, v in sep_med.items()},
         "stroke_width": float(np.median(sw)) if sw else 1.0,

@@ -54,8 +54,16 @@ def save_confusion(path, matrix, alphabet, title="Per-character confusion"):
 
 def save_error_gallery(path, images, truths, preds, max_items=24, title="Errors"):
     """A grid of wrong predictions with truth and prediction under each."""
+    from captchakit.metrics import failure_counts, failure_kind
+
     plt = _plt()
-    items = [(im, t, p) for im, t, p in zip(images, truths, preds) if t != p][:max_items]
+    # grouped by why they failed: wrong number of characters first (segmentation), then wrong characters
+    wrong = [(im, t, p) for im, t, p in zip(images, truths, preds) if t != p]
+    items = ([w for w in wrong if failure_kind(w[1], w[2]) == "length"][: max_items // 2]
+             + [w for w in wrong if failure_kind(w[1], w[2]) == "chars"])[:max_items]
+    counts = failure_counts(truths, preds)
+    title = (f"{title} - {counts['length']} with the wrong number of characters (segmentation), "
+             f"{counts['chars']} with a wrong character")
     cols = 4
     rows = max(1, int(np.ceil(len(items) / cols)))
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 2.4, rows * 1.2), squeeze=False)
@@ -63,7 +71,9 @@ def save_error_gallery(path, images, truths, preds, max_items=24, title="Errors"
         ax.axis("off")
     for ax, (im, t, p) in zip(axes.ravel(), items):
         ax.imshow(im, cmap="gray")
-        ax.set_title(f"true {t} / read {p or '∅'}", fontsize=7, color="darkred")
+        kind = "pieces" if failure_kind(t, p) == "length" else "char"
+        ax.set_title(f"[{kind}] true {t} / read {p or '∅'}", fontsize=7,
+                     color="darkred" if kind == "pieces" else "darkblue")
     if not items:
         axes[0, 0].text(0, 0.5, "no errors", fontsize=10)
     fig.suptitle(title, fontsize=9)

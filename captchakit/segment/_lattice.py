@@ -20,7 +20,7 @@ def ink_range(binary):
     return (int(cols[0]), int(cols[-1]) + 1) if cols.size else None
 
 
-def candidate_cuts(binary, n_chars, boxes=(), max_cuts=18):
+def candidate_cuts(binary, n_chars, boxes=(), max_cuts=24):
     """Candidate cut columns from several sources, sorted.
 
     Sources: the ink's ends, the edges of the given pieces (natural
@@ -41,7 +41,7 @@ def candidate_cuts(binary, n_chars, boxes=(), max_cuts=18):
     --------
     >>> b = np.zeros((10, 30), bool); b[2:8, 2:8] = True; b[2:8, 12:18] = True; b[2:8, 20:28] = True
     >>> candidate_cuts(b, 3, [(2, 8), (12, 18), (20, 28)])[:4]
-    [2, 8, 11, 12]
+    [2, 8, 11, 18]
     """
     b = np.asarray(binary, bool)
     rng = ink_range(b)
@@ -118,7 +118,7 @@ def lattice_pieces(cuts, min_width, max_width):
 
     Examples
     --------
-    >>> lattice_pieces([0, 5, 9, 20], 3, 10)
+    >>> lattice_pieces([0, 5, 9, 20], 3, 11)
     [(0, 1), (0, 2), (1, 2), (2, 3)]
     """
     out = []
