@@ -48,7 +48,7 @@ def main():
         if SHARED_V2.is_dir():
             print("## captcha_images_v2 (80/20 split, seed 0)")
             run(["compare", str(SHARED_V2), "--report", str(out / "v2"), "--overwrite", "--image-size", "48x192",
-                 "--head", "ctc", "--batch-size", "16", "--patience", "10", "--epochs", "80", "--line-thickness", "2",
+                 "--head", "ctc", "--batch-size", "16", "--patience", "10", "--epochs", "80",
                  "--train-sizes", "200,400"])
         else:
             print("captcha_images_v2 not found: skipped")

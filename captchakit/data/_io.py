@@ -512,7 +512,8 @@ class OutputFolder:
         p = inside(self.path, str(rel), str(self.path))
         key = p.relative_to(self.path).as_posix()
         if p.exists() and key not in self.ours and key not in self.written:
-            raise CaptchakitError(f"{p}: exists and was not written by captchakit; refusing to overwrite it")
+            raise CaptchakitError(f"{p}: exists and was not written by captchakit (or by a version before 0.2, "
+                                  "which kept no record); refusing to overwrite it")
         return p, key
 
     def write_image(self, rel, image):
