@@ -219,16 +219,6 @@ class SegmentingRecognizer(Recognizer):
         """Resize to the training size and preprocess: the binary image segmentation sees."""
         return self.preprocessor_.transform_one(resize_to(np.asarray(image), self.image_shape_))
 
-    def _segment_all(self, images, lengths, progress=None):
-        crops, counts, natural = [], [], []
-        pairs = list(zip(images, lengths))
-        for im, n in (progress(pairs) if progress else pairs):
-            s = self.segmenter_.segment(self._clean(im), n)
-            crops.append(s.crops)
-            counts.append(len(s))
-            natural.append(s.n_natural)
-        return crops, counts, natural
-
     def fit(self, X, y, progress=None):
         """Fit on images *X* (list of arrays) and their string labels *y*.
 

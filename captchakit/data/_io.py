@@ -561,13 +561,6 @@ class OutputFolder:
         self.ours = keep
 
 
-def prepare_output_dir(out, overwrite=False, append=False, inputs=()):
-    """Make sure *out* is a usable output folder (see :class:`OutputFolder`), create it, return its path."""
-    path = OutputFolder(out, overwrite=overwrite, append=append, inputs=inputs).path
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def write_manifest(path, rows, append=False):
     """Write (or extend) a ``filename,label`` CSV manifest, atomically."""
     path = Path(path)
