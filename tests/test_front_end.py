@@ -139,3 +139,25 @@ def test_lzu_digits_no_flags():
     rec = make_recognizer("svm").fit(*train)
     assert rec.preprocessor_.line_thickness == 0
     assert rec.score(*test) >= 0.93
+
+
+def test_front_end_option(tmp_path):
+    data = tmp_path / "d"
+    assert CliRunner().invoke(cli, ["generate", str(data), "--count", "60", "--seed", "6"]).exit_code == 0
+    res = CliRunner().invoke(cli, ["train", str(data), "--method", "knn", "--model", str(tmp_path / "m"),
+                                   "--front-end", "default", "--line-thickness", "3"])
+    assert res.exit_code == 0, res.output
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    # the fixed front end, with the flag winning over it
+    assert meta["preprocess"]["channel"] == "luminance" and meta["preprocess"]["min_area"] == 12
+    assert meta["preprocess"]["line_thickness"] == 3 and meta["segmentation"] == "forced"
+    cfg = tmp_path / "fe.json"
+    cfg.write_text('{"preprocess": {"frame": 2}}')
+    res = CliRunner().invoke(cli, ["train", str(data), "--method", "knn", "--model", str(tmp_path / "m2"),
+                                   "--front-end", str(cfg), "--segmentation", "recognition"])
+    assert res.exit_code == 0, res.output
+    meta = json.loads((tmp_path / "m2" / "model.json").read_text())
+    assert meta["preprocess"]["frame"] == 2 and meta["segmentation"] == "recognition"
+    res = CliRunner().invoke(cli, ["train", str(data), "--method", "knn", "--model", str(tmp_path / "m3"),
+                                   "--front-end", str(tmp_path / "missing.json")])
+    assert res.exit_code == 1 and "missing.json" in res.output and "Traceback" not in res.output
