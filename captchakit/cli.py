@@ -566,11 +566,12 @@ def predict(model_path, inputs, as_json):
 def evaluate(model_path, data, labels_file, pattern, report_dir, overwrite):
     """Score a saved MODEL on the labelled images of DATA (never seen in training)."""
     from captchakit.evaluate import evaluate as run_eval
-    from captchakit.jobs import check_outside, write_evaluation_report
+    from captchakit.data._io import check_separate
+    from captchakit.jobs import write_evaluation_report
 
     model = _load_model(model_path)
     if report_dir:
-        check_outside(report_dir, [data, model_path])
+        check_separate(report_dir, [data, model_path])  # refuse before any work
     lo, hi = model.length_
     images, labels, _, problems = _load_data(data, model.alphabet_, f"{lo}-{hi}", labels_file, pattern)
     note = f"{data} ({len(images)} images)"

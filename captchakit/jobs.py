@@ -237,7 +237,3 @@ def check_model_target(path, overwrite):
         raise CaptchakitError(f"{path}: cannot write there ({probe} is not writable)")
     return path
 
-
-def check_outside(out, inputs):
-    """An output folder may not be, contain or lie inside an input folder."""
-    check_separate(out, inputs)

@@ -389,7 +389,7 @@ class SegmentingRecognizer(Recognizer):
         return MLPClassifier(hidden_layer_sizes=(128,), alpha=1e-3, batch_size=128, learning_rate_init=2e-3,
                              max_iter=40, random_state=0)
 
-    def _lattice(self, binary, n, boxes):
+    def _lattice(self, binary, n, boxes, cropper=None):
         """Cuts, pieces and the scorer's crops of one image; ``None`` when there is nothing to cut."""
         cuts = candidate_cuts(binary, n, [(int(b[0]), int(b[2])) for b in boxes])
         if len(cuts) < 2:
@@ -397,7 +397,7 @@ class SegmentingRecognizer(Recognizer):
         pieces = lattice_pieces(cuts, *self.widths_)
         if not pieces:
             return None
-        cropper = PieceCropper(binary, self.widths_[1])
+        cropper = cropper or PieceCropper(binary, self.widths_[1])
         crops = np.array([cropper.crop(cuts[i], cuts[j], SCORER_SIZE)[0] for i, j in pieces])
         return cropper, cuts, pieces, crops
 
@@ -412,7 +412,7 @@ class SegmentingRecognizer(Recognizer):
             p_rej = proba[:, rej] if rej is not None else np.zeros(len(crops))
             if p_rej.max() < 0.5 and proba.max(axis=1).min() >= 0.6:
                 return cropper, spans
-        lat = self._lattice(binary, int(np.mean(lengths)), seg.boxes)
+        lat = self._lattice(binary, int(np.mean(lengths)), seg.boxes, cropper)
         if lat is None:
             return cropper, [(int(b[0]), int(b[2])) for b in seg.boxes]
         cropper, cuts, pieces, crops16 = lat

@@ -1,7 +1,7 @@
 """The preprocessing chain as one serialisable, scikit-learn-style object."""
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 
 from captchakit._errors import CaptchakitError
 from captchakit._settings import SettingsMixin
@@ -156,11 +156,7 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
         params = {k: (derived[k] if getattr(self, k) == AUTO else getattr(self, k)) for k in AUTO_SETTINGS}
         m["derived"] = derived
         m["pinned"] = [k for k in AUTO_SETTINGS if getattr(self, k) != AUTO]
-        return self.set_params_copy(**params), m
-
-    def set_params_copy(self, **params):
-        """A new Preprocessor with these settings changed."""
-        return type(self)(**{**self.get_params(), **params}).validate()
+        return clone(self).set_params(**params).validate(), m
 
     @property
     def is_resolved(self):

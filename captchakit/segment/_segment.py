@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 
 from captchakit._errors import CaptchakitError
 from captchakit._settings import SettingsMixin
@@ -204,7 +204,7 @@ class Segmenter(SettingsMixin, BaseEstimator):
         """
         self.validate()
         area = max(4, int(round(0.6 * float(stroke_width) ** 2))) if self.min_area == "auto" else self.min_area
-        return type(self)(**{**self.get_params(), "min_area": area})
+        return clone(self).set_params(min_area=area)
 
     def _min_area(self):
         return 15 if self.min_area == "auto" else self.min_area
