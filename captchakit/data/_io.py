@@ -338,9 +338,11 @@ def find_labelled_images(source, labels_file=None, pattern=None, alphabet=None, 
                 continue
             listed.add(p.resolve())
             items.append((p, label))
-        for p in files:
-            if p.resolve() not in listed:
-                problems.append(f"{p}: image not listed in {labels_file}")
+        # a folder's labels.csv lists all of it; a split manifest (train.csv, test.csv) only a part
+        if Path(labels_file).name == "labels.csv":
+            for p in files:
+                if p.resolve() not in listed:
+                    problems.append(f"{p}: image not listed in {labels_file}")
     else:
         for p in files:
             try:
