@@ -14,6 +14,11 @@ A recognizer is a scikit-learn estimator that reads whole captchas:
 ``predict_details`` returns, for every image, the same keys whatever the
 method: ``text``, ``confidence``, ``char_confidences`` and ``extra`` (a dict
 of method-specific facts, e.g. the classic pipeline's ``n_natural``).
+
+Two label settings are shared: ``fold`` (``"case"`` and/or look-alike
+groups such as ``"0O,1lI"``, applied to the labels at training and scoring)
+and ``task`` (``"text"`` or ``"arithmetic"``: readings are expressions and
+``predict_details`` adds their ``answer``).
 Callers never branch on the method: they use :func:`captchakit.load_model`
 and :func:`captchakit.make_recognizer`.
 """
@@ -24,6 +29,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from captchakit import _bundle
 from captchakit._errors import CaptchakitError, ModelFileError
+from captchakit.data._labels import answer_of, check_task, fold_text, parse_fold
 from captchakit.metrics import string_accuracy
 
 #: Keys of every ``predict_details`` entry.
@@ -48,13 +54,44 @@ class Recognizer(BaseEstimator):
     """Base class of the classic and CNN recognizers (see the module docstring).
 
     Subclasses define ``METHODS`` (the method names they answer to), ``fit``,
-    ``predict_details``, ``describe``, ``_payload_name``, ``_write_payload``,
+    ``_predict_details``, ``describe``, ``_payload_name``, ``_write_payload``,
     ``_read_payload``, ``_params_to_json`` and ``_params_from_json``.
     """
 
     METHODS = ()
     _payload_name = None
     _extra_versions = ()
+
+    # ------------------------------------------------------------------ labels
+    def _check_labels_settings(self):
+        check_task(getattr(self, "task", "text"))
+        parse_fold(getattr(self, "fold", None))
+
+    def fold_labels(self, labels):
+        """Labels as this recognizer reads them (its ``fold`` applied).
+
+        Examples
+        --------
+        >>> class R(Recognizer):
+        ...     def __init__(self, fold=None): self.fold = fold
+        >>> R(fold="case").fold_labels(["AbC"])
+        ['abc']
+        """
+        fold = getattr(self, "fold", None)
+        return [fold_text(str(v), fold) for v in labels]
+
+    def predict_details(self, X):
+        """Per image: ``text``, ``confidence``, ``char_confidences`` and ``extra``.
+
+        For ``task="arithmetic"``, ``extra`` also holds ``answer`` (the
+        reading's value as a string, or None) and ``answer_note`` (why there
+        is no answer).
+        """
+        out = self._predict_details(X)
+        if getattr(self, "task", "text") == "arithmetic":
+            for d in out:
+                d["extra"]["answer"], d["extra"]["answer_note"] = answer_of(d["text"])
+        return out
 
     # ------------------------------------------------------------------ reading
     def predict(self, X, return_confidence=False):
@@ -66,8 +103,8 @@ class Recognizer(BaseEstimator):
         return texts
 
     def score(self, X, y):
-        """Whole-string accuracy on images *X* with labels *y*."""
-        return string_accuracy([str(v) for v in y], self.predict(X))
+        """Whole-string accuracy on images *X* with labels *y* (folded as the model folds)."""
+        return string_accuracy(self.fold_labels(y), self.predict(X))
 
     @property
     def input_shape(self):

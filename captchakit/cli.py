@@ -190,6 +190,27 @@ def front_end_options(f):
     ])
 
 
+def label_options(f):
+    """What a label means (train and compare); stored in the model bundle."""
+    return _with_options(f, [
+        click.option("--ignore-case", is_flag=True,
+                     help="Read letters without case (labels are folded to lower case at training and scoring)."),
+        click.option("--fold", default=None,
+                     help="Look-alike groups read as their first character, e.g. 0O,1lI (O reads as 0)."),
+        click.option("--task", type=click.Choice(["text", "arithmetic"]), default="text", show_default=True,
+                     help="arithmetic: readings are sums such as 14+4; predict and evaluate also give the answer."),
+    ])
+
+
+def _fold_spec(ignore_case, fold):
+    """One fold spec from --ignore-case and --fold (None when neither)."""
+    from captchakit.data._labels import parse_fold
+
+    spec = ",".join(v for v in (("case" if ignore_case else None), fold) if v) or None
+    parse_fold(spec)  # one-line error for a bad group
+    return spec
+
+
 def _front_end(front_end, config_file, pre, seg, segmentation):
     """(Preprocessor, Segmenter, segmentation) from --front-end, --config and the flags (the flags win)."""
     base_pre, base_seg, base_mode = {}, {}, "auto"
@@ -422,10 +443,11 @@ def segment(src, out, seg_method, connectivity, min_width, max_width, crop_size,
 
 
 # ---------------------------------------------------------------- train / predict / evaluate
-def _load_data(data, alphabet=None, length=None, labels_file=None, pattern=None):
+def _load_data(data, alphabet=None, length=None, labels_file=None, pattern=None, fold=None):
     from captchakit.data import load_labelled, parse_length, resolve_alphabet
+    from captchakit.data._labels import unfold_alphabet
 
-    alpha = resolve_alphabet(alphabet) if alphabet else None
+    alpha = unfold_alphabet(resolve_alphabet(alphabet), fold) if alphabet else None
     ln = parse_length(length) if length else None
     images, labels, paths, problems = load_labelled(data, labels_file, pattern, alpha, ln,
                                                     progress=progress("reading"))
@@ -440,6 +462,14 @@ def _print_metrics(m, title):
     if "segmentation_rate" in m:
         extra += f", natural segmentation {m['segmentation_rate']:.1%}"
     echo(extra)
+    if "exact" in m:
+        echo(f"  labels as written (no folding): whole-string {m['exact']['string_accuracy']:.2%}, "
+             f"per-character {m['exact']['char_accuracy']:.2%}")
+    if "folded" in m:
+        echo(f"  folded ({m['fold']}): whole-string {m['folded']['string_accuracy']:.2%}, "
+             f"per-character {m['folded']['char_accuracy']:.2%}")
+    if "answer_accuracy" in m:
+        echo(f"  answer accuracy {m['answer_accuracy']:.2%} ({m['no_answer']} readings are not valid expressions)")
 
 
 @cli.command()
@@ -460,11 +490,13 @@ def _print_metrics(m, title):
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split and of training.")
 @cnn_options(epochs=30, image_size="40x100")
 @front_end_options
+@label_options
 @click.option("--overwrite", is_flag=True, help="Replace an existing model bundle.")
 def train(data, method, model_path, features, search, seg_method, connectivity, min_width, max_width, crop_size,
           threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area, remove_lines,
           line_thickness, channel, frame, config_file, alphabet, length, labels_file, pattern, val_split, seed, epochs,
-          batch_size, image_size, head, patience, augment, noise, schedule, overwrite, front_end, segmentation):
+          batch_size, image_size, head, patience, augment, noise, schedule, overwrite, front_end, segmentation,
+          ignore_case, fold, task):
     """Train a recognizer on the labelled images of DATA and save a model bundle.
 
     A validation part (--val-split, seeded) is held out; its figures are
@@ -483,10 +515,12 @@ def train(data, method, model_path, features, search, seg_method, connectivity, 
                     min_area, remove_lines, line_thickness, channel, frame),
         _seg_kwargs(seg_method, connectivity, min_width, max_width, crop_size), segmentation)
     params = _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule, 30)
+    fold_spec = _fold_spec(ignore_case, fold)
     rec = make_recognizer(method, **params, preprocessor=pre, segmenter=seg, features=features, seed=seed,
-                          alphabet=alphabet, segmentation=seg_mode)
+                          alphabet=alphabet, segmentation=seg_mode, fold=fold_spec, task=task,
+                          **({"front_end_search": False} if front_end != "auto" else {}))
     with lock(mp.parent / f".{mp.name}.lock", "model"):
-        images, labels, _, problems = _load_data(data, alphabet, length, labels_file, pattern)
+        images, labels, _, problems = _load_data(data, alphabet, length, labels_file, pattern, fold_spec)
         _report_problems(problems)
         tr, va = train_test_split_indices(len(images), val_split, seed)
         Xtr, ytr = [images[i] for i in tr], [labels[i] for i in tr]
@@ -544,12 +578,15 @@ def predict(model_path, inputs, as_json):
     if as_json:
         click.echo(json.dumps([{"path": str(e["path"]), "error": e["error"]} if "error" in e else
                                {"path": str(e["path"]), "text": e["text"], "confidence": round(e["confidence"], 4),
-                                "char_confidences": [round(c, 4) for c in e["char_confidences"]]}
+                                "char_confidences": [round(c, 4) for c in e["char_confidences"]],
+                                **({"answer": e["answer"], "answer_note": e["answer_note"]} if "answer" in e else {})}
                                for e in entries], indent=2, ensure_ascii=False))
     else:
         for e in entries:
             if "error" not in e:
-                echo(f"{e['path']}\t{e['text']}\t{e['confidence']:.3f}")
+                answer = ("\t= " + (e["answer"] if e["answer"] is not None else f"? ({e['answer_note']})")
+                          if "answer" in e else "")
+                echo(f"{e['path']}\t{e['text']}\t{e['confidence']:.3f}{answer}")
     _report_problems(problems)
     if problems:
         sys.exit(1)
@@ -563,7 +600,9 @@ def predict(model_path, inputs, as_json):
 @click.option("--report", "report_dir", type=click.Path(file_okay=False), default=None,
               help="Write metrics.json, confusion.png and errors.png here.")
 @click.option("--overwrite", is_flag=True, help="Replace a report captchakit wrote earlier in --report.")
-def evaluate(model_path, data, labels_file, pattern, report_dir, overwrite):
+@click.option("--ignore-case", is_flag=True, help="Also report accuracy with case folded on both sides.")
+@click.option("--fold", default=None, help="Also report accuracy with these look-alike groups folded (e.g. 0O,1lI).")
+def evaluate(model_path, data, labels_file, pattern, report_dir, overwrite, ignore_case, fold):
     """Score a saved MODEL on the labelled images of DATA (never seen in training)."""
     from captchakit.evaluate import evaluate as run_eval
     from captchakit.data._io import check_separate
@@ -573,9 +612,11 @@ def evaluate(model_path, data, labels_file, pattern, report_dir, overwrite):
     if report_dir:
         check_separate(report_dir, [data, model_path])  # refuse before any work
     lo, hi = model.length_
-    images, labels, _, problems = _load_data(data, model.alphabet_, f"{lo}-{hi}", labels_file, pattern)
+    extra_fold = _fold_spec(ignore_case, fold)
+    both = ",".join(v for v in (getattr(model, "fold", None), extra_fold) if v) or None
+    images, labels, _, problems = _load_data(data, model.alphabet_, f"{lo}-{hi}", labels_file, pattern, both)
     note = f"{data} ({len(images)} images)"
-    res = run_eval(model, images, labels, note)
+    res = run_eval(model, images, labels, note, fold=extra_fold)
     _print_metrics(res["metrics"], f"{model_path} on {note}:")
     if report_dir:
         out = write_evaluation_report(report_dir, model_path, res, images, labels, getattr(model, "meta_", {}),

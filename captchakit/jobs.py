@@ -178,6 +178,8 @@ def predict_files(model, inputs, progress=None):
     def flush():
         for e, d in zip(batch, model.predict_details(images) if images else []):
             e.update(text=d["text"], confidence=d["confidence"], char_confidences=d["char_confidences"])
+            if "answer" in d["extra"]:
+                e.update(answer=d["extra"]["answer"], answer_note=d["extra"]["answer_note"])
         batch.clear()
         images.clear()
 

@@ -161,3 +161,49 @@ def test_front_end_option(tmp_path):
     res = CliRunner().invoke(cli, ["train", str(data), "--method", "knn", "--model", str(tmp_path / "m3"),
                                    "--front-end", str(tmp_path / "missing.json")])
     assert res.exit_code == 1 and "missing.json" in res.output and "Traceback" not in res.output
+
+
+# ---------------------------------------------------------------- front-end search
+def test_candidates_leave_pinned_settings_alone():
+    from captchakit.classifiers._front_end import front_end_candidates, pinned_settings
+
+    p = Preprocessor(channel="luminance", polarity="dark", frame=0, line_thickness=2, min_area=4)
+    names = [n for n, _ in front_end_candidates(p, {"separability": {"luminance": .9, "saturation": .5}})]
+    assert names[0] == "measured" and "median 3" in names and "channel saturation" in names
+    pinned = pinned_settings(Preprocessor(median=3, channel="luminance"))
+    assert pinned == ["channel", "median"]
+    cands = front_end_candidates(p, {"separability": {"luminance": .9, "saturation": .5}}, pinned)
+    for name, c in cands:
+        assert c.median == 0 and c.channel == "luminance", name
+    keys = [tuple(sorted(c.get_params().items())) for _, c in cands]
+    assert len(keys) == len(set(keys))  # no candidate twice
+
+
+def test_search_finds_the_front_end_that_reads_and_keeps_the_measured_one_on_a_tie(small_set):
+    from captchakit.classifiers._front_end import search_front_end
+
+    X, y = small_set
+    right = Preprocessor(channel="luminance", polarity="dark", frame=0, line_thickness=4, min_area=12)
+    inverted = Preprocessor(channel="luminance", polarity="light", frame=0, line_thickness=4, min_area=12)
+    rec = make_recognizer("knn")
+    chosen, rep = search_front_end(rec, X, y, [("measured", inverted), ("other", right)])
+    assert rep["chosen"] == "other" and chosen.polarity == "dark"
+    by = {r["name"]: r for r in rep["candidates"]}
+    assert by["other"]["cv_string_accuracy"] > by["measured"]["cv_string_accuracy"] + 0.3
+    assert by["other"]["changes"] == {"polarity": "dark"}
+    chosen, rep = search_front_end(rec, X, y, [("measured", right), ("same", Preprocessor(**right.get_params()))])
+    assert rep["chosen"] == "measured"
+
+
+def test_search_result_is_stored_and_flags_turn_it_off(tmp_path, small_set):
+    X, y = small_set
+    rec = make_recognizer("knn", front_end_search=True).fit(X[:100], y[:100])
+    s = rec.front_end_["search"]
+    assert s["candidates"][0]["name"] == "measured" and s["chosen"] in [r["name"] for r in s["candidates"]]
+    assert "front-end search" in rec.training_note()
+    rec.save(tmp_path / "m")
+    assert json.loads((tmp_path / "m" / "model.json").read_text())["front_end"]["search"]["chosen"] == s["chosen"]
+    assert "search" not in make_recognizer("knn", front_end_search=False).fit(X[:100], y[:100]).front_end_
+    assert "search" not in make_recognizer("knn").fit(X[:100], y[:100]).front_end_  # auto: small sets skip it
+    with pytest.raises(Exception, match="front_end_search"):
+        make_recognizer("knn", front_end_search="yes").fit(X[:100], y[:100])

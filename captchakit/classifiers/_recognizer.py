@@ -16,10 +16,12 @@ from sklearn.utils.validation import check_is_fitted
 from captchakit import _bundle
 from captchakit._base import Recognizer, detail
 from captchakit._errors import CaptchakitError, LabelError
+from captchakit.classifiers._front_end import front_end_candidates, pinned_settings, search_front_end
 from captchakit.classifiers._features import (
     FEATURES, CombinedFeatures, HOGFeatures, PixelFeatures, ProfileFeatures, make_features,
 )
 from captchakit.data._alphabet import resolve_alphabet
+from captchakit.data._labels import fold_alphabet
 from captchakit.preprocess import Preprocessor
 from captchakit.segment import Segmenter
 from captchakit.segment._lattice import (
@@ -34,6 +36,8 @@ SEGMENTATIONS = ("auto", "recognition", "forced")
 #: With segmentation="auto": below this share of training images that fall apart naturally
 #: into their characters, segmentation by recognition is used.
 AUTO_NATURAL_RATE = 0.25
+#: With front_end_search="auto": the front-end search runs from this many training images on.
+SEARCH_MIN_IMAGES = 300
 
 METHODS = ("svm", "knn")
 _CLASSIFIERS = {"svm": SVC, "knn": KNeighborsClassifier}
@@ -157,6 +161,20 @@ class SegmentingRecognizer(Recognizer):
         whose natural pieces the scorer accepts skip the lattice.
         ``forced``: the segmenter's pieces, merged or split at the
         projection minimum to the expected count.
+    fold : str, optional
+        Read labels folded: ``"case"`` and/or look-alike groups such as
+        ``"0O,1lI"`` (:func:`~captchakit.data._labels.parse_fold`).
+    task : {"text", "arithmetic"}
+        ``arithmetic``: readings are expressions; predictions carry their answer.
+    front_end_search : bool or "auto"
+        After measuring the front end, score a few alternatives around it
+        (line removal kept or thicker, a median filter, the runner-up ink
+        channel, an adaptive threshold, the former fixed front end) by 2-fold
+        cross-validation of a forced-split proxy on up to 600 training images,
+        and keep the measured one unless another reads at least 2 points more
+        (:func:`~captchakit.classifiers._front_end.search_front_end`).
+        Settings the user gave are never changed.  ``auto`` (default): from
+        300 training images on.  The table is stored in ``front_end_["search"]``.
 
     Attributes
     ----------
@@ -190,7 +208,7 @@ class SegmentingRecognizer(Recognizer):
 
     def __init__(self, preprocessor=None, segmenter=None, features="hog", scale=False,
                  n_components="auto", classifier="svm", alphabet=None, n_chars=None, alt_windows=(),
-                 segmentation="auto"):
+                 segmentation="auto", front_end_search="auto", fold=None, task="text"):
         self.preprocessor = preprocessor
         self.segmenter = segmenter
         self.features = features
@@ -201,6 +219,9 @@ class SegmentingRecognizer(Recognizer):
         self.n_chars = n_chars
         self.alt_windows = alt_windows
         self.segmentation = segmentation
+        self.front_end_search = front_end_search
+        self.fold = fold
+        self.task = task
 
     # ------------------------------------------------------------------
     def _settings(self):
@@ -225,14 +246,16 @@ class SegmentingRecognizer(Recognizer):
         *progress*, if given, wraps the image loop (e.g. a progress bar).
         """
         X = list(X)
-        y = [str(v) for v in y]
+        self._check_labels_settings()
+        y = self.fold_labels(y)
         if len(X) != len(y):
             raise CaptchakitError(f"{len(X)} images but {len(y)} labels")
         if not X:
             raise CaptchakitError("no training images")
         pre, seg = self._settings()
         feats, clf = self._steps()
-        alphabet = resolve_alphabet(self.alphabet) if self.alphabet else "".join(sorted(set("".join(y))))
+        alphabet = (fold_alphabet(resolve_alphabet(self.alphabet), self.fold) if self.alphabet
+                    else "".join(sorted(set("".join(y)))))
         bad = [lab for lab in y if set(lab) - set(alphabet)]
         if bad:
             raise LabelError(f"label {bad[0]!r} has characters outside the alphabet {alphabet!r}")
@@ -245,12 +268,29 @@ class SegmentingRecognizer(Recognizer):
         self.image_shape_ = tuple(int(v) for v in shapes.most_common(1)[0][0])
         self.alphabet_ = alphabet
         self.warnings_ = []
-        sample = [resize_to(np.asarray(im), self.image_shape_) for im in X[:300]]
-        self.preprocessor_, self.front_end_ = pre.resolve(sample)
-        self.segmenter_ = seg.resolve(self.front_end_["stroke_width"])
         if self.segmentation not in SEGMENTATIONS:
             raise CaptchakitError(f"segmentation must be one of {', '.join(SEGMENTATIONS)}; "
                                   f"got {self.segmentation!r}")
+        if self.front_end_search not in (True, False, "auto"):
+            raise CaptchakitError(f"front_end_search must be True, False or 'auto'; got {self.front_end_search!r}")
+        if pre.is_resolved and seg.min_area != "auto":
+            # every setting given: nothing to measure
+            self.preprocessor_, self.segmenter_ = pre, seg
+            self.front_end_ = {"n_images": 0, "measured": False}
+        else:
+            sample = [resize_to(np.asarray(im), self.image_shape_) for im in X[:300]]
+            self.preprocessor_, self.front_end_ = pre.resolve(sample)
+            self.segmenter_ = seg.resolve(self.front_end_["stroke_width"])
+            search = self.front_end_search
+            if search == "auto":
+                search = len(X) >= SEARCH_MIN_IMAGES
+            if search:
+                cands = front_end_candidates(self.preprocessor_, self.front_end_, pinned_settings(pre))
+                if len(cands) > 1:
+                    sized = [resize_to(np.asarray(im), self.image_shape_) for im in X]
+                    probe = clone(self).set_params(segmenter=self.segmenter_)
+                    self.preprocessor_, self.front_end_["search"] = search_front_end(
+                        probe, sized, y, cands, progress=progress)
         binaries, segs = [], []
         items = list(zip(X, y))
         for im, lab in (progress(items) if progress else items):
@@ -436,11 +476,22 @@ class SegmentingRecognizer(Recognizer):
     def training_note(self):
         s = self.fit_summary_
         fe = self.front_end_
-        return (f"front end measured on {fe.get('n_images')} images: {fe.get('polarity')} ink, channel "
-                f"{self.preprocessor_.channel}, stroke {fe.get('stroke_width', 0):.1f} px -> line removal "
-                f"{self.preprocessor_.line_thickness} px, specks < {self.preprocessor_.min_area} px, frame "
-                f"{self.preprocessor_.frame} px; {s['natural_rate']:.0%} of the images fall apart naturally -> "
-                f"segmentation {self.segmentation_}\n"
+        p = self.preprocessor_
+        if fe.get("measured", True):
+            head = (f"front end measured on {fe.get('n_images')} images: {fe.get('polarity')} ink, channel "
+                    f"{fe.get('channel')}, stroke {fe.get('stroke_width', 0):.1f} px\n")
+        else:
+            head = "front end given in full (nothing measured)\n"
+        search = fe.get("search")
+        if search:
+            table = ", ".join(f"{r['name']} {r['cv_string_accuracy']:.1%}" for r in search["candidates"])
+            head += (f"front-end search ({search['cv']}-fold CV on {search['n_images']} training images, seed "
+                     f"{search['seed']}, {search['seconds']:.0f} s): {table} -> {search['chosen']}\n")
+        lines = f"line removal {p.line_thickness} px" if p.remove_lines and p.line_thickness else "lines kept"
+        return (head +
+                f"front end used: {p.channel} channel, {p.polarity} ink, {p.threshold} threshold, median {p.median}, "
+                f"{lines}, specks < {p.min_area} px, frame {p.frame} px; {s['natural_rate']:.0%} of the images "
+                f"fall apart naturally -> segmentation {self.segmentation_}\n"
                 f"trained on {s['n_used']} images ({s['n_chars']} characters); {s['n_left_out']} left out because "
                 f"they did not give as many pieces as their label has characters")
 
@@ -448,7 +499,7 @@ class SegmentingRecognizer(Recognizer):
         lo, hi = self.length_
         return lo if lo == hi else None
 
-    def predict_details(self, X):
+    def _predict_details(self, X):
         """Predictions with per-character confidences and segmentation info.
 
         Returns

@@ -12,6 +12,7 @@ from captchakit._errors import CaptchakitError, LabelError, ModelFileError
 from captchakit.cnn_baseline._data import make_dataset, to_input
 from captchakit.cnn_baseline._model import build_model
 from captchakit.data._alphabet import resolve_alphabet
+from captchakit.data._labels import fold_alphabet
 
 STUCK_CAUSES = (
     "one softmax over all positions followed by a reshape (use one softmax per position)",
@@ -101,6 +102,10 @@ class CNNRecognizer(Recognizer):
         Characters or an alphabet name; default: those of the training labels.
     verbose : int
         Keras progress output (1: a progress bar per epoch).
+    fold : str, optional
+        Read labels folded: ``"case"`` and/or look-alike groups such as ``"0O,1lI"``.
+    task : {"text", "arithmetic"}
+        ``arithmetic``: readings are expressions; predictions carry their answer.
     """
 
     METHODS = ("cnn",)
@@ -110,7 +115,7 @@ class CNNRecognizer(Recognizer):
     def __init__(self, height=40, width=100, head="auto", filters=(16, 32, 64, 96), rnn_units=64,
                  dropout=0.25, epochs=30, batch_size=64, learning_rate=2e-3, patience=4, augment=True,
                  noise=0.04, schedule="plateau", stuck_epochs=3, validation_split=0.1, seed=0, alphabet=None,
-                 verbose=1):
+                 verbose=1, fold=None, task="text"):
         self.height = height
         self.width = width
         self.head = head
@@ -125,6 +130,8 @@ class CNNRecognizer(Recognizer):
         self.noise = noise
         self.schedule = schedule
         self.stuck_epochs = stuck_epochs
+        self.fold = fold
+        self.task = task
         self.validation_split = validation_split
         self.seed = seed
         self.alphabet = alphabet
@@ -166,11 +173,13 @@ class CNNRecognizer(Recognizer):
 
         if self.schedule not in ("plateau", "cosine"):
             raise CaptchakitError(f"schedule must be 'plateau' or 'cosine', got {self.schedule!r}")
-        X, y = list(X), [str(v) for v in y]
+        self._check_labels_settings()
+        X, y = list(X), self.fold_labels(y)
         if len(X) != len(y) or not X:
             raise CaptchakitError(f"need as many labels as images, got {len(X)} images, {len(y)} labels")
         keras.utils.set_random_seed(self.seed)
-        alphabet = resolve_alphabet(self.alphabet) if self.alphabet else "".join(sorted(set("".join(y))))
+        alphabet = (fold_alphabet(resolve_alphabet(self.alphabet), self.fold) if self.alphabet
+                    else "".join(sorted(set("".join(y)))))
         bad = [lab for lab in y if set(lab) - set(alphabet)]
         if bad:
             raise LabelError(f"label {bad[0]!r} has characters outside the alphabet {alphabet!r}")
@@ -252,7 +261,7 @@ class CNNRecognizer(Recognizer):
             confs.append(cs)
         return texts, confs
 
-    def predict_details(self, X):
+    def _predict_details(self, X):
         """Predictions with per-character confidences.
 
         Returns

@@ -1,0 +1,134 @@
+"""Choosing the classic front end on the user's data: a short, seeded, cross-validated search.
+
+The measured front end (:meth:`Preprocessor.resolve`) is one guess from the
+images' look.  :func:`front_end_candidates` builds a few alternatives around
+it (keep or thicken the line removal, a median filter, the runner-up ink
+channel, an adaptive threshold, the former fixed front end) and
+:func:`search_front_end` scores each by cross-validation on the training
+images only, with a cheap proxy of the recognizer (the forced split), and
+keeps the measured one unless another is clearly better.
+"""
+
+import time
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import KFold
+
+from captchakit.preprocess import Preprocessor
+
+#: Another candidate replaces the measured front end only when its CV whole-string
+#: accuracy is higher by at least this much (the folds are small: differences below are noise).
+MARGIN = 0.02
+
+
+def _defaults():
+    return Preprocessor().get_params()
+
+
+def pinned_settings(preprocessor):
+    """Names of the settings the user set (those that differ from ``Preprocessor()``'s defaults).
+
+    Examples
+    --------
+    >>> pinned_settings(Preprocessor(median=3, channel="saturation"))
+    ['channel', 'median']
+    """
+    d = _defaults()
+    return sorted(k for k, v in preprocessor.get_params().items() if d.get(k) != v)
+
+
+def front_end_candidates(resolved, measured, pinned=()):
+    """A few front ends around the measured one, as ``[(name, Preprocessor)]`` (the measured first).
+
+    Parameters
+    ----------
+    resolved : Preprocessor
+        The measured front end (no ``"auto"`` left).
+    measured : dict
+        What :func:`~captchakit.preprocess.measure_front_end` found
+        (``separability`` per channel is used for the runner-up channel).
+    pinned : iterable of str
+        Settings the user fixed: no candidate changes them.
+
+    Examples
+    --------
+    >>> p = Preprocessor(channel="luminance", polarity="dark", frame=0, line_thickness=2, min_area=4)
+    >>> [n for n, _ in front_end_candidates(p, {"separability": {"luminance": .9, "saturation": .5}})]
+    ['measured', 'lines kept', 'thicker line removal', 'median 3', 'channel saturation', 'adaptive threshold', \
+'former fixed front end']
+    """
+    pinned = set(pinned)
+    base = resolved.get_params()
+    out = [("measured", {})]
+    if base["remove_lines"] and base["line_thickness"]:
+        out.append(("lines kept", {"remove_lines": False}))
+    out.append(("thicker line removal", {"remove_lines": True, "line_thickness": int(base["line_thickness"]) + 2}))
+    if not base["median"]:
+        out.append(("median 3", {"median": 3}))
+    sep = measured.get("separability") or {}
+    others = sorted((c for c in sep if c != base["channel"]), key=lambda c: -sep[c])
+    if others:
+        out.append((f"channel {others[0]}", {"channel": others[0]}))
+    if base["threshold"] != "adaptive":
+        out.append(("adaptive threshold", {"threshold": "adaptive"}))
+    from captchakit._api import FIXED_FRONT_END
+
+    out.append(("former fixed front end", dict(FIXED_FRONT_END["preprocess"])))
+    seen, cands = set(), []
+    for name, change in out:
+        if pinned & set(change):
+            continue
+        p = clone(resolved).set_params(**change).validate()
+        key = tuple(sorted(p.get_params().items()))
+        if key in seen:
+            continue
+        seen.add(key)
+        cands.append((name, p))
+    return cands
+
+
+def search_front_end(rec, X, y, candidates, max_images=600, cv=2, seed=0, progress=None):
+    """Score *candidates* by *cv*-fold CV of a forced-split proxy of *rec* on (a sample of) X, y.
+
+    Returns
+    -------
+    chosen : Preprocessor
+    report : dict
+        ``candidates`` (name, CV whole-string and per-character accuracy,
+        settings changed), ``chosen``, ``n_images``, ``cv``, ``seed``,
+        ``seconds``.
+    """
+    from captchakit.metrics import summarize
+
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.permutation(len(X))[:max_images])
+    Xs, ys = [X[i] for i in idx], [y[i] for i in idx]
+    folds = list(KFold(cv, shuffle=True, random_state=seed).split(np.arange(len(Xs))))
+    proxy = clone(rec).set_params(front_end_search=False, segmentation="forced", n_components=48)
+    jobs = [(c, f) for c in range(len(candidates)) for f in range(len(folds))]
+    scores = {c: [] for c in range(len(candidates))}
+    for c, f in (progress(jobs) if progress else jobs):
+        tr, te = folds[f]
+        est = clone(proxy).set_params(preprocessor=candidates[c][1])
+        try:
+            est.fit([Xs[i] for i in tr], [ys[i] for i in tr])
+            pred = est.predict([Xs[i] for i in te])
+            s = summarize([ys[i] for i in te], pred, 0.0, len(te))
+            scores[c].append((s["string_accuracy"], s["char_accuracy"]))
+        except Exception:  # noqa: BLE001 - a front end under which nothing segments scores 0
+            scores[c].append((0.0, 0.0))
+    rows = []
+    base = candidates[0][1].get_params()
+    for c, (name, p) in enumerate(candidates):
+        acc = np.mean(scores[c], axis=0)
+        rows.append({"name": name, "cv_string_accuracy": round(float(acc[0]), 4),
+                     "cv_char_accuracy": round(float(acc[1]), 4),
+                     "changes": {k: v for k, v in p.get_params().items() if base.get(k) != v}})
+    best = max(range(len(rows)), key=lambda c: (rows[c]["cv_string_accuracy"], rows[c]["cv_char_accuracy"]))
+    if rows[best]["cv_string_accuracy"] < rows[0]["cv_string_accuracy"] + MARGIN:
+        best = 0
+    report = {"candidates": rows, "chosen": rows[best]["name"], "n_images": len(Xs), "cv": cv, "seed": seed,
+              "margin": MARGIN, "proxy": "forced split, PCA 48", "seconds": round(time.perf_counter() - t0, 1)}
+    return candidates[best][1], report
