@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 REPORT ?= report
 
-.PHONY: demo test install install-test clean
+.PHONY: demo test install install-test fonts clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,8 +13,18 @@ $(BIN)/python:
 install: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[cnn]'
 
-install-test: $(BIN)/python
+install-test: $(BIN)/python fonts
 	$(BIN)/pip install --quiet -e '.[cnn,test]'
+
+## fonts: a CJK font for the figures of Chinese captchas, where the machine lets us (root with apt);
+## elsewhere nothing is installed and the figures say which characters they cannot draw
+fonts:
+	@if fc-list 2>/dev/null | grep -qi -e wqy -e 'noto.*cjk'; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get install -y -q fonts-wqy-microhei >/dev/null 2>&1 || \
+	   (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q fonts-wqy-microhei >/dev/null 2>&1)) \
+	  && echo "installed a CJK font (fonts-wqy-microhei)" || echo "no CJK font installed (apt failed); CJK figures show boxes"; \
+	else echo "no CJK font (not root with apt); CJK figures show boxes"; fi
 
 ## demo: install, then compare KNN, SVM and the CNN on the built-in seeded 4-digit set
 demo: install

@@ -648,12 +648,14 @@ QUICK_SET = {"count": 240, "test": 60, "alphabet": "digits", "length": 4}
 @segment_options
 @preprocess_options
 @front_end_options
+@label_options
 @click.option("--quick", is_flag=True, help="A fast smoke run: tiny built-in set, few epochs.")
 @click.option("--overwrite", is_flag=True, help="Write into a non-empty report folder.")
 def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epochs, batch_size, image_size, head,
             patience, augment, noise, schedule, seg_method, connectivity, min_width, max_width, crop_size,
             threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area, remove_lines,
-            line_thickness, channel, frame, config_file, quick, overwrite, front_end, segmentation):
+            line_thickness, channel, frame, config_file, quick, overwrite, front_end, segmentation,
+            ignore_case, fold, task):
     """Compare KNN, SVM and the CNN on one seeded split and write a report.
 
     Without DATA, a built-in seeded set is generated (python-captcha, 4
@@ -675,6 +677,7 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epo
         _pre_kwargs(threshold, block_size, offset, median, mean_, filter_order, filter_stage,
                     min_area, remove_lines, line_thickness, channel, frame),
         _seg_kwargs(seg_method, connectivity, min_width, max_width, crop_size), segmentation)
+    _fold_spec(ignore_case, fold)  # a bad --fold fails before any work
     folder = OutputFolder(report_dir, overwrite=overwrite, append=None, inputs=[data] if data else [])
     for name in report_names(meths):
         folder.check(name)
@@ -703,7 +706,9 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epo
     echo(f"data: {note}")
     result = run_compare((Xtr, ytr), (Xte, yte), meths, sizes, cnn_params, seed, out / "models", note,
                          echo=echo, progress=progress,
-                         classic_params={"preprocessor": pre, "segmenter": seg, "segmentation": seg_mode})
+                         classic_params={"preprocessor": pre, "segmenter": seg, "segmentation": seg_mode,
+                                         "front_end_search": front_end == "auto" and "auto",
+                                         "fold": _fold_spec(ignore_case, fold), "task": task})
     notes = [f"Data: {note}.", f"Seed: {seed}. Test images are never used for training, tuning or early stopping.",
              f"Classic methods: front end {front_end} (settings left 'auto' are measured on the training images; "
              f"each model's measured values are in its model.json), preprocessing {pre.to_dict()}, segmentation "

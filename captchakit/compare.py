@@ -127,9 +127,11 @@ def run_compare(train, test, methods=ALL_METHODS, train_sizes=(), cnn_params=Non
             size = _dir_size(path)
         rows.append({"method": method, "string_accuracy": m["string_accuracy"], "char_accuracy": m["char_accuracy"],
                      "cer": m["cer"], "segmentation_rate": m.get("segmentation_rate"),
-                     "train_seconds": train_s, "ms_per_image": m["ms_per_image"], "model_bytes": size})
+                     "train_seconds": train_s, "ms_per_image": m["ms_per_image"], "model_bytes": size,
+                     **({"answer_accuracy": m["answer_accuracy"]} if "answer_accuracy" in m else {})})
         evals[method] = res
-        echo(f"[{method}] whole-string {m['string_accuracy']:.2%}, per-char {m['char_accuracy']:.2%}, "
+        answer = f", answer {m['answer_accuracy']:.2%}" if "answer_accuracy" in m else ""
+        echo(f"[{method}] whole-string {m['string_accuracy']:.2%}, per-char {m['char_accuracy']:.2%}{answer}, "
              f"train {train_s:.1f} s")
         pts = []
         for s in sizes:
@@ -157,6 +159,7 @@ def format_rows(rows):
             "whole-string": f"{r['string_accuracy']:.2%}",
             "per-char": f"{r['char_accuracy']:.2%}",
             "CER": f"{r['cer']:.4f}",
+            **({"answer": f"{r['answer_accuracy']:.2%}"} if "answer_accuracy" in r else {}),
             "segmentation": "-" if r["segmentation_rate"] is None else f"{r['segmentation_rate']:.1%}",
             "train s": f"{r['train_seconds']:.1f}",
             "ms/image": f"{r['ms_per_image']:.2f}",

@@ -205,7 +205,8 @@ def tune(images, labels, grid=None, method="svm", cv=3, test_split=0.2, seed=0, 
     tr, te = train_test_split_indices(len(images), test_split, seed)
     Xtr, ytr = [images[i] for i in tr], [labels[i] for i in tr]
     Xte, yte = [images[i] for i in te], [labels[i] for i in te]
-    base = make_recognizer(method, preprocessor=Preprocessor(), segmenter=Segmenter())
+    # the grid is the search here: no front-end search inside each fit
+    base = make_recognizer(method, preprocessor=Preprocessor(), segmenter=Segmenter(), front_end_search=False)
     n_cand = n_candidates(grids)
     max_res = len(Xtr) - len(Xtr) // cv
     min_res = min(min_resources, max_res)
@@ -273,7 +274,7 @@ def tune(images, labels, grid=None, method="svm", cv=3, test_split=0.2, seed=0, 
     test = {}
     for name, pre, seg in (("default", Preprocessor(), Segmenter()),
                            ("tuned", Preprocessor(**best["preprocess"]), Segmenter(**best["segment"]))):
-        rec = make_recognizer(method, preprocessor=pre, segmenter=seg).fit(Xtr, ytr)
+        rec = make_recognizer(method, preprocessor=pre, segmenter=seg, front_end_search=False).fit(Xtr, ytr)
         test[name] = rec.score(Xte, yte)
     return {"ranking": ranking, "best": best, "test": test, "by_filter": by_filter, "search_seconds": search_s,
             "n_candidates": n_cand, "last_iteration": int(last),

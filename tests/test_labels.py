@@ -156,3 +156,35 @@ def test_cli_arithmetic_and_ignore_case(tmp_path, sums):
     res = r.invoke(cli, ["train", str(tmp_path / "train"), "--method", "knn", "--model", str(tmp_path / "m2"),
                          "--fold", "1"])
     assert res.exit_code != 0 and "fold group" in res.output and "Traceback" not in res.output
+
+
+def test_figures_find_a_font_for_cjk_or_say_which_characters_they_cannot_draw(tmp_path):
+    import numpy as np
+
+    from captchakit.report._plots import _charmap, glyph_font, save_confusion
+
+    assert glyph_font("0123abcXYZ") == (None, "")
+    font, missing = glyph_font("降飞淀")
+    if font is not None:  # a CJK font is on this machine (make test installs one where it may)
+        assert {ord(c) for c in "降飞淀"} <= _charmap(font.get_file()) and missing == ""
+    else:
+        assert missing == "淀降飞"
+    private = "\u0378\u0379"  # unassigned code points: no font draws them
+    with pytest.warns(UserWarning, match="no font on this machine draws"):
+        save_confusion(tmp_path / "c.png", np.eye(3), private)
+    assert (tmp_path / "c.png").stat().st_size > 0
+
+
+def test_generate_with_a_given_font_and_cjk_alphabet(tmp_path):
+    from captchakit.cli import cli
+    from captchakit.data import load_labelled
+    from captchakit.report._plots import glyph_font
+
+    font, _ = glyph_font("天地")
+    if font is None:
+        pytest.skip("no CJK font on this machine (make test installs one where it may)")
+    res = CliRunner().invoke(cli, ["generate", str(tmp_path / "g"), "--count", "6", "--alphabet", "chars:天地人和",
+                                   "--font", font.get_file(), "--length", "2"])
+    assert res.exit_code == 0, res.output
+    X, y, _, problems = load_labelled(tmp_path / "g")
+    assert len(X) == 6 and not problems and all(len(v) == 2 and set(v) <= set("天地人和") for v in y)

@@ -1,5 +1,6 @@
 """Cross-validated choice of the per-character classifier's hyper-parameters."""
 
+from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold
 
 GRIDS = {
@@ -23,7 +24,9 @@ def search_classifier(rec, X, y, cv=3, seed=0, n_jobs=1):
         from captchakit.classifiers._recognizer import make_classifier
 
         rec.set_params(classifier=make_classifier(name))
-    gs = GridSearchCV(rec, grid, cv=KFold(cv, shuffle=True, random_state=seed), n_jobs=n_jobs, refit=False)
+    # the classifier grid is searched with the front end fixed (no front-end search inside each fit)
+    probe = clone(rec).set_params(front_end_search=False) if "front_end_search" in rec.get_params() else rec
+    gs = GridSearchCV(probe, grid, cv=KFold(cv, shuffle=True, random_state=seed), n_jobs=n_jobs, refit=False)
     gs.fit(list(X), list(y))
     rec.set_params(**gs.best_params_)
     return {**gs.best_params_, "cv_string_accuracy": round(float(gs.best_score_), 4)}

@@ -20,7 +20,8 @@ def resolve_alphabet(spec):
     ----------
     spec : str
         One of ``digits``, ``lower``, ``upper``, ``alnum`` (digits and
-        lowercase), ``alnum-mixed``, or the literal characters themselves.
+        lowercase), ``alnum-mixed``, or the literal characters themselves,
+        optionally after ``chars:`` (``chars:digits`` means d, g, i, s, t).
 
     Returns
     -------
@@ -33,9 +34,15 @@ def resolve_alphabet(spec):
     '0123456789'
     >>> resolve_alphabet("cab")
     'abc'
+    >>> resolve_alphabet("chars:天地")
+    '地天'
     """
     if not isinstance(spec, str) or not spec:
         raise CaptchakitError(f"alphabet must be a non-empty string, got {spec!r}")
+    if spec.startswith("chars:"):
+        if len(spec) == len("chars:"):
+            raise CaptchakitError("alphabet 'chars:' lists no characters")
+        return "".join(sorted(set(spec[len("chars:"):])))
     chars = ALPHABETS.get(spec, spec)
     return "".join(sorted(set(chars)))
 

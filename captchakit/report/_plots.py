@@ -26,17 +26,90 @@ def _plt():
     return plt
 
 
+#: Where fonts are looked for besides matplotlib's own list (Debian's CJK font packages).
+_FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", str(Path.home() / ".fonts"))
+
+
+def _font_files():
+    from matplotlib import font_manager
+
+    files = {f.fname for f in font_manager.fontManager.ttflist}
+    for d in _FONT_DIRS:
+        if Path(d).is_dir():
+            files.update(str(p) for p in Path(d).rglob("*") if p.suffix.lower() in (".ttf", ".ttc", ".otf"))
+    # LastResort maps every code point to a placeholder box: it draws nothing
+    return sorted(f for f in files if "lastresort" not in Path(f).name.lower())
+
+
+def _charmap(fname, _cache={}):  # noqa: B006 - a per-process cache of font coverage
+    if fname not in _cache:
+        from matplotlib.ft2font import FT2Font
+
+        try:
+            _cache[fname] = frozenset(FT2Font(fname).get_charmap())
+        except Exception:  # noqa: BLE001 - an unreadable font file covers nothing
+            _cache[fname] = frozenset()
+    return _cache[fname]
+
+
+def glyph_font(chars):
+    """A font that draws every character of *chars*, for figure labels (CJK alphabets).
+
+    Returns
+    -------
+    font : matplotlib FontProperties or None
+        None when matplotlib's default font draws them all, or no font does.
+    missing : str
+        Characters no font on this machine draws ('' when all are covered).
+    """
+    from matplotlib import font_manager
+
+    need = {ord(c) for c in set(str(chars)) if not c.isspace()}
+    default = font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans"))
+    if need <= _charmap(default):
+        return None, ""
+    best, best_cov = None, -1
+    for f in _font_files():
+        cov = len(need & _charmap(f))
+        if cov > best_cov:
+            best, best_cov = f, cov
+            if cov == len(need):
+                break
+    missing = "".join(sorted(chr(c) for c in need - (_charmap(best) if best else frozenset())))
+    if best is None or best_cov <= len(need & _charmap(default)):
+        return None, "".join(sorted(chr(c) for c in need - _charmap(default)))
+    return font_manager.FontProperties(fname=best), missing
+
+
+def _warn_missing(missing, path):
+    if missing:
+        import warnings
+
+        warnings.warn(f"{Path(path).name}: no font on this machine draws {missing[:20]!r}"
+                      f"{'...' if len(missing) > 20 else ''}; they show as boxes (install a CJK font, e.g. "
+                      "Debian's fonts-wqy-microhei or fonts-noto-cjk)", stacklevel=3)
+
+
 def save_confusion(path, matrix, alphabet, title="Per-character confusion"):
-    """Confusion matrix heat map (rows true, columns predicted; last = missing)."""
+    """Confusion matrix heat map (rows true, columns predicted; last = missing).
+
+    Characters the default font cannot draw (e.g. CJK) use a font found on the
+    machine that can (:func:`glyph_font`); a warning names those none can draw.
+    """
     plt = _plt()
+    font, missing = glyph_font(alphabet + "∅")
+    _warn_missing(missing, path)
     labels = list(alphabet) + ["∅"]
     m = np.asarray(matrix, float)
     k = len(labels)
     fig, ax = plt.subplots(figsize=(max(4, 0.32 * k + 2), max(3.5, 0.32 * k + 1.5)))
     norm = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
     ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-    ax.set_xticks(range(k), labels, fontsize=7)
-    ax.set_yticks(range(k), labels, fontsize=7)
+    ax.set_xticks(range(k), labels, fontsize=7, fontproperties=font)
+    ax.set_yticks(range(k), labels, fontsize=7, fontproperties=font)
+    if font is not None:
+        for t in ax.get_xticklabels() + ax.get_yticklabels():
+            t.set_fontsize(7)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title, fontsize=9)
@@ -57,6 +130,8 @@ def save_error_gallery(path, images, truths, preds, max_items=24, title="Errors"
     from captchakit.metrics import failure_counts, failure_kind
 
     plt = _plt()
+    font, missing = glyph_font("".join(map(str, truths)) + "".join(map(str, preds)) + "∅")
+    _warn_missing(missing, path)
     # grouped by why they failed: wrong number of characters first (segmentation), then wrong characters
     wrong = [(im, t, p) for im, t, p in zip(images, truths, preds) if t != p]
     items = ([w for w in wrong if failure_kind(w[1], w[2]) == "length"][: max_items // 2]
@@ -72,7 +147,7 @@ def save_error_gallery(path, images, truths, preds, max_items=24, title="Errors"
     for ax, (im, t, p) in zip(axes.ravel(), items):
         ax.imshow(im, cmap="gray")
         kind = "pieces" if failure_kind(t, p) == "length" else "char"
-        ax.set_title(f"[{kind}] true {t} / read {p or '∅'}", fontsize=7,
+        ax.set_title(f"[{kind}] true {t} / read {p or '∅'}", fontsize=7, fontproperties=font,
                      color="darkred" if kind == "pieces" else "darkblue")
     if not items:
         axes[0, 0].text(0, 0.5, "no errors", fontsize=10)
