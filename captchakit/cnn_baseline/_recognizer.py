@@ -65,6 +65,23 @@ def _stuck_callback(chance, epochs, warnings_out, tolerance=0.9):
     return StuckGuard()
 
 
+def keras_verbosity(verbose, stream=None):
+    """Keras' ``verbose`` for *verbose*: a live bar (1) only on a terminal, one line per epoch (2) elsewhere.
+
+    Examples
+    --------
+    >>> import io
+    >>> keras_verbosity(1, io.StringIO()), keras_verbosity(0), keras_verbosity(2)
+    (2, 0, 2)
+    """
+    import sys
+
+    if verbose != 1:
+        return verbose
+    stream = stream if stream is not None else sys.stdout
+    return 1 if getattr(stream, "isatty", lambda: False)() else 2
+
+
 class CNNRecognizer(Recognizer):
     """Read whole captchas with a convolutional-recurrent network.
 
@@ -101,7 +118,9 @@ class CNNRecognizer(Recognizer):
     alphabet : str, optional
         Characters or an alphabet name; default: those of the training labels.
     verbose : int
-        Keras progress output (1: a progress bar per epoch).
+        Keras progress output: 1, a progress bar per epoch on a terminal and
+        one line per epoch when the output is a file or a pipe; 2, one line
+        per epoch; 0, none.
     fold : str, optional
         Read labels folded: ``"case"`` and/or look-alike groups such as ``"0O,1lI"``.
     task : {"text", "arithmetic"}
@@ -224,7 +243,7 @@ class CNNRecognizer(Recognizer):
         hist = self.model_.fit(
             make_dataset(xt, yt, self.batch_size, self.augment, self.seed, noise=self.noise),
             validation_data=make_dataset(xv, yvv, 256, False, self.seed, shuffle=False) if len(xv) else None,
-            epochs=self.epochs, callbacks=callbacks, verbose=self.verbose)
+            epochs=self.epochs, callbacks=callbacks, verbose=keras_verbosity(self.verbose))
         self.history_ = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
         self.fit_summary_ = {"n_images": len(X), "n_validation": len(Xv), "epochs_run": len(hist.epoch),
                              "seconds": time.perf_counter() - t0, "head": self.head_,
