@@ -32,3 +32,7 @@ class LabelError(CaptchakitError):
 
 class ModelFileError(CaptchakitError):
     """A model bundle that is missing, foreign, tampered or unsafe."""
+
+
+class ImageTooLargeError(ImageReadError):
+    """An image above the pixel limit (refused before it is decoded)."""

@@ -727,6 +727,45 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epo
         sys.exit(1)
 
 
+# ---------------------------------------------------------------- serve
+@cli.command()
+@click.argument("models", metavar="MODEL...", nargs=-1, required=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Server processes (each loads every model).")
+@click.option("--max-upload-bytes", type=click.IntRange(min=1), default=8 * 1024 * 1024, show_default=True,
+              help="Largest image file accepted (413 above).")
+@click.option("--max-pixels", type=click.IntRange(min=1), default=4096 * 4096, show_default=True,
+              help="Largest image accepted, in pixels (413 above).")
+def serve(models, host, port, workers, max_upload_bytes, max_pixels):
+    """Serve MODEL bundles over HTTP: POST /predict, GET /models, /health, a web page at / and the API at /docs.
+
+    Give each model as PATH (named after its folder) or NAME=PATH.
+    """
+    import os
+
+    import uvicorn
+
+    from captchakit.serve._app import ENV_CONFIG, load_server, model_info
+
+    server = load_server(models, max_upload_bytes, max_pixels)
+    for name, rec in server.models.items():
+        info = model_info(name, rec)
+        acc = info["validation"].get("string_accuracy")
+        echo(f"model {name}: {info['method']}, alphabet {info['alphabet']!r}, length "
+             f"{'-'.join(map(str, info['length']))}, validation "
+             f"{'-' if acc is None else f'{acc:.2%}'} whole-string")
+    echo(f"serving on http://{host}:{port}/ (API: /docs; {workers} worker(s))")
+    if workers == 1:
+        uvicorn.run(server.app(), host=host, port=port, log_level="warning")
+    else:
+        os.environ[ENV_CONFIG] = json.dumps({"models": list(models), "max_upload_bytes": max_upload_bytes,
+                                             "max_pixels": max_pixels})
+        uvicorn.run("captchakit.serve._app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning")
+
+
 # ---------------------------------------------------------------- tune
 @cli.command()
 @click.argument("data", type=click.Path(exists=True))

@@ -571,6 +571,31 @@ class SegmentingRecognizer(Recognizer):
             pos += k
         return out
 
+    def explain(self, image):
+        """How one image is read, for people: every stage, the pieces and the crops classified.
+
+        Returns
+        -------
+        dict
+            ``stages`` (list of ``(name, ndarray)``, from the resized original
+            to the cleaned binary image), ``spans`` (the column range of each
+            character piece), ``crops`` (the arrays the classifier reads,
+            ink 1.0) and ``detail`` (as :meth:`predict_details`).
+        """
+        check_is_fitted(self, "pipeline_")
+        im = resize_to(np.asarray(image), self.image_shape_)
+        stages = self.preprocessor_.stages(im)
+        b = stages[-1][1].astype(bool, copy=False)
+        lo, hi = self.length_
+        seg = self.segmenter_.segment(b, lo if lo == hi else None)
+        if self.segmentation_ == "recognition" and b.any():
+            cropper, spans = self._read_pieces(b, seg, list(range(lo, hi + 1)))
+            crops = [cropper.crop(x0, x1, self.segmenter_.crop_size)[0] for x0, x1 in spans]
+        else:
+            spans = [(int(x[0]), int(x[2])) for x in seg.boxes]
+            crops = list(seg.crops)
+        return {"stages": stages, "spans": spans, "crops": crops, "detail": self.predict_details([image])[0]}
+
     def _classify(self, crops):
         pipe = self.pipeline_
         clf = pipe.steps[-1][1]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from captchakit._errors import CaptchakitError, ImageReadError, LabelError
+from captchakit._errors import CaptchakitError, ImageReadError, ImageTooLargeError, LabelError
 from captchakit.data._alphabet import check_label
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp")
@@ -80,8 +80,6 @@ def read_image(path, max_pixels=DEFAULT_MAX_PIXELS, shrink_to=None):
         Missing, empty, corrupt, truncated, non-image or oversized files,
         with the file and the problem in the message.
     """
-    from PIL import Image, UnidentifiedImageError
-
     path = Path(path)
     if not path.exists():
         raise ImageReadError(path, "no such file")
@@ -89,13 +87,38 @@ def read_image(path, max_pixels=DEFAULT_MAX_PIXELS, shrink_to=None):
         raise ImageReadError(path, "is a folder, not an image")
     if path.stat().st_size == 0:
         raise ImageReadError(path, "empty file (0 bytes)")
+    return _decode(path, path, max_pixels, shrink_to)
+
+
+def decode_image(data, name="image", max_pixels=DEFAULT_MAX_PIXELS, shrink_to=None):
+    """Decode image bytes (an upload) as :func:`read_image` reads a file; errors name *name*.
+
+    Examples
+    --------
+    >>> decode_image(encode_image(np.zeros((4, 6, 3), np.uint8))).shape
+    (4, 6, 3)
+    >>> decode_image(b"hello", "up.png")
+    Traceback (most recent call last):
+    ...
+    captchakit._errors.ImageReadError: up.png: not an image file (unrecognised format)
+    """
+    import io
+
+    if not data:
+        raise ImageReadError(name, "empty file (0 bytes)")
+    return _decode(io.BytesIO(data), name, max_pixels, shrink_to)
+
+
+def _decode(source, path, max_pixels, shrink_to):
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
+            with Image.open(source) as im:
                 w, h = im.size
                 if w * h > max_pixels:
-                    raise ImageReadError(
+                    raise ImageTooLargeError(
                         path, f"image is {w}x{h} = {w * h} pixels, above the limit of {max_pixels}"
                     )
                 if w == 0 or h == 0:
@@ -113,7 +136,7 @@ def read_image(path, max_pixels=DEFAULT_MAX_PIXELS, shrink_to=None):
     except UnidentifiedImageError:
         raise ImageReadError(path, "not an image file (unrecognised format)") from None
     except Image.DecompressionBombError as exc:
-        raise ImageReadError(path, f"image too large: {exc}") from None
+        raise ImageTooLargeError(path, f"image too large: {exc}") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         msg = str(exc) or type(exc).__name__
         if "truncated" in msg.lower():
