@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 REPORT ?= report
 
-.PHONY: demo test install install-test fonts clean
+.PHONY: demo test install install-test fonts browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,8 +13,18 @@ $(BIN)/python:
 install: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[cnn]'
 
-install-test: $(BIN)/python fonts
+install-test: $(BIN)/python fonts browser
 	$(BIN)/pip install --quiet -e '.[cnn,test]'
+
+## browser: headless Chromium and its driver for the web-page test, where the machine lets us (root with apt);
+## elsewhere that test skips and says why
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 || \
+	   (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium chromium-driver >/dev/null 2>&1)) \
+	  && echo "installed chromium and chromium-driver" || echo "chromium not installed (apt failed); the browser test skips"; \
+	else echo "no chromium (not root with apt); the browser test skips"; fi
 
 ## fonts: a CJK font for the figures of Chinese captchas, where the machine lets us (root with apt);
 ## elsewhere nothing is installed and the figures say which characters they cannot draw
