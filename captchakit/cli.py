@@ -106,18 +106,19 @@ def segment_options(f, flag="--segment-method"):
     return _with_options(f, opts)
 
 
-def cnn_options(epochs, image_size):
+def cnn_options(epochs, image_size, batch="measured from the data", patience="measured from the data"):
     """The CNN's training options, shared by `train` and `compare`."""
     opts = [
         click.option("--epochs", type=click.IntRange(min=1), default=None,
                      help=f"CNN: most epochs; early stopping ends sooner (default {epochs})."),
-        click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
-                     help="CNN: batch size (16 suits a few hundred images: more updates per epoch)."),
-        click.option("--image-size", default=image_size, show_default=True, help="CNN: input HxW."),
+        click.option("--batch-size", type=click.IntRange(min=1), default=None,
+                     help=f"CNN: batch size (default {batch})."),
+        click.option("--image-size", default=None, help=f"CNN: input HxW (default {image_size})."),
         click.option("--head", type=click.Choice(["auto", "positions", "ctc"]), default="auto", show_default=True,
-                     help="CNN: one softmax per position, or CTC (auto: positions for fixed-length labels)."),
-        click.option("--patience", type=click.IntRange(min=1), default=4, show_default=True,
-                     help="CNN: early-stopping patience in epochs."),
+                     help="CNN: one softmax per position, or CTC (auto: CTC for varying lengths or fewer than "
+                          "3,000 images)."),
+        click.option("--patience", type=click.IntRange(min=1), default=None,
+                     help=f"CNN: early-stopping patience in epochs (default {patience})."),
         click.option("--augment/--no-augment", default=True, show_default=True,
                      help="CNN: seeded rotation/shift/scale augmentation."),
         click.option("--noise", type=click.FloatRange(min=0), default=0.04, show_default=True,
@@ -128,13 +129,18 @@ def cnn_options(epochs, image_size):
     return lambda f: _with_options(f, opts)
 
 
-def _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule, default_epochs):
-    """CNNRecognizer parameters from the CNN options."""
+def _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule, defaults=None):
+    """CNNRecognizer parameters from the CNN options; options not given stay "auto" (measured
+    from the data) unless *defaults* names a value for them."""
     from captchakit.cnn_baseline import parse_image_size
 
-    h, w = parse_image_size(image_size)
-    return {"height": h, "width": w, "epochs": epochs or default_epochs, "batch_size": batch_size, "head": head,
-            "patience": patience, "augment": augment, "noise": noise, "schedule": schedule}
+    d = dict(defaults or {})
+    size = image_size or d.get("image_size")
+    h, w = parse_image_size(size) if size else ("auto", "auto")
+    return {"height": h, "width": w, "epochs": epochs or d.get("epochs", "auto"),
+            "batch_size": batch_size or d.get("batch_size", "auto"), "head": head,
+            "patience": patience or d.get("patience", "auto"), "augment": augment, "noise": noise,
+            "schedule": schedule}
 
 
 def _threshold_option(text):
@@ -488,7 +494,7 @@ def _print_metrics(m, title):
 @click.option("--pattern", default=None, help="Regex that takes the label out of a file name.")
 @click.option("--val-split", type=float, default=0.1, show_default=True, help="Share held out for validation.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split and of training.")
-@cnn_options(epochs=30, image_size="40x100")
+@cnn_options(epochs="measured from the data", image_size="measured from the data")
 @front_end_options
 @label_options
 @click.option("--overwrite", is_flag=True, help="Replace an existing model bundle.")
@@ -514,7 +520,7 @@ def train(data, method, model_path, features, search, seg_method, connectivity, 
         _pre_kwargs(threshold, block_size, offset, median, mean_, filter_order, filter_stage,
                     min_area, remove_lines, line_thickness, channel, frame),
         _seg_kwargs(seg_method, connectivity, min_width, max_width, crop_size), segmentation)
-    params = _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule, 30)
+    params = _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule)
     fold_spec = _fold_spec(ignore_case, fold)
     rec = make_recognizer(method, **params, preprocessor=pre, segmenter=seg, features=features, seed=seed,
                           alphabet=alphabet, segmentation=seg_mode, fold=fold_spec, task=task,
@@ -644,7 +650,8 @@ QUICK_SET = {"count": 240, "test": 60, "alphabet": "digits", "length": 4}
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the data, the split and training.")
 @click.option("--count", type=int, default=None,
               help=f"Built-in set: training+validation images (default {DEFAULT_SET['count']}).")
-@cnn_options(epochs="15, --quick 2", image_size="40x100")
+@cnn_options(epochs="built-in set 15, --quick 2, your DATA measured", image_size="built-in set 40x100, your DATA measured",
+             batch="built-in set 64, your DATA measured", patience="built-in set 4, your DATA measured")
 @segment_options
 @preprocess_options
 @front_end_options
@@ -670,8 +677,10 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epo
 
     t_start = time.perf_counter()
     meths = parse_methods(methods)
+    # the built-in set keeps the demo's tested recipe (and its time budget); a user's DATA is measured
+    builtin = {"epochs": 2 if quick else 15, "image_size": "40x100", "batch_size": 64, "patience": 4}
     cnn_params = _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule,
-                             2 if quick else 15)
+                             builtin if data is None else None)
     pre, seg, seg_mode = _front_end(
         front_end, config_file,
         _pre_kwargs(threshold, block_size, offset, median, mean_, filter_order, filter_stage,
@@ -701,8 +710,11 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epo
         [60, 120] if quick else [s for s in (500, 2000) if s < len(Xtr)])
     cnn_params["verbose"] = 1
     if quick:
-        cnn_params.update(height=min(cnn_params["height"], 32), width=min(cnn_params["width"], 64),
-                          filters=(8, 16, 16, 16), rnn_units=16)
+        cnn_params.update(filters=(8, 16, 16, 16), rnn_units=16)
+        if not image_size:
+            cnn_params.update(height=32, width=64)
+        if not epochs:
+            cnn_params.update(epochs=2)
     echo(f"data: {note}")
     result = run_compare((Xtr, ytr), (Xte, yte), meths, sizes, cnn_params, seed, out / "models", note,
                          echo=echo, progress=progress,

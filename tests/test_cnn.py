@@ -9,7 +9,9 @@ pytest.importorskip("tensorflow")
 from captchakit._errors import ModelFileError  # noqa: E402
 from captchakit.cnn_baseline import CNNRecognizer, build_model, chance_loss  # noqa: E402
 
-TINY = dict(height=24, width=48, filters=(4, 8, 8, 8), rnn_units=8, batch_size=16, verbose=0, seed=0)
+# the toy tests pin the positions head and no warm-up; the measured defaults are tested below
+TINY = dict(height=24, width=48, filters=(4, 8, 8, 8), rnn_units=8, batch_size=16, verbose=0, seed=0,
+            head="positions", warmup_steps=0)
 
 
 def two_class_set(n=64):
@@ -60,7 +62,7 @@ def test_ctc_head_varying_lengths(tmp_path):
     from captchakit.data import generate_captchas
 
     X, y = generate_captchas(40, length="3-5", width=96, height=40, seed=5)
-    rec = CNNRecognizer(epochs=1, **TINY).fit(X, y)
+    rec = CNNRecognizer(epochs=1, **{**TINY, "head": "auto"}).fit(X, y)
     assert rec.head_ == "ctc"
     preds = rec.predict(X[:5])
     assert all(isinstance(p, str) for p in preds)
@@ -118,3 +120,32 @@ def test_cosine_schedule_trains_and_bad_schedule_refused():
     assert rec.score(X, y) == 1.0
     with pytest.raises(ValueError, match="schedule"):
         CNNRecognizer(epochs=1, schedule="steps", **TINY).fit(X, y)
+
+
+def test_settings_are_measured_from_the_data_and_stored(tmp_path):
+    from captchakit.cnn_baseline._settings import derive_settings
+    from captchakit.data import generate_captchas
+
+    # captcha_images_v2's shape: 50x200, 5 characters, 832 training images -> the hand-found recipe
+    s = derive_settings([(50, 200)] * 5, [5] * 5, 832)
+    assert (s["height"], s["width"], s["head"], s["batch_size"]) == (48, 192, "ctc", 16)
+    assert 60 <= s["epochs"] <= 150 and s["patience"] == s["epochs"] // 8
+    # small images keep their aspect ratio; every character gets 16 px (4 CTC columns)
+    s = derive_settings([(25, 80)] * 5, [5] * 5, 2400)
+    assert (s["height"], s["width"]) == (32, 96) and s["batch_size"] == 32
+    assert derive_settings([(20, 40)] * 5, [6] * 5, 100)["width"] == 96
+    big = derive_settings([(60, 160)] * 5, [4] * 5, 10000)
+    assert big["head"] == "positions" and big["batch_size"] == 64 and big["epochs"] == 29  # 4,000 steps of 141
+
+    X, y = generate_captchas(40, width=120, height=30, seed=2)
+    rec = CNNRecognizer(epochs=1, filters=(4, 8, 8, 8), rnn_units=8, verbose=0, batch_size=8).fit(X, y)
+    st = rec.settings_
+    assert (st["height"], st["width"], st["head"], st["batch_size"]) == (32, 128, "ctc", 8)
+    assert st["pinned"] == ["batch_size", "epochs"]
+    assert rec.input_shape == (32, 128)
+    assert "measured from the data" in rec.training_note() and "input 32x128" in rec.training_note()
+    rec.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert meta["training"]["settings"]["width"] == 128 and meta["input"]["width"] == 128
+    back = CNNRecognizer.load(tmp_path / "m")
+    assert back.input_shape == (32, 128) and back.predict(X[:4]) == rec.predict(X[:4])

@@ -36,6 +36,9 @@ SEGMENTATIONS = ("auto", "recognition", "forced")
 #: With segmentation="auto": below this share of training images that fall apart naturally
 #: into their characters, segmentation by recognition is used.
 AUTO_NATURAL_RATE = 0.25
+#: The same when label lengths vary: the forced split cannot force an unknown count, so
+#: recognition is used unless nearly every image falls apart naturally.
+AUTO_NATURAL_RATE_VARYING = 0.9
 #: With front_end_search="auto": the front-end search runs from this many training images on.
 SEARCH_MIN_IMAGES = 300
 
@@ -149,7 +152,9 @@ class SegmentingRecognizer(Recognizer):
     segmentation : {"auto", "recognition", "forced"}
         ``auto`` (default): ``recognition`` when fewer than 25% of the
         training images fall apart naturally into as many pieces as their
-        label has characters (touching characters), else ``forced``; the
+        label has characters (touching characters), or fewer than 90% when
+        label lengths vary (the forced split cannot force an unknown count),
+        else ``forced``; the
         measured share and the choice are stored in the bundle.
         ``recognition``: segmentation by recognition.  Candidate
         cuts come from component gaps, projection minima, the forced split
@@ -281,31 +286,34 @@ class SegmentingRecognizer(Recognizer):
             sample = [resize_to(np.asarray(im), self.image_shape_) for im in X[:300]]
             self.preprocessor_, self.front_end_ = pre.resolve(sample)
             self.segmenter_ = seg.resolve(self.front_end_["stroke_width"])
-            search = self.front_end_search
-            if search == "auto":
-                search = len(X) >= SEARCH_MIN_IMAGES
-            if search:
-                cands = front_end_candidates(self.preprocessor_, self.front_end_, pinned_settings(pre))
-                if len(cands) > 1:
-                    sized = [resize_to(np.asarray(im), self.image_shape_) for im in X]
-                    probe = clone(self).set_params(segmenter=self.segmenter_)
-                    self.preprocessor_, self.front_end_["search"] = search_front_end(
-                        probe, sized, y, cands, progress=progress)
-        binaries, segs = [], []
-        items = list(zip(X, y))
-        for im, lab in (progress(items) if progress else items):
-            b = self._clean(im)
-            binaries.append(b)
-            segs.append(self.segmenter_.segment(b, len(lab)))
+        binaries, segs = self._segment_all(X, y, progress)
+        natural_rate = float(np.mean([sg.n_natural == len(lab) for sg, lab in zip(segs, y)]))
+        varying = self.length_[0] != self.length_[1]
+        self.segmentation_ = self.segmentation if self.segmentation != "auto" else (
+            "recognition" if natural_rate < (AUTO_NATURAL_RATE_VARYING if varying else AUTO_NATURAL_RATE)
+            else "forced")
+        search = self.front_end_search
+        if search == "auto":
+            search = len(X) >= SEARCH_MIN_IMAGES and self.front_end_.get("measured", True)
+        if search and self.segmentation_ == "recognition":
+            # the search's proxy reads with the forced split: it does not predict segmentation by recognition
+            self.front_end_["search"] = {"skipped": "segmentation by recognition (the forced-split proxy does not "
+                                                    "predict it)"}
+        elif search:
+            cands = front_end_candidates(self.preprocessor_, self.front_end_, pinned_settings(pre))
+            if len(cands) > 1:
+                sized = [resize_to(np.asarray(im), self.image_shape_) for im in X]
+                probe = clone(self).set_params(segmenter=self.segmenter_)
+                chosen, self.front_end_["search"] = search_front_end(probe, sized, y, cands, progress=progress)
+                if chosen is not cands[0][1]:
+                    self.preprocessor_ = chosen
+                    binaries, segs = self._segment_all(X, y, progress)
+                    natural_rate = float(np.mean([sg.n_natural == len(lab) for sg, lab in zip(segs, y)]))
         keep = [i for i, lab in enumerate(y) if len(segs[i]) == len(lab)]
         if not keep:
             raise CaptchakitError(
                 f"empty training set: none of the {len(X)} images segmented into as many pieces as "
                 f"its label has characters; check the preprocessing and segmentation settings")
-        natural = [sg.n_natural for sg in segs]
-        natural_rate = float(np.mean([n == len(lab) for n, lab in zip(natural, y)]))
-        self.segmentation_ = self.segmentation if self.segmentation != "auto" else (
-            "recognition" if natural_rate < AUTO_NATURAL_RATE else "forced")
         if self.segmentation_ == "forced":
             Xc = np.concatenate([segs[i].crops for i in keep]).reshape(-1, self.segmenter_.crop_size ** 2)
             yc = np.array([ch for i in keep for ch in y[i]])
@@ -338,6 +346,16 @@ class SegmentingRecognizer(Recognizer):
             "segmentation": self.segmentation_,
         }
         return self
+
+    def _segment_all(self, X, y, progress=None):
+        """The cleaned binary image and the segmentation of every training image."""
+        binaries, segs = [], []
+        items = list(zip(X, y))
+        for im, lab in (progress(items) if progress else items):
+            b = self._clean(im)
+            binaries.append(b)
+            segs.append(self.segmenter_.segment(b, len(lab)))
+        return binaries, segs
 
     # ------------------------------------------------------------------ segmentation by recognition
     def _fit_lattice(self, binaries, y, segs, keep, max_align=3000, seed=0):
@@ -483,7 +501,9 @@ class SegmentingRecognizer(Recognizer):
         else:
             head = "front end given in full (nothing measured)\n"
         search = fe.get("search")
-        if search:
+        if search and "skipped" in search:
+            head += f"front-end search skipped: {search['skipped']}\n"
+        elif search:
             table = ", ".join(f"{r['name']} {r['cv_string_accuracy']:.1%}" for r in search["candidates"])
             head += (f"front-end search ({search['cv']}-fold CV on {search['n_images']} training images, seed "
                      f"{search['seed']}, {search['seconds']:.0f} s): {table} -> {search['chosen']}\n")

@@ -11,6 +11,7 @@ from captchakit._base import Recognizer, detail
 from captchakit._errors import CaptchakitError, LabelError, ModelFileError
 from captchakit.cnn_baseline._data import make_dataset, to_input
 from captchakit.cnn_baseline._model import build_model
+from captchakit.cnn_baseline._settings import AUTO_SETTINGS, derive_settings
 from captchakit.data._alphabet import resolve_alphabet
 from captchakit.data._labels import fold_alphabet
 
@@ -82,25 +83,49 @@ def keras_verbosity(verbose, stream=None):
     return 1 if getattr(stream, "isatty", lambda: False)() else 2
 
 
+def _warmup_callback(target, steps):
+    import keras
+
+    class WarmUp(keras.callbacks.Callback):
+        """Raise the learning rate linearly to *target* over the first *steps* optimizer steps."""
+
+        def __init__(self):
+            super().__init__()
+            self.step = 0
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if self.step < steps:
+                self.model.optimizer.learning_rate.assign(target * (self.step + 1) / steps)
+            self.step += 1
+
+    return WarmUp()
+
+
 class CNNRecognizer(Recognizer):
     """Read whole captchas with a convolutional-recurrent network.
 
     Parameters
     ----------
-    height, width : int
-        Input size the images are resized to.
+    height, width : int or "auto"
+        Input size the images are resized to.  Auto (default): measured from
+        the training images and labels (:func:`derive_settings`: 48 px high
+        for images at least 40 px high, else 32; the median aspect ratio kept;
+        at least 16 px per character).
     head : {"auto", "positions", "ctc"}
-        ``auto``: one softmax per position when all labels have one length,
-        CTC otherwise.
+        ``auto``: CTC when label lengths vary or there are fewer than 3,000
+        training images (it learns small sets far better), else one softmax
+        per position.
     filters : tuple of int
     rnn_units : int
     dropout : float
-    epochs : int
+    epochs : int or "auto"
         Most epochs; early stopping on the validation part ends sooner.
-    batch_size : int
+        Auto: a budget of about 4,000 optimizer steps (15-150 epochs).
+    batch_size : int or "auto"
+        Auto: 16 below 2,000 images, 32 below 6,000, else 64.
     learning_rate : float
-    patience : int
-        Early-stopping patience (epochs).
+    patience : int or "auto"
+        Early-stopping patience (epochs); auto: an eighth of the epochs, 4-15.
     augment : bool
         Seeded rotation/shift/scale augmentation of training batches.
     noise : float
@@ -125,16 +150,25 @@ class CNNRecognizer(Recognizer):
         Read labels folded: ``"case"`` and/or look-alike groups such as ``"0O,1lI"``.
     task : {"text", "arithmetic"}
         ``arithmetic``: readings are expressions; predictions carry their answer.
+    warmup_steps : int or "auto"
+        With the plateau schedule: raise the learning rate linearly over this
+        many first steps (0: none); auto: two epochs, at most 300 steps.
+
+    Attributes
+    ----------
+    settings_ : dict
+        The settings used (``auto`` ones measured), what was derived, and
+        which were pinned; stored in the bundle (``training.settings``).
     """
 
     METHODS = ("cnn",)
     _payload_name = "model.keras"
     _extra_versions = ("tensorflow", "keras")
 
-    def __init__(self, height=40, width=100, head="auto", filters=(16, 32, 64, 96), rnn_units=64,
-                 dropout=0.25, epochs=30, batch_size=64, learning_rate=2e-3, patience=4, augment=True,
+    def __init__(self, height="auto", width="auto", head="auto", filters=(16, 32, 64, 96), rnn_units=64,
+                 dropout=0.25, epochs="auto", batch_size="auto", learning_rate=2e-3, patience="auto", augment=True,
                  noise=0.04, schedule="plateau", stuck_epochs=3, validation_split=0.1, seed=0, alphabet=None,
-                 verbose=1, fold=None, task="text"):
+                 verbose=1, fold=None, task="text", warmup_steps="auto"):
         self.height = height
         self.width = width
         self.head = head
@@ -151,6 +185,7 @@ class CNNRecognizer(Recognizer):
         self.stuck_epochs = stuck_epochs
         self.fold = fold
         self.task = task
+        self.warmup_steps = warmup_steps
         self.validation_split = validation_split
         self.seed = seed
         self.alphabet = alphabet
@@ -205,7 +240,16 @@ class CNNRecognizer(Recognizer):
         self.alphabet_ = alphabet
         lengths = Counter(len(v) for v in y)
         self.length_ = (min(lengths), max(lengths))
-        self.head_ = ("positions" if self.length_[0] == self.length_[1] else "ctc") if self.head == "auto" else self.head
+        derived = derive_settings([np.asarray(im).shape[:2] for im in X[:500]], list(lengths.elements()), len(X))
+        self.settings_ = {k: (derived[k] if getattr(self, k) == "auto" else getattr(self, k)) for k in AUTO_SETTINGS}
+        self.settings_["derived"] = derived
+        self.settings_["pinned"] = [k for k in AUTO_SETTINGS if getattr(self, k) != "auto"]
+        if self.head == "auto" and self.length_[0] != self.length_[1]:
+            self.settings_["head"] = "ctc"
+        self.height_, self.width_ = int(self.settings_["height"]), int(self.settings_["width"])
+        self.head_ = self.settings_["head"]
+        batch_size, epochs = int(self.settings_["batch_size"]), int(self.settings_["epochs"])
+        patience, warmup = int(self.settings_["patience"]), int(self.settings_["warmup_steps"])
         if self.head_ == "positions" and self.length_[0] != self.length_[1]:
             raise CaptchakitError("the positions head needs labels of one length; use head='ctc'")
         rng = np.random.default_rng(self.seed)
@@ -214,14 +258,14 @@ class CNNRecognizer(Recognizer):
         va, tr = perm[:n_val], perm[n_val:]
         Xv, yv = [X[i] for i in va], [y[i] for i in va]
         X, y = [X[i] for i in tr], [y[i] for i in tr]
-        xt, yt = to_input(X, self.height, self.width), self._encode(y)
-        xv, yvv = to_input(Xv, self.height, self.width), self._encode(yv)
+        xt, yt = to_input(X, self.height_, self.width_), self._encode(y)
+        xv, yvv = to_input(Xv, self.height_, self.width_), self._encode(yv)
         n_classes = len(alphabet)
-        self.model_ = build_model(self.height, self.width, n_classes, self.length_[1], self.head_,
+        self.model_ = build_model(self.height_, self.width_, n_classes, self.length_[1], self.head_,
                                   tuple(self.filters), self.rnn_units, self.dropout)
         lr = self.learning_rate
         if self.schedule == "cosine":
-            steps = max(1, -(-len(xt) // self.batch_size) * self.epochs)
+            steps = max(1, -(-len(xt) // batch_size) * epochs)
             lr = keras.optimizers.schedules.CosineDecay(
                 self.learning_rate / 10, steps, alpha=0.01, warmup_target=self.learning_rate,
                 warmup_steps=steps // 15)
@@ -232,32 +276,40 @@ class CNNRecognizer(Recognizer):
         chance = (chance_loss(1, n_classes) if self.head_ == "positions"
                   else chance_loss(self.length_[1], n_classes + 1))
         callbacks = [
-            keras.callbacks.EarlyStopping(monitor="val_loss", patience=self.patience, restore_best_weights=True,
-                                          start_from_epoch=min(5, self.epochs // 3)),
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True,
+                                          start_from_epoch=min(5, epochs // 3)),
             _stuck_callback(chance, self.stuck_epochs, self.warnings_),
         ]
         if self.schedule == "plateau":
             callbacks.append(keras.callbacks.ReduceLROnPlateau(
-                monitor="val_loss", factor=0.5, patience=max(1, self.patience // 2), min_lr=1e-5, verbose=0))
+                monitor="val_loss", factor=0.5, patience=max(1, patience // 2), min_lr=1e-5, verbose=0))
+            if warmup:
+                callbacks.append(_warmup_callback(self.learning_rate, warmup))
         t0 = time.perf_counter()
         hist = self.model_.fit(
-            make_dataset(xt, yt, self.batch_size, self.augment, self.seed, noise=self.noise),
+            make_dataset(xt, yt, batch_size, self.augment, self.seed, noise=self.noise),
             validation_data=make_dataset(xv, yvv, 256, False, self.seed, shuffle=False) if len(xv) else None,
-            epochs=self.epochs, callbacks=callbacks, verbose=keras_verbosity(self.verbose))
+            epochs=epochs, callbacks=callbacks, verbose=keras_verbosity(self.verbose))
         self.history_ = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
         self.fit_summary_ = {"n_images": len(X), "n_validation": len(Xv), "epochs_run": len(hist.epoch),
                              "seconds": time.perf_counter() - t0, "head": self.head_,
+                             "settings": self.settings_,
                              "chance_loss": chance, "label_lengths": {str(k): v for k, v in sorted(lengths.items())}}
         return self
 
     @property
     def input_shape(self):
-        return (self.height, self.width)
+        return (getattr(self, "height_", None), getattr(self, "width_", None)) if hasattr(self, "height_") else None
 
     def training_note(self):
         s = self.fit_summary_
-        return (f"trained on {s['n_images']} images ({s['n_validation']} more for early stopping), head {s['head']}, "
-                f"{s['epochs_run']} epochs in {s['seconds']:.0f} s")
+        st = s.get("settings") or {}
+        pinned = ", ".join(st.get("pinned") or []) or "none"
+        head = (f"settings (measured from the data unless pinned; pinned: {pinned}): input {st.get('height')}x"
+                f"{st.get('width')}, head {st.get('head')}, batch {st.get('batch_size')}, at most {st.get('epochs')} "
+                f"epochs, patience {st.get('patience')}, warm-up {st.get('warmup_steps')} steps\n") if st else ""
+        return head + (f"trained on {s['n_images']} images ({s['n_validation']} more for early stopping), head "
+                       f"{s['head']}, {s['epochs_run']} epochs in {s['seconds']:.0f} s")
 
     # ------------------------------------------------------------------ predict
     def _decode(self, out):
@@ -293,7 +345,7 @@ class CNNRecognizer(Recognizer):
         X = list(X)
         if not X:
             return []
-        out = self.model_.predict(to_input(X, self.height, self.width), batch_size=256, verbose=0)
+        out = self.model_.predict(to_input(X, self.height_, self.width_), batch_size=256, verbose=0)
         texts, confs = self._decode(np.asarray(out))
         return [detail(t, c, head=self.head_) for t, c in zip(texts, confs)]
 
@@ -306,7 +358,7 @@ class CNNRecognizer(Recognizer):
             "alphabet": self.alphabet_,
             "length": list(self.length_),
             "head": self.head_,
-            "input": {"height": self.height, "width": self.width, "channels": 1,
+            "input": {"height": self.height_, "width": self.width_, "channels": 1,
                       "scaling": "grey, background light, 1 - grey/255 (ink high)", "resize": "INTER_AREA"},
             "training": self.fit_summary_,
             "history": self.history_,
@@ -322,6 +374,7 @@ class CNNRecognizer(Recognizer):
         if meta.get("head") not in ("positions", "ctc"):
             raise CaptchakitError(f"field 'head' must be positions or ctc, got {meta.get('head')!r}")
         self.alphabet_, self.length_, self.head_ = meta["alphabet"], tuple(meta["length"]), meta["head"]
+        self.height_, self.width_ = int(meta["input"]["height"]), int(meta["input"]["width"])
         self.history_, self.fit_summary_ = meta.get("history", {}), meta.get("training", {})
 
     def _write_payload(self, file):
@@ -335,6 +388,6 @@ class CNNRecognizer(Recognizer):
         except Exception as exc:  # noqa: BLE001
             raise ModelFileError(f"{file}: cannot load Keras model safely ({type(exc).__name__}: {exc})") from None
         shape = tuple(self.model_.input_shape[1:3])
-        if shape != (self.height, self.width):
-            raise ModelFileError(f"{file}: network input {shape} does not match model.json ({self.height}, "
-                                 f"{self.width})")
+        if shape != (self.height_, self.width_):
+            raise ModelFileError(f"{file}: network input {shape} does not match model.json ({self.height_}, "
+                                 f"{self.width_})")

@@ -1,0 +1,66 @@
+"""CNN training settings measured from the data (pure functions, no TensorFlow)."""
+
+import math
+
+import numpy as np
+
+#: Settings of :class:`CNNRecognizer` that may be left ``"auto"``.
+AUTO_SETTINGS = ("height", "width", "head", "batch_size", "epochs", "patience", "warmup_steps")
+#: Optimizer steps a training aims at (early stopping usually ends sooner).
+STEP_BUDGET = 4000
+#: From this many training images of one label length on, ``head="auto"`` uses one softmax per position.
+POSITIONS_FROM = 3000
+
+
+def _round16(v):
+    return int(max(16, 16 * round(v / 16)))
+
+
+def derive_settings(shapes, lengths, n_images):
+    """Input size, head, batch size and training length from the data.
+
+    Parameters
+    ----------
+    shapes : sequence of (int, int)
+        ``(H, W)`` of (a sample of) the training images.
+    lengths : sequence of int
+        Label lengths.
+    n_images : int
+        Training images.
+
+    Returns
+    -------
+    dict
+        ``height`` (48 for images at least 40 px high, else 32), ``width``
+        (the median aspect ratio kept, rounded to 16 px, and at least 16 px
+        per character: 4 CTC columns each), ``head`` (CTC when lengths vary or
+        there are fewer than 3,000 images, else one softmax per position),
+        ``batch_size`` (16 below 2,000 images, 32 below 6,000, else 64),
+        ``epochs`` (a budget of 4,000 optimizer steps, 15-150 epochs),
+        ``patience`` (an eighth of the epochs, 4-15) and ``warmup_steps``
+        (a linear learning-rate warm-up over two epochs, at most 300 steps).
+
+    Examples
+    --------
+    >>> s = derive_settings([(50, 200)] * 10, [5] * 10, 832)
+    >>> s["height"], s["width"], s["head"], s["batch_size"], s["epochs"], s["patience"]
+    (48, 192, 'ctc', 16, 86, 10)
+    >>> derive_settings([(60, 160)] * 10, [4] * 10, 10000)["head"]
+    'positions'
+    """
+    hs = np.array([s[0] for s in shapes], float)
+    ws = np.array([s[1] for s in shapes], float)
+    h_med = float(np.median(hs))
+    aspect = float(np.median(ws / hs))
+    longest = int(max(lengths))
+    height = 48 if h_med >= 40 else 32
+    width = min(max(_round16(height * aspect), 16 * longest), 512)
+    varying = min(lengths) != max(lengths)
+    head = "ctc" if varying or n_images < POSITIONS_FROM else "positions"
+    batch = 16 if n_images < 2000 else 32 if n_images < 6000 else 64
+    per_epoch = max(1, math.ceil(0.9 * n_images / batch))
+    epochs = int(min(150, max(15, math.ceil(STEP_BUDGET / per_epoch))))
+    patience = int(min(15, max(4, epochs // 8)))
+    warmup = int(min(300, 2 * per_epoch))
+    return {"height": height, "width": width, "head": head, "batch_size": batch, "epochs": epochs,
+            "patience": patience, "warmup_steps": warmup}
