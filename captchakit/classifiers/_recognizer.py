@@ -25,7 +25,7 @@ from captchakit.data._labels import fold_alphabet
 from captchakit.preprocess import Preprocessor
 from captchakit.segment import Segmenter
 from captchakit.segment._lattice import (
-    PieceCropper, best_path, candidate_cuts, lattice_pieces, skip_costs,
+    PieceCropper, best_path, candidate_cuts, ink_range, lattice_pieces, skip_costs,
 )
 
 #: The scorer's "not a character" class.
@@ -36,9 +36,6 @@ SEGMENTATIONS = ("auto", "recognition", "forced")
 #: With segmentation="auto": below this share of training images that fall apart naturally
 #: into their characters, segmentation by recognition is used.
 AUTO_NATURAL_RATE = 0.25
-#: The same when label lengths vary: the forced split cannot force an unknown count, so
-#: recognition is used unless nearly every image falls apart naturally.
-AUTO_NATURAL_RATE_VARYING = 0.9
 #: With front_end_search="auto": the front-end search runs from this many training images on.
 SEARCH_MIN_IMAGES = 300
 
@@ -152,9 +149,7 @@ class SegmentingRecognizer(Recognizer):
     segmentation : {"auto", "recognition", "forced"}
         ``auto`` (default): ``recognition`` when fewer than 25% of the
         training images fall apart naturally into as many pieces as their
-        label has characters (touching characters), or fewer than 90% when
-        label lengths vary (the forced split cannot force an unknown count),
-        else ``forced``; the
+        label has characters (touching characters), else ``forced``; the
         measured share and the choice are stored in the bundle.
         ``recognition``: segmentation by recognition.  Candidate
         cuts come from component gaps, projection minima, the forced split
@@ -165,7 +160,9 @@ class SegmentingRecognizer(Recognizer):
         best reading for the expected length (or length range).  Images
         whose natural pieces the scorer accepts skip the lattice.
         ``forced``: the segmenter's pieces, merged or split at the
-        projection minimum to the expected count.
+        projection minimum to the expected count; when label lengths vary,
+        the count is the image's ink width over the training images' median
+        ink width per character, within the length range seen in training.
     fold : str, optional
         Read labels folded: ``"case"`` and/or look-alike groups such as
         ``"0O,1lI"`` (:func:`~captchakit.data._labels.parse_fold`).
@@ -288,10 +285,8 @@ class SegmentingRecognizer(Recognizer):
             self.segmenter_ = seg.resolve(self.front_end_["stroke_width"])
         binaries, segs = self._segment_all(X, y, progress)
         natural_rate = float(np.mean([sg.n_natural == len(lab) for sg, lab in zip(segs, y)]))
-        varying = self.length_[0] != self.length_[1]
         self.segmentation_ = self.segmentation if self.segmentation != "auto" else (
-            "recognition" if natural_rate < (AUTO_NATURAL_RATE_VARYING if varying else AUTO_NATURAL_RATE)
-            else "forced")
+            "recognition" if natural_rate < AUTO_NATURAL_RATE else "forced")
         search = self.front_end_search
         if search == "auto":
             search = len(X) >= SEARCH_MIN_IMAGES and self.front_end_.get("measured", True)
@@ -314,6 +309,9 @@ class SegmentingRecognizer(Recognizer):
             raise CaptchakitError(
                 f"empty training set: none of the {len(X)} images segmented into as many pieces as "
                 f"its label has characters; check the preprocessing and segmentation settings")
+        # ink columns per character: the forced split's count when label lengths vary
+        spans = [(r[1] - r[0]) / len(lab) for b, lab in zip(binaries, y) if (r := ink_range(b)) is not None]
+        self.char_span_ = float(np.median(spans)) if spans else None
         if self.segmentation_ == "forced":
             Xc = np.concatenate([segs[i].crops for i in keep]).reshape(-1, self.segmenter_.crop_size ** 2)
             yc = np.array([ch for i in keep for ch in y[i]])
@@ -346,6 +344,15 @@ class SegmentingRecognizer(Recognizer):
             "segmentation": self.segmentation_,
         }
         return self
+
+    def _count(self, binary):
+        """How many characters an image holds, from its ink extent (label lengths that vary, forced split)."""
+        span = getattr(self, "char_span_", None)
+        r = ink_range(binary)
+        if not span or r is None:
+            return None
+        lo, hi = self.length_
+        return int(min(hi, max(lo, round((r[1] - r[0]) / span))))
 
     def _segment_all(self, X, y, progress=None):
         """The cleaned binary image and the segmentation of every training image."""
@@ -539,7 +546,7 @@ class SegmentingRecognizer(Recognizer):
         candidates, natural = [], []
         for im in X:
             b = self._clean(im)
-            s = self.segmenter_.segment(b, n)
+            s = self.segmenter_.segment(b, n if n is not None else self._count(b))
             cands = [s.crops]
             if n is not None and s.n_natural < n:
                 for alt_seg in alt_segs:
@@ -645,6 +652,7 @@ class SegmentingRecognizer(Recognizer):
             "segment": self.segmenter_.to_dict(),
             "front_end": self.front_end_,
             "segmentation": self.segmentation_,
+            "char_span": getattr(self, "char_span_", None),
             "piece_widths": list(getattr(self, "widths_", ())),
             "piece_width_median": getattr(self, "width_median_", None),
             "features": {"name": type(self.pipeline_.named_steps["features"]).__name__,
@@ -684,6 +692,8 @@ class SegmentingRecognizer(Recognizer):
             self.widths_ = tuple(float(v) for v in meta["piece_widths"])
             self.width_median_ = float(meta["piece_width_median"])
         self.fit_summary_ = meta.get("training", {})
+        span = meta.get("char_span")
+        self.char_span_ = float(span) if isinstance(span, (int, float)) and span > 0 else None
 
     def _write_payload(self, file):
         payload = {"pipeline": self.pipeline_}
