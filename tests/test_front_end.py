@@ -207,3 +207,34 @@ def test_search_result_is_stored_and_flags_turn_it_off(tmp_path, small_set):
     assert "search" not in make_recognizer("knn").fit(X[:100], y[:100]).front_end_  # auto: small sets skip it
     with pytest.raises(Exception, match="front_end_search"):
         make_recognizer("knn", front_end_search="yes").fit(X[:100], y[:100])
+
+
+def _joined_glyphs(text, rng):
+    """Fixed-width glyphs joined by a line (one component): the count must come from the width."""
+    im = np.full((30, 12 * 5 + 20, 3), 245, np.uint8)
+    x0 = 10 + int(rng.integers(0, 4))
+    for ch in text:
+        if ch == "a":
+            im[6:24, x0 + 2:x0 + 10] = 20
+        elif ch == "b":
+            im[6:24, x0 + 2:x0 + 4] = 20
+            im[6:24, x0 + 8:x0 + 10] = 20
+        else:
+            im[6:9, x0 + 2:x0 + 10] = 20
+            im[6:24, x0 + 5:x0 + 7] = 20
+        x0 += 12
+    im[22:24, 10:x0] = 20  # the line that joins them
+    return im
+
+
+def test_forced_split_counts_characters_when_lengths_vary(tmp_path):
+    rng = np.random.default_rng(0)
+    y = ["".join(rng.choice(list("abc"), int(rng.integers(3, 6)))) for _ in range(160)]
+    X = [_joined_glyphs(t, rng) for t in y]
+    rec = make_recognizer("knn", segmentation="forced").fit(X[:120], y[:120])
+    assert 10 <= rec.char_span_ <= 13
+    preds = rec.predict(X[120:])
+    assert [len(p) for p in preds] == [len(t) for t in y[120:]]  # the count follows the image
+    assert np.mean([p == t for p, t in zip(preds, y[120:])]) >= 0.8
+    rec.save(tmp_path / "m")
+    assert load_model(tmp_path / "m").predict(X[120:]) == preds
