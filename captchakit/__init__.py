@@ -11,7 +11,7 @@ The entry points that serve every method:
   a config file or tune's ``best.json``).
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 from captchakit._errors import CaptchakitError, ImageReadError, LabelError, ModelFileError
 
