@@ -86,6 +86,10 @@ def test_stuck_guard_fires_when_broken(capsys):
     rec = CNNRecognizer(epochs=3, stuck_epochs=2, augment=False, **TINY).fit(X, y)
     assert len(rec.warnings_) == 1
     assert "near chance" in rec.warnings_[0] and "one softmax over all positions" in rec.warnings_[0]
+    # early stopping waits while nothing is learned yet: the plateau is not taken for convergence
+    rec = CNNRecognizer(epochs=5, patience=1, stuck_epochs=9, augment=False, **TINY).fit(X, y)
+    assert rec.fit_summary_["epochs_run"] == 5 and rec.fit_summary_["plateau_epochs"] == 5
+    assert "near chance" in rec.training_note()
 
 
 def test_bad_keras_payload_refused(tmp_path, small_set):

@@ -83,6 +83,28 @@ def keras_verbosity(verbose, stream=None):
     return 1 if getattr(stream, "isatty", lambda: False)() else 2
 
 
+def _plateau_hold(chance, watched, tolerance=0.9):
+    import keras
+
+    class PlateauHold(keras.callbacks.Callback):
+        """While the training loss is still near chance (the CTC blank plateau, or guessing), hold early
+        stopping and the learning-rate reduction: their patience counts only once learning has begun."""
+
+        def __init__(self):
+            super().__init__()
+            self.watched = list(watched)
+            self.epochs = 0
+
+        def on_epoch_end(self, epoch, logs=None):
+            loss = (logs or {}).get("loss")
+            if loss is not None and loss >= tolerance * chance:
+                self.epochs += 1
+                for cb in self.watched:
+                    cb.wait = 0
+
+    return PlateauHold()
+
+
 def _warmup_callback(target, steps):
     import keras
 
@@ -275,14 +297,15 @@ class CNNRecognizer(Recognizer):
         # loss at chance is ln(C) (L*ln(C) summed); the CTC loss is per whole label.
         chance = (chance_loss(1, n_classes) if self.head_ == "positions"
                   else chance_loss(self.length_[1], n_classes + 1))
-        callbacks = [
-            keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True,
-                                          start_from_epoch=min(5, epochs // 3)),
-            _stuck_callback(chance, self.stuck_epochs, self.warnings_),
-        ]
+        stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True,
+                                                start_from_epoch=min(5, epochs // 3))
+        hold = _plateau_hold(chance, [stopper])
+        callbacks = [hold, stopper, _stuck_callback(chance, self.stuck_epochs, self.warnings_)]
         if self.schedule == "plateau":
-            callbacks.append(keras.callbacks.ReduceLROnPlateau(
-                monitor="val_loss", factor=0.5, patience=max(1, patience // 2), min_lr=1e-5, verbose=0))
+            reducer = keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss", factor=0.5, patience=max(1, patience // 2), min_lr=1e-5, verbose=0)
+            hold.watched.append(reducer)
+            callbacks.append(reducer)
             if warmup:
                 callbacks.append(_warmup_callback(self.learning_rate, warmup))
         t0 = time.perf_counter()
@@ -293,7 +316,7 @@ class CNNRecognizer(Recognizer):
         self.history_ = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
         self.fit_summary_ = {"n_images": len(X), "n_validation": len(Xv), "epochs_run": len(hist.epoch),
                              "seconds": time.perf_counter() - t0, "head": self.head_,
-                             "settings": self.settings_,
+                             "settings": self.settings_, "plateau_epochs": hold.epochs,
                              "chance_loss": chance, "label_lengths": {str(k): v for k, v in sorted(lengths.items())}}
         return self
 
@@ -309,7 +332,9 @@ class CNNRecognizer(Recognizer):
                 f"{st.get('width')}, head {st.get('head')}, batch {st.get('batch_size')}, at most {st.get('epochs')} "
                 f"epochs, patience {st.get('patience')}, warm-up {st.get('warmup_steps')} steps\n") if st else ""
         return head + (f"trained on {s['n_images']} images ({s['n_validation']} more for early stopping), head "
-                       f"{s['head']}, {s['epochs_run']} epochs in {s['seconds']:.0f} s")
+                       f"{s['head']}, {s['epochs_run']} epochs in {s['seconds']:.0f} s"
+                       + (f"; {s['plateau_epochs']} epochs with the loss near chance (early stopping and the "
+                          "learning-rate reduction waited for learning to begin)" if s.get("plateau_epochs") else ""))
 
     # ------------------------------------------------------------------ predict
     def _decode(self, out):
