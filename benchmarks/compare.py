@@ -3,7 +3,10 @@
 Sets: the built-in 4-digit default; 4-character lowercase alphanumeric;
 ../shared/datasets/captcha_images_v2 (80/20 split, seed 0) when present.
 
-Usage: python benchmarks/compare.py [--sets default,alnum,v2] [--out bench_out]
+Every set runs with no flags (the alphanumeric set only names its learning-curve point);
+``--with-flags`` also runs captcha_images_v2 with the hand-picked CNN flags of captchakit 0.2.
+
+Usage: python benchmarks/compare.py [--sets default,alnum,v2] [--out bench_out] [--with-flags]
 """
 
 import argparse
@@ -30,6 +33,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sets", default="default,alnum,v2")
     ap.add_argument("--out", default="bench_out")
+    ap.add_argument("--with-flags", action="store_true", help="also captcha_images_v2 with the 0.2 hand-picked flags")
     a = ap.parse_args()
     out = Path(a.out)
     print(f"machine: {machine()}\n")
@@ -46,10 +50,13 @@ def main():
         run(["compare", str(data), "--report", str(out / "alnum"), "--overwrite", "--train-sizes", "1000"])
     if "v2" in sets:
         if SHARED_V2.is_dir():
-            print("## captcha_images_v2 (80/20 split, seed 0)")
-            run(["compare", str(SHARED_V2), "--report", str(out / "v2"), "--overwrite", "--image-size", "48x192",
-                 "--head", "ctc", "--batch-size", "16", "--patience", "10", "--epochs", "80",
-                 "--train-sizes", "200,400"])
+            print("## captcha_images_v2 (80/20 split, seed 0), no flags (every setting measured from the data)")
+            run(["compare", str(SHARED_V2), "--report", str(out / "v2"), "--overwrite", "--train-sizes", "200,400"])
+            if "--with-flags" in sys.argv:
+                print("## captcha_images_v2, the 0.2 hand-picked CNN flags")
+                run(["compare", str(SHARED_V2), "--report", str(out / "v2_flags"), "--overwrite", "--image-size",
+                     "48x192", "--head", "ctc", "--batch-size", "16", "--patience", "10", "--epochs", "80",
+                     "--train-sizes", "200,400"])
         else:
             print("captcha_images_v2 not found: skipped")
 
