@@ -86,9 +86,12 @@ def test_stuck_guard_fires_when_broken(capsys):
     rec = CNNRecognizer(epochs=3, stuck_epochs=2, augment=False, **TINY).fit(X, y)
     assert len(rec.warnings_) == 1
     assert "near chance" in rec.warnings_[0] and "one softmax over all positions" in rec.warnings_[0]
-    # early stopping waits while nothing is learned yet: the plateau is not taken for convergence
-    rec = CNNRecognizer(epochs=5, patience=1, stuck_epochs=9, augment=False, **TINY).fit(X, y)
-    assert rec.fit_summary_["epochs_run"] == 5 and rec.fit_summary_["plateau_epochs"] == 5
+    # early stopping waits while nothing is learned yet: the plateau is not taken for convergence,
+    # and its epochs do not count against the budget (up to as many again)
+    rec = CNNRecognizer(epochs=3, patience=1, stuck_epochs=9, augment=False, **TINY).fit(X, y)
+    s = rec.fit_summary_
+    assert s["plateau_epochs"] >= 3 and 3 < s["epochs_run"] <= 6
+    assert s["epochs_run"] == 6 or s["epochs_run"] - s["plateau_epochs"] == 3
     assert "near chance" in rec.training_note()
 
 

@@ -83,7 +83,7 @@ def keras_verbosity(verbose, stream=None):
     return 1 if getattr(stream, "isatty", lambda: False)() else 2
 
 
-def _plateau_hold(chance, watched, tolerance=0.9):
+def _plateau_hold(chance, watched, tolerance=0.9, budget=None):
     import keras
 
     class PlateauHold(keras.callbacks.Callback):
@@ -100,7 +100,10 @@ def _plateau_hold(chance, watched, tolerance=0.9):
             if loss is not None and loss >= tolerance * chance:
                 self.epochs += 1
                 for cb in self.watched:
-                    cb.wait = 0
+                    cb.wait = -1  # they run next and count this epoch: their wait stays at 0
+            # epochs on the plateau do not count against the budget (the fit allows up to twice as many)
+            if budget is not None and epoch + 1 - self.epochs >= budget:
+                self.model.stop_training = True
 
     return PlateauHold()
 
@@ -142,6 +145,8 @@ class CNNRecognizer(Recognizer):
     dropout : float
     epochs : int or "auto"
         Most epochs; early stopping on the validation part ends sooner.
+        Epochs whose training loss is still near chance (the CTC blank
+        plateau) do not count, up to as many again.
         Auto: a budget of about 4,000 optimizer steps (15-150 epochs).
     batch_size : int or "auto"
         Auto: 16 below 2,000 images, 32 below 6,000, else 64.
@@ -299,7 +304,7 @@ class CNNRecognizer(Recognizer):
                   else chance_loss(self.length_[1], n_classes + 1))
         stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True,
                                                 start_from_epoch=min(5, epochs // 3))
-        hold = _plateau_hold(chance, [stopper])
+        hold = _plateau_hold(chance, [stopper], budget=epochs)
         callbacks = [hold, stopper, _stuck_callback(chance, self.stuck_epochs, self.warnings_)]
         if self.schedule == "plateau":
             reducer = keras.callbacks.ReduceLROnPlateau(
@@ -312,7 +317,7 @@ class CNNRecognizer(Recognizer):
         hist = self.model_.fit(
             make_dataset(xt, yt, batch_size, self.augment, self.seed, noise=self.noise),
             validation_data=make_dataset(xv, yvv, 256, False, self.seed, shuffle=False) if len(xv) else None,
-            epochs=epochs, callbacks=callbacks, verbose=keras_verbosity(self.verbose))
+            epochs=2 * epochs, callbacks=callbacks, verbose=keras_verbosity(self.verbose))
         self.history_ = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
         self.fit_summary_ = {"n_images": len(X), "n_validation": len(Xv), "epochs_run": len(hist.epoch),
                              "seconds": time.perf_counter() - t0, "head": self.head_,
