@@ -686,7 +686,7 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epo
         _pre_kwargs(threshold, block_size, offset, median, mean_, filter_order, filter_stage,
                     min_area, remove_lines, line_thickness, channel, frame),
         _seg_kwargs(seg_method, connectivity, min_width, max_width, crop_size), segmentation)
-    _fold_spec(ignore_case, fold)  # a bad --fold fails before any work
+    fold_spec = _fold_spec(ignore_case, fold)  # a bad --fold fails before any work
     folder = OutputFolder(report_dir, overwrite=overwrite, append=None, inputs=[data] if data else [])
     for name in report_names(meths):
         folder.check(name)
@@ -722,7 +722,7 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epo
                                          # the built-in set keeps its measured front end (the search kept it
                                          # there too, at 30 s per classic method of the demo's time budget)
                                          "front_end_search": front_end == "auto" and data is not None and "auto",
-                                         "fold": _fold_spec(ignore_case, fold), "task": task})
+                                         "fold": fold_spec, "task": task})
     notes = [f"Data: {note}.", f"Seed: {seed}. Test images are never used for training, tuning or early stopping.",
              f"Classic methods: front end {front_end} (settings left 'auto' are measured on the training images; "
              f"each model's measured values are in its model.json), preprocessing {pre.to_dict()}, segmentation "

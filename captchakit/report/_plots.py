@@ -1,5 +1,6 @@
 """Matplotlib figures written as PNG (Agg backend, no screen needed)."""
 
+import functools
 import html
 from pathlib import Path
 
@@ -41,15 +42,15 @@ def _font_files():
     return sorted(f for f in files if "lastresort" not in Path(f).name.lower())
 
 
-def _charmap(fname, _cache={}):  # noqa: B006 - a per-process cache of font coverage
-    if fname not in _cache:
-        from matplotlib.ft2font import FT2Font
+@functools.lru_cache(maxsize=None)
+def _charmap(fname):
+    """The code points a font file draws (cached per process)."""
+    from matplotlib.ft2font import FT2Font
 
-        try:
-            _cache[fname] = frozenset(FT2Font(fname).get_charmap())
-        except Exception:  # noqa: BLE001 - an unreadable font file covers nothing
-            _cache[fname] = frozenset()
-    return _cache[fname]
+    try:
+        return frozenset(FT2Font(fname).get_charmap())
+    except Exception:  # noqa: BLE001 - an unreadable font file covers nothing
+        return frozenset()
 
 
 def glyph_font(chars):

@@ -85,9 +85,8 @@ def _png_url(image):
     return "data:image/png;base64," + base64.b64encode(encode_image(a)).decode("ascii")
 
 
-def _explained(rec, image):
-    """The stages of one reading as PNG data URLs (classic models)."""
-    ex = rec.explain(image)
+def _explained(ex):
+    """The stages of one reading (from ``explain``) as PNG data URLs."""
     return {"stages": [{"name": n, "image": _png_url(a)} for n, a in ex["stages"]],
             "spans": [[int(a), int(b)] for a, b in ex["spans"]],
             "crops": [_png_url(c) for c in ex["crops"]]}
@@ -129,15 +128,16 @@ class Server:
         for (fname, _), im in zip(items, images):
             t0 = time.perf_counter()
             with self.locks[name]:
-                d = rec.predict_details([im])[0]
-                ex = _explained(rec, im) if stages and hasattr(rec, "explain") else None
+                # explain() reads the image too: one reading either way
+                ex = rec.explain(im) if stages and hasattr(rec, "explain") else None
+                d = ex["detail"] if ex is not None else rec.predict_details([im])[0]
             entry = {"file": fname, "text": d["text"], "confidence": round(d["confidence"], 6),
                      "char_confidences": [round(c, 6) for c in d["char_confidences"]],
                      "ms": round(1000 * (time.perf_counter() - t0), 2)}
             if "answer" in d["extra"]:
                 entry.update(answer=d["extra"]["answer"], answer_note=d["extra"]["answer_note"])
             if ex is not None:
-                entry["explain"] = ex
+                entry["explain"] = _explained(ex)
             out.append(entry)
         return out
 
