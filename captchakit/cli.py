@@ -140,7 +140,7 @@ def _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, 
     return {"height": h, "width": w, "epochs": epochs or d.get("epochs", "auto"),
             "batch_size": batch_size or d.get("batch_size", "auto"), "head": head,
             "patience": patience or d.get("patience", "auto"), "augment": augment, "noise": noise,
-            "schedule": schedule}
+            "schedule": schedule, "warmup_steps": d.get("warmup_steps", "auto")}
 
 
 def _threshold_option(text):
@@ -678,7 +678,8 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epo
     t_start = time.perf_counter()
     meths = parse_methods(methods)
     # the built-in set keeps the demo's tested recipe (and its time budget); a user's DATA is measured
-    builtin = {"epochs": 2 if quick else 15, "image_size": "40x100", "batch_size": 64, "patience": 4}
+    builtin = {"epochs": 2 if quick else 15, "image_size": "40x100", "batch_size": 64, "patience": 4,
+               "warmup_steps": 0}
     cnn_params = _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule,
                              builtin if data is None else None)
     pre, seg, seg_mode = _front_end(
