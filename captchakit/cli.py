@@ -64,6 +64,13 @@ def _with_options(f, opts):
     return f
 
 
+def scheduler_option(f):
+    return click.option(
+        "--scheduler", default=None, metavar="local:N|ADDRESS",
+        help="Run on Dask: local:N starts a local cluster of N worker processes; tcp://HOST:8786 uses a running "
+             "one (dask scheduler / dask worker). Default: this machine. Needs pip install 'captchakit[dask]'.")(f)
+
+
 def preprocess_options(f):
     """Options describing the preprocessing chain (shared by several commands)."""
     opts = [
@@ -282,18 +289,22 @@ def cli(ctx, debug):
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
 @click.option("--append", is_flag=True, help="Add to a non-empty OUT, continuing its numbering.")
 @click.option("--overwrite", is_flag=True, help="Write into a non-empty OUT, replacing files of the same name.")
-def generate(out, count, length, alphabet, width, height, fonts, seed, noise, jobs, append, overwrite):
+@scheduler_option
+def generate(out, count, length, alphabet, width, height, fonts, seed, noise, jobs, append, overwrite, scheduler):
     """Generate labelled captchas into OUT as <label>_<index>.png plus labels.csv."""
+    from captchakit._cluster import describe, parse_scheduler
     from captchakit.data._folders import generate_to_folder
 
+    parse_scheduler(scheduler)  # a bad --scheduler fails before any work
     t0 = time.perf_counter()
     n, start = generate_to_folder(out, count, alphabet=alphabet, length=length, width=width,
                                   height=height, fonts=fonts, seed=seed, noise=noise, n_jobs=jobs,
                                   append=append, overwrite=overwrite,
-                                  progress=progress("generating", count))
+                                  progress=progress("generating", count), scheduler=scheduler)
     dt = time.perf_counter() - t0
+    where = describe(scheduler) if scheduler else f"{jobs} job(s)"
     echo(f"wrote {n} images (indices {start}-{start + n - 1}) to {out} with seed {seed} "
-         f"in {dt:.1f} s ({n / dt:.0f} images/s, {jobs} job(s))")
+         f"in {dt:.1f} s ({n / dt:.0f} images/s, {where})")
 
 
 # ---------------------------------------------------------------- noise
@@ -639,7 +650,7 @@ QUICK_SET = {"count": 240, "test": 60, "alphabet": "digits", "length": 4}
 
 
 @cli.command()
-@click.argument("data", required=False, type=click.Path(exists=True))
+@click.argument("data", nargs=-1, type=click.Path(exists=True))
 @click.option("--methods", default="knn,svm,cnn", show_default=True, help="Comma list of knn, svm, cnn.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False), default="report", show_default=True,
               help="Folder for report.html, report.md, results.json and the figures.")
@@ -658,16 +669,21 @@ QUICK_SET = {"count": 240, "test": 60, "alphabet": "digits", "length": 4}
 @label_options
 @click.option("--quick", is_flag=True, help="A fast smoke run: tiny built-in set, few epochs.")
 @click.option("--overwrite", is_flag=True, help="Write into a non-empty report folder.")
+@scheduler_option
 def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epochs, batch_size, image_size, head,
             patience, augment, noise, schedule, seg_method, connectivity, min_width, max_width, crop_size,
             threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area, remove_lines,
             line_thickness, channel, frame, config_file, quick, overwrite, front_end, segmentation,
-            ignore_case, fold, task):
+            ignore_case, fold, task, scheduler):
     """Compare KNN, SVM and the CNN on one seeded split and write a report.
 
     Without DATA, a built-in seeded set is generated (python-captcha, 4
     digits), so this runs with nothing from the user. Every method trains on
     the same training images and is tested on the same held-out images.
+
+    With several DATA folders, each gets its own report in a subfolder of
+    the report folder, plus a summary table of all; with --scheduler the
+    sets run side by side on a Dask cluster.
     """
     from captchakit.compare import (
         builtin_data, format_rows, parse_methods, parse_sizes, report_names, run_compare, split_data, write_report,
@@ -675,8 +691,15 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epo
     from captchakit.data._io import OutputFolder
     from captchakit.report._plots import table_md
 
+    from captchakit._cluster import parse_scheduler
+
     t_start = time.perf_counter()
     meths = parse_methods(methods)
+    parse_scheduler(scheduler)  # a bad --scheduler fails before any work
+    data_sets = list(data)
+    data = data_sets[0] if data_sets else None
+    if scheduler and not data_sets:
+        raise CaptchakitError("--scheduler runs a comparison of DATA folders; give one or more")
     # the built-in set keeps the demo's tested recipe (and its time budget); a user's DATA is measured
     builtin = {"epochs": 2 if quick else 15, "image_size": "40x100", "batch_size": 64, "patience": 4,
                "warmup_steps": 0}
@@ -688,6 +711,11 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epo
                     min_area, remove_lines, line_thickness, channel, frame),
         _seg_kwargs(seg_method, connectivity, min_width, max_width, crop_size), segmentation)
     fold_spec = _fold_spec(ignore_case, fold)  # a bad --fold fails before any work
+    if len(data_sets) > 1 or scheduler:
+        classic = {"preprocessor": pre, "segmenter": seg, "segmentation": seg_mode,
+                   "front_end_search": front_end == "auto" and "auto", "fold": fold_spec, "task": task}
+        return _compare_sets(data_sets, meths, report_dir, overwrite, train_sizes, test_split, seed, cnn_params,
+                             classic, scheduler, t_start)
     folder = OutputFolder(report_dir, overwrite=overwrite, append=None, inputs=[data] if data else [])
     for name in report_names(meths):
         folder.check(name)
@@ -739,6 +767,83 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epo
     echo(table_md(rows, list(rows[0])))
     echo(f"report: {page} (also report.md, results.json); total {time.perf_counter() - t_start:.0f} s")
     if data is not None and problems:
+        sys.exit(1)
+
+
+def _compare_sets(data_sets, meths, report_dir, overwrite, train_sizes, test_split, seed, cnn_params, classic,
+                  scheduler, t_start):
+    """compare DATA1 DATA2 ...: one report per set (a subfolder each) and a summary table."""
+    from captchakit._cluster import describe
+    from captchakit.compare import parse_sizes, report_names, run_sets, split_data, summary_rows, write_report
+    from captchakit.data._io import OutputFolder, atomic_write, safe_name, write_json
+    from captchakit.report._plots import table_md, write_html
+
+    folder = OutputFolder(report_dir, overwrite=overwrite, append=None, inputs=data_sets)
+    names, seen = [], set()
+    for d in data_sets:
+        base = safe_name(Path(d).resolve().name) or "data"
+        name, k = base, 2
+        while name in seen:
+            name, k = f"{base}-{k}", k + 1
+        seen.add(name)
+        names.append(name if len(data_sets) > 1 else "")
+    for sub in names:
+        for rel in report_names(meths):
+            folder.check(f"{sub}/{rel}" if sub else rel)
+    for rel in ("summary.md", "summary.html", "summary.json"):
+        folder.check(rel)
+    sets, failed = [], 0
+    for d, sub in zip(data_sets, names):
+        images, labels, _, problems = _load_data(d)
+        _report_problems(problems)
+        failed += bool(problems)
+        (Xtr, ytr), (Xte, yte), note = split_data(images, labels, 0.2 if test_split is None else test_split, seed, d)
+        sizes = parse_sizes(train_sizes) if train_sizes else [s for s in (500, 2000) if s < len(Xtr)]
+        sets.append((sub, (Xtr, ytr), (Xte, yte), note, sizes))
+    tests = {sub: te for sub, _, te, _, _ in sets}
+    notes_of = {sub: note for sub, _, _, note, _ in sets}
+    echo(f"comparing {', '.join(meths)} on {len(sets)} data set(s) on {describe(scheduler)} (seed {seed})")
+    done = []
+    for sub, result, files in run_sets(sets, meths, cnn_params, seed, classic, scheduler, progress("data sets")):
+        out = folder.path / sub if sub else folder.path
+        for rel, blob in files.items():
+            key = f"{sub}/models/{rel}" if sub else f"models/{rel}"
+            p, _ = folder.target(key)
+            p.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(p, blob)
+            folder.mark(key)
+        notes = [f"Data: {notes_of[sub]}.", f"Seed: {seed}. Test images are never used for training, tuning or "
+                 "early stopping.", f"Run on {describe(scheduler)}."]
+        write_report(result, out, f"captchakit comparison: {sub or Path(data_sets[0]).name}", notes, *tests[sub])
+        for rel in report_names(meths):
+            key = f"{sub}/{rel}" if sub else rel
+            if (folder.path / key).exists():
+                folder.mark(key)
+        done.append((sub or Path(data_sets[0]).name, result))
+        echo(f"[{sub or data_sets[0]}] done: " + ", ".join(
+            f"{r['method']} {r['string_accuracy']:.2%}" for r in result["rows"]))
+    order = {n or Path(data_sets[0]).name: i for i, n in enumerate(names)}
+    done.sort(key=lambda nr: order[nr[0]])
+    rows = summary_rows(done)
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    rows = [{c: r.get(c, "-") for c in cols} for r in rows]
+    total = time.perf_counter() - t_start
+    notes = [f"Seed {seed}; each set split {1 - (0.2 if test_split is None else test_split):.0%} train / test, "
+             "whole-string accuracy on its held-out test part.", f"Run on {describe(scheduler)}; {total:.0f} s in all."]
+    if len(data_sets) > 1:
+        atomic_write(folder.path / "summary.md", "\n".join(["# captchakit: many data sets", "",
+                                                           *[f"- {n}" for n in notes], "", table_md(rows, cols), ""]))
+        write_html(folder.path / "summary.html", "captchakit: many data sets",
+                   [("Summary", notes + [f"Per set: {n}/report.html" for n in names], (cols, rows), [])])
+        write_json(folder.path / "summary.json", {"notes": notes, "rows": rows})
+        for rel in ("summary.md", "summary.html", "summary.json"):
+            folder.mark(rel)
+    folder.save_record()
+    echo("")
+    echo(table_md(rows, cols))
+    echo(f"reports: {folder.path}/{'<set>/' if len(data_sets) > 1 else ''}report.html"
+         f"{' and summary.html' if len(data_sets) > 1 else ''}; total {total:.0f} s")
+    if failed:
         sys.exit(1)
 
 
@@ -795,7 +900,8 @@ def serve(models, host, port, workers, max_upload_bytes, max_pixels):
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="tune", show_default=True,
               help="Folder for best.json, the PNGs and index.html.")
 @click.option("--overwrite", is_flag=True, help="Write into a non-empty output folder.")
-def tune(data, method, grid_file, cv, test_split, seed, jobs, out_dir, overwrite):
+@scheduler_option
+def tune(data, method, grid_file, cv, test_split, seed, jobs, out_dir, overwrite, scheduler):
     """Find the denoising settings that read DATA best, by cross-validation.
 
     Whole-string accuracy of the classic recognizer is cross-validated on the
@@ -806,6 +912,9 @@ def tune(data, method, grid_file, cv, test_split, seed, jobs, out_dir, overwrite
     from captchakit.report._plots import table_md
     from captchakit.tune import DEFAULT_GRID, tune as run_tune, validate_grid, write_tune_report
 
+    from captchakit._cluster import parse_scheduler
+
+    parse_scheduler(scheduler)  # a bad --scheduler fails before any work
     grid = DEFAULT_GRID
     if grid_file:
         grid = read_config(grid_file)
@@ -817,7 +926,7 @@ def tune(data, method, grid_file, cv, test_split, seed, jobs, out_dir, overwrite
     images, labels, _, problems = _load_data(data)
     _report_problems(problems)
     result = run_tune(images, labels, grid, method, cv, test_split, seed, jobs,
-                      progress=progress("cross-validating"), echo=echo)
+                      progress=progress("cross-validating"), echo=echo, scheduler=scheduler)
     table = write_tune_report(result, out, result["test_images"])
     for name in ("best.json", "settings.png", "filter_sizes.png", "index.html", "tune.json"):
         folder.mark(name)

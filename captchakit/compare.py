@@ -203,3 +203,81 @@ def write_report(result, out, title, notes, test_images, test_labels):
     sections = [("Results", notes, (cols, rows), [])] + [(h, [], None, [f]) for h, f in figs]
     write_html(out / "report.html", title, sections)
     return out / "report.html"
+
+
+def compare_task(train, test, methods, train_sizes, cnn_params, seed, data_note, classic_params):
+    """One data set's comparison, self-contained so that a Dask worker can run it.
+
+    It writes nothing outside a temporary folder: the trained models come
+    back as bytes (``{relative path: bytes}``) for the caller to write.
+
+    Returns
+    -------
+    (dict, dict)
+        :func:`run_compare`'s result and the model files.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        result = run_compare(train, test, methods, train_sizes, {**(cnn_params or {}), "verbose": 0}, seed,
+                             Path(tmp), data_note, echo=lambda *_: None, progress=None,
+                             classic_params=classic_params)
+        files = {p.relative_to(tmp).as_posix(): p.read_bytes() for p in sorted(Path(tmp).rglob("*")) if p.is_file()}
+    return result, files
+
+
+def run_sets(sets, methods, cnn_params=None, seed=0, classic_params=None, scheduler=None, progress=None):
+    """Compare the methods on several data sets, one after the other or side by side on a Dask cluster.
+
+    Parameters
+    ----------
+    sets : list of (name, train, test, note, train_sizes)
+    scheduler : str, optional
+        ``local:N`` or a Dask scheduler address: each set becomes one task
+        (its images are sent to the cluster; the workers need no access to
+        the user's folders).
+
+    Yields
+    ------
+    (name, result, model_files)
+        As each set finishes (in the given order on this machine).
+    """
+    bar = iter(progress(range(len(sets)))) if progress is not None else None
+
+    def tick():
+        if bar is not None:
+            next(bar, None)
+
+    if scheduler is None:
+        for name, train, test, note, sizes in sets:
+            result, files = compare_task(train, test, methods, sizes, cnn_params, seed, note, classic_params)
+            tick()
+            yield name, result, files
+    else:
+        from distributed import as_completed
+
+        from captchakit._cluster import parallel_runner
+
+        with parallel_runner(scheduler) as runner:
+            client, futures = runner.client, {}
+            for name, train, test, note, sizes in sets:
+                ftr, fte = client.scatter([train, test])
+                fut = client.submit(compare_task, ftr, fte, methods, sizes, cnn_params, seed, note, classic_params,
+                                    pure=False)
+                futures[fut] = name
+            for fut in as_completed(futures):
+                result, files = fut.result()
+                tick()
+                yield futures[fut], result, files
+    if bar is not None:
+        for _ in bar:
+            pass
+
+
+def summary_rows(results):
+    """One row per (data set, method) for the summary table of a many-set comparison."""
+    rows = []
+    for name, result in results:
+        for r in format_rows(result["rows"]):
+            rows.append({"data set": name, **{k: v for k, v in r.items() if k != "model size"}})
+    return rows

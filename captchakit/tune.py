@@ -132,22 +132,15 @@ class _Scorer:
 
 
 class _Ticks:
-    """Moves the progress bar from fits finished in worker processes."""
+    """Moves the progress bar from fits finished elsewhere (worker processes, a Dask cluster)."""
 
-    def __init__(self, bar_it, n_jobs):
+    def __init__(self, bar_it, runner):
         self.bar_it = bar_it
-        self.queue = self.thread = self.manager = None
+        self.queue = self.thread = None
+        self._close_queue = None
         if bar_it is None:
             return
-        if n_jobs > 1:
-            import multiprocessing
-
-            self.manager = multiprocessing.Manager()
-            self.queue = self.manager.Queue()
-        else:
-            import queue
-
-            self.queue = queue.SimpleQueue()
+        self.queue, self._close_queue = runner.queue()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
@@ -162,8 +155,7 @@ class _Ticks:
         self.thread.join()
         for _ in self.bar_it:
             pass
-        if self.manager is not None:
-            self.manager.shutdown()
+        self._close_queue()
 
 
 def _settings_of(params, base_pre, base_seg):
@@ -178,8 +170,13 @@ def _settings_of(params, base_pre, base_seg):
 
 
 def tune(images, labels, grid=None, method="svm", cv=3, test_split=0.2, seed=0, n_jobs=2,
-         min_resources=300, factor=3, top=5, progress=None, echo=print):
+         min_resources=300, factor=3, top=5, progress=None, echo=print, scheduler=None):
     """Search the denoising settings; score the best and the default once on held-out images.
+
+    *scheduler* (``local:N`` or a Dask scheduler address, see
+    :func:`captchakit._cluster.parallel_runner`) runs the fits on a Dask
+    cluster through joblib's Dask backend; the result is the same as on
+    this machine with the same seed.
 
     The search is :class:`~sklearn.model_selection.HalvingGridSearchCV` over a
     :class:`SegmentingRecognizer`, scoring whole-string accuracy by *cv*-fold
@@ -193,11 +190,11 @@ def tune(images, labels, grid=None, method="svm", cv=3, test_split=0.2, seed=0, 
         rate), ``best`` (settings), ``test`` (best vs default on the test
         part), ``by_filter`` (CV accuracy against filter size), ``split``.
     """
-    from joblib import parallel_config
     from sklearn.experimental import enable_halving_search_cv  # noqa: F401
     from sklearn.model_selection import HalvingGridSearchCV, KFold
 
     from captchakit._api import make_recognizer
+    from captchakit._cluster import describe, parallel_runner
     from captchakit.data._split import train_test_split_indices
 
     grids = validate_grid(grid if grid is not None else DEFAULT_GRID)
@@ -212,33 +209,33 @@ def tune(images, labels, grid=None, method="svm", cv=3, test_split=0.2, seed=0, 
     min_res = min(min_resources, max_res)
     total = _halving_fits(n_cand, cv, min_res, max_res, factor)
     echo(f"tuning {n_cand} settings by {cv}-fold CV on {len(Xtr)} training images "
-         f"(successive halving from {min_res} images, factor {factor}); test part: {len(Xte)} images, seed {seed}")
-    bar = progress(range(total)) if progress else None
-    bar_it = iter(bar) if bar is not None else None
-    ticks = _Ticks(bar_it, n_jobs)
-    scorer = _Scorer(ticks.queue)
-
-    search = HalvingGridSearchCV(base, grids, factor=factor, resource="n_samples", min_resources=min_res,
-                                 max_resources=max_res, cv=KFold(cv, shuffle=True, random_state=seed),
-                                 scoring=scorer, refit=False, n_jobs=n_jobs, random_state=seed,
-                                 error_score=0.0)
+         f"(successive halving from {min_res} images, factor {factor}) on {describe(scheduler)}; "
+         f"test part: {len(Xte)} images, seed {seed}")
     import warnings
 
     from sklearn.exceptions import FitFailedWarning
 
-    t0 = time.perf_counter()
-    try:
-        with parallel_config(backend="loky" if n_jobs > 1 else "sequential"), warnings.catch_warnings():
-            # a setting under which nothing segments fails its fit; it scores 0 and is reported below
-            warnings.simplefilter("ignore", FitFailedWarning)
-            warnings.simplefilter("ignore", UserWarning)
-            search.fit(Xtr, ytr)
-    except ValueError as exc:
-        if "fits failed" not in str(exc):
-            raise
-        search.cv_results_ = {"mean_test_score": [0.0]}
-    finally:
-        ticks.close()
+    with parallel_runner(scheduler, n_jobs) as runner:
+        bar = progress(range(total)) if progress else None
+        bar_it = iter(bar) if bar is not None else None
+        ticks = _Ticks(bar_it, runner)
+        search = HalvingGridSearchCV(base, grids, factor=factor, resource="n_samples", min_resources=min_res,
+                                     max_resources=max_res, cv=KFold(cv, shuffle=True, random_state=seed),
+                                     scoring=_Scorer(ticks.queue), refit=False, n_jobs=runner.n_jobs,
+                                     random_state=seed, error_score=0.0)
+        t0 = time.perf_counter()
+        try:
+            with warnings.catch_warnings():
+                # a setting under which nothing segments fails its fit; it scores 0 and is reported below
+                warnings.simplefilter("ignore", FitFailedWarning)
+                warnings.simplefilter("ignore", UserWarning)
+                search.fit(Xtr, ytr)
+        except ValueError as exc:
+            if "fits failed" not in str(exc):
+                raise
+            search.cv_results_ = {"mean_test_score": [0.0]}
+        finally:
+            ticks.close()
     if not np.any(np.asarray(search.cv_results_["mean_test_score"]) > 0):
         raise CaptchakitError(
             f"no setting of the grid read any of the {len(Xtr)} training images (most likely none of them "

@@ -6,18 +6,14 @@ from pathlib import Path
 from captchakit._errors import CaptchakitError
 from captchakit.data._generate import CHUNK, prepare_generation, render_captchas, run_chunks
 from captchakit.data._io import (
-    LOCK, OutputFolder, find_labelled_images, lock, read_image, read_labels_file, safe_name, write_image,
+    LOCK, OutputFolder, atomic_write, encode_image, find_labelled_images, lock, read_image, read_labels_file, safe_name,
 )
 from captchakit.data._noise import apply_noise, parse_noise
 
 
-def _render_and_write(out, labels, seeds, names, width, height, fonts, noise):
-    images = render_captchas(labels, seeds, width, height, fonts, noise)
-    rows = []
-    for im, label, name in zip(images, labels, names):
-        write_image(Path(out) / name, im)
-        rows.append((name, label))
-    return rows
+def _render_png(labels, seeds, width, height, fonts, noise):
+    """PNG bytes of one chunk (run in a worker process or on a Dask worker: it touches no file)."""
+    return [encode_image(im, ".png") for im in render_captchas(labels, seeds, width, height, fonts, noise)]
 
 
 _INDEX = re.compile(r"_(\d+)\.png$")
@@ -34,8 +30,13 @@ def _next_index(folder):
 
 
 def generate_to_folder(out, count, alphabet="digits", length=4, width=160, height=60, fonts=None,
-                       seed=0, noise=None, n_jobs=1, append=False, overwrite=False, progress=None):
+                       seed=0, noise=None, n_jobs=1, append=False, overwrite=False, progress=None, scheduler=None):
     """Generate *count* captchas into *out* as ``<label>_<index>.png`` plus ``labels.csv``.
+
+    Chunks of images are rendered (and encoded) by *n_jobs* processes, or on
+    a Dask cluster with *scheduler* (see
+    :func:`captchakit._cluster.parallel_runner`); this process writes them,
+    so the bytes are the same wherever they were drawn.
 
     The folder stays consistent if the run is interrupted: every image is
     written under a temporary name and renamed, and ``labels.csv`` is
@@ -57,17 +58,19 @@ def generate_to_folder(out, count, alphabet="digits", length=4, width=160, heigh
             folder.check(name)
         for name in ("labels.csv",):
             folder.check(name)
-        chunks = [(folder.path, labels[i:i + CHUNK], seeds[i:i + CHUNK], names[i:i + CHUNK],
-                   width, height, fonts, noise) for i in range(0, count, CHUNK)]
+        chunks = [(labels[i:i + CHUNK], seeds[i:i + CHUNK], width, height, fonts, noise)
+                  for i in range(0, count, CHUNK)]
         old_rows = []
         if append and (folder.path / "labels.csv").is_file():
             old_rows = list(read_labels_file(folder.path / "labels.csv").items())
         rows = []
         try:
-            for r in run_chunks(_render_and_write, chunks, n_jobs, progress, count):
-                rows.extend(r)
-                for name, _ in r:
-                    folder.mark(name)
+            for k, pngs in enumerate(run_chunks(_render_png, chunks, n_jobs, progress, count, scheduler)):
+                for j, data in enumerate(pngs):
+                    i = k * CHUNK + j
+                    atomic_write(folder.path / names[i], data)
+                    folder.mark(names[i])
+                    rows.append((names[i], labels[i]))
                 folder.write_manifest("labels.csv", old_rows + rows)
         finally:
             # interrupted between a chunk's images and its manifest update: list every complete image

@@ -178,7 +178,7 @@ def check_fonts(fonts):
 
 
 def generate_captchas(n, alphabet="digits", length=4, width=160, height=60, fonts=None,
-                      seed=0, noise=None, start=0, n_jobs=1, progress=None):
+                      seed=0, noise=None, start=0, n_jobs=1, progress=None, scheduler=None):
     """Generate seeded captchas in memory.
 
     Parameters
@@ -201,6 +201,9 @@ def generate_captchas(n, alphabet="digits", length=4, width=160, height=60, font
         Index of the first image (to continue a seeded sequence).
     n_jobs : int
         Worker processes.
+    scheduler : str, optional
+        ``local:N`` or a Dask scheduler address: render on a Dask cluster
+        (same images as on this machine).
     progress : callable, optional
         Wraps an iterable in a progress bar (advanced chunk by chunk).
 
@@ -220,7 +223,7 @@ def generate_captchas(n, alphabet="digits", length=4, width=160, height=60, font
     chunks = [(labels[i:i + CHUNK], seeds[i:i + CHUNK], width, height, fonts, noise)
               for i in range(0, n, CHUNK)]
     images = []
-    for chunk in run_chunks(render_captchas, chunks, n_jobs, progress, n):
+    for chunk in run_chunks(render_captchas, chunks, n_jobs, progress, n, scheduler):
         images.extend(chunk)
     return images, labels
 
@@ -248,19 +251,27 @@ def prepare_generation(n, alphabet, length, width, height, fonts, seed, noise, s
     return labels, _image_seeds(seed, start, n), fonts, noise or None
 
 
-def run_chunks(worker, chunks, n_jobs=1, progress=None, total=None):
+def run_chunks(worker, chunks, n_jobs=1, progress=None, total=None, scheduler=None):
     """Yield ``worker(*args)`` for each args tuple, in order, in processes when *n_jobs* > 1.
 
-    *progress*, if given, wraps ``range(total)`` in a bar that advances by the
-    length of each result.
+    With *scheduler* (``local:N`` or a Dask scheduler address) the chunks run
+    on a Dask cluster instead.  *progress*, if given, wraps ``range(total)``
+    in a bar that advances by the length of each result.
     """
-    if n_jobs > 1 and len(chunks) > 1:
+    bar = iter(progress(range(total))) if progress is not None else None
+    if scheduler is not None or (n_jobs > 1 and len(chunks) > 1):
         from joblib import Parallel, delayed
 
-        results = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(worker)(*a) for a in chunks)
+        from captchakit._cluster import parallel_runner
+
+        with parallel_runner(scheduler, n_jobs) as runner:
+            results = Parallel(n_jobs=runner.n_jobs, return_as="generator")(delayed(worker)(*a) for a in chunks)
+            yield from _ticked(results, bar)
     else:
-        results = (worker(*a) for a in chunks)
-    bar = iter(progress(range(total))) if progress is not None else None
+        yield from _ticked((worker(*a) for a in chunks), bar)
+
+
+def _ticked(results, bar):
     for r in results:
         if bar is not None:
             for _ in r:
