@@ -65,20 +65,50 @@ class Runner:
     def queue(self):
         """A queue that worker processes can put small messages into and this process reads.
 
-        On Dask it is a :class:`distributed.Queue` (through the scheduler);
-        with local processes a multiprocessing manager's queue; else an
-        in-process queue.  Returns ``(queue, close)``.
+        On Dask a :class:`distributed.Queue` (through the scheduler), handed
+        to the workers by name only; with local processes a multiprocessing
+        manager's queue; else an in-process queue.  Returns
+        ``(queue, handle_for_workers, close)``.
         """
         if self.client is not None:
             from distributed import Queue
 
-            return Queue(client=self.client), (lambda: None)
+            q = Queue(client=self.client)
+            return q, QueueByName(q.name), (lambda: None)
         if self.n_jobs > 1:
             import multiprocessing
 
             manager = multiprocessing.Manager()
-            return manager.Queue(), manager.shutdown
-        return _queue.SimpleQueue(), (lambda: None)
+            q = manager.Queue()
+            return q, q, manager.shutdown
+        q = _queue.SimpleQueue()
+        return q, q, (lambda: None)
+
+
+class QueueByName:
+    """A Dask queue named only, opened on first use on the worker (pickles as its name).
+
+    Pickling a :class:`distributed.Queue` itself would make whoever
+    unpickles it (the scheduler, when it reads the task graph) talk to the
+    scheduler: a deadlock when the scheduler runs in this process.
+    """
+
+    def __init__(self, name):
+        self.name = name
+        self._queue = None
+
+    def __getstate__(self):
+        return {"name": self.name}
+
+    def __setstate__(self, state):
+        self.name, self._queue = state["name"], None
+
+    def put(self, item):
+        if self._queue is None:
+            from distributed import Queue, get_client
+
+            self._queue = Queue(self.name, client=get_client())
+        self._queue.put(item)
 
 
 @contextlib.contextmanager
@@ -116,7 +146,7 @@ def parallel_runner(scheduler=None, n_jobs=1):
                                    dashboard_address=None, silence_logs=logging.ERROR)
             client = Client(cluster)
         else:
-            client = Client(value, timeout="10s")
+            client = Client(value, timeout="5s")
     except OSError as exc:
         if cluster is not None:
             cluster.close()

@@ -136,11 +136,11 @@ class _Ticks:
 
     def __init__(self, bar_it, runner):
         self.bar_it = bar_it
-        self.queue = self.thread = None
+        self.queue = self.handle = self.thread = None
         self._close_queue = None
         if bar_it is None:
             return
-        self.queue, self._close_queue = runner.queue()
+        self.queue, self.handle, self._close_queue = runner.queue()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
@@ -221,7 +221,7 @@ def tune(images, labels, grid=None, method="svm", cv=3, test_split=0.2, seed=0, 
         ticks = _Ticks(bar_it, runner)
         search = HalvingGridSearchCV(base, grids, factor=factor, resource="n_samples", min_resources=min_res,
                                      max_resources=max_res, cv=KFold(cv, shuffle=True, random_state=seed),
-                                     scoring=_Scorer(ticks.queue), refit=False, n_jobs=runner.n_jobs,
+                                     scoring=_Scorer(ticks.handle), refit=False, n_jobs=runner.n_jobs,
                                      random_state=seed, error_score=0.0)
         t0 = time.perf_counter()
         try:

@@ -1,5 +1,6 @@
 """End-to-end CNN recognizer with the same interface as the classic one."""
 
+import contextlib
 import math
 import time
 from collections import Counter
@@ -126,6 +127,19 @@ def _warmup_callback(target, steps):
     return WarmUp()
 
 
+def _strategy(distribute):
+    """The tf.distribute strategy for *distribute* (None: Keras's default, one device)."""
+    if distribute in (None, "none"):
+        return None
+    if distribute != "mirrored":
+        raise CaptchakitError(f"distribute must be None or 'mirrored', got {distribute!r}")
+    import tensorflow as tf
+
+    gpus = tf.config.list_logical_devices("GPU")
+    devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
+    return tf.distribute.MirroredStrategy(devices=devices)
+
+
 class CNNRecognizer(Recognizer):
     """Read whole captchas with a convolutional-recurrent network.
 
@@ -180,6 +194,11 @@ class CNNRecognizer(Recognizer):
     warmup_steps : int or "auto"
         With the plateau schedule: raise the learning rate linearly over this
         many first steps (0: none); auto: two epochs, at most 300 steps.
+    distribute : {None, "mirrored"}
+        ``mirrored``: train with :class:`tf.distribute.MirroredStrategy`, one
+        replica per GPU, or per logical CPU device on a machine without GPUs
+        (each batch is split between the replicas).  The saved model is the
+        same kind of file either way.
 
     Attributes
     ----------
@@ -195,7 +214,7 @@ class CNNRecognizer(Recognizer):
     def __init__(self, height="auto", width="auto", head="auto", filters=(16, 32, 64, 96), rnn_units=64,
                  dropout=0.25, epochs="auto", batch_size="auto", learning_rate=2e-3, patience="auto", augment=True,
                  noise=0.04, schedule="plateau", stuck_epochs=3, validation_split=0.1, seed=0, alphabet=None,
-                 verbose=1, fold=None, task="text", warmup_steps="auto"):
+                 verbose=1, fold=None, task="text", warmup_steps="auto", distribute=None):
         self.height = height
         self.width = width
         self.head = head
@@ -217,6 +236,7 @@ class CNNRecognizer(Recognizer):
         self.seed = seed
         self.alphabet = alphabet
         self.verbose = verbose
+        self.distribute = distribute
 
     # ------------------------------------------------------------------ encoding
     def _encode(self, labels):
@@ -288,15 +308,25 @@ class CNNRecognizer(Recognizer):
         xt, yt = to_input(X, self.height_, self.width_), self._encode(y)
         xv, yvv = to_input(Xv, self.height_, self.width_), self._encode(yv)
         n_classes = len(alphabet)
-        self.model_ = build_model(self.height_, self.width_, n_classes, self.length_[1], self.head_,
-                                  tuple(self.filters), self.rnn_units, self.dropout)
-        lr = self.learning_rate
-        if self.schedule == "cosine":
-            steps = max(1, -(-len(xt) // batch_size) * epochs)
-            lr = keras.optimizers.schedules.CosineDecay(
-                self.learning_rate / 10, steps, alpha=0.01, warmup_target=self.learning_rate,
-                warmup_steps=steps // 15)
-        self.model_.compile(optimizer=keras.optimizers.Adam(lr), loss=self._loss())
+        strategy = _strategy(self.distribute)
+        if strategy is not None and strategy.num_replicas_in_sync > 1:
+            # every batch must split evenly between the replicas (an uneven last batch fails in TF's
+            # cross-replica sum): a batch size that is a multiple of the replicas, and at most
+            # replicas - 1 images fewer in each part
+            r = strategy.num_replicas_in_sync
+            batch_size = -(-batch_size // r) * r
+            keep_t, keep_v = len(xt) - len(xt) % r, len(xv) - len(xv) % r
+            xt, yt, xv, yvv = xt[:keep_t], yt[:keep_t], xv[:keep_v], yvv[:keep_v]
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            self.model_ = build_model(self.height_, self.width_, n_classes, self.length_[1], self.head_,
+                                      tuple(self.filters), self.rnn_units, self.dropout)
+            lr = self.learning_rate
+            if self.schedule == "cosine":
+                steps = max(1, -(-len(xt) // batch_size) * epochs)
+                lr = keras.optimizers.schedules.CosineDecay(
+                    self.learning_rate / 10, steps, alpha=0.01, warmup_target=self.learning_rate,
+                    warmup_steps=steps // 15)
+            self.model_.compile(optimizer=keras.optimizers.Adam(lr), loss=self._loss())
         self.warnings_ = []
         # Keras averages the cross-entropy over the positions, so the positions head's
         # loss at chance is ln(C) (L*ln(C) summed); the CTC loss is per whole label.
@@ -322,7 +352,9 @@ class CNNRecognizer(Recognizer):
         self.fit_summary_ = {"n_images": len(X), "n_validation": len(Xv), "epochs_run": len(hist.epoch),
                              "seconds": time.perf_counter() - t0, "head": self.head_,
                              "settings": self.settings_, "plateau_epochs": hold.epochs,
-                             "chance_loss": chance, "label_lengths": {str(k): v for k, v in sorted(lengths.items())}}
+                             "chance_loss": chance, "label_lengths": {str(k): v for k, v in sorted(lengths.items())},
+                             "replicas": strategy.num_replicas_in_sync if strategy is not None else 1,
+                             "devices": list(strategy.extended.worker_devices) if strategy is not None else []}
         return self
 
     @property
