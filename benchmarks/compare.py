@@ -6,7 +6,12 @@ Sets: the built-in 4-digit default; 4-character lowercase alphanumeric;
 Every set runs with no flags (the alphanumeric set only names its learning-curve point);
 ``--with-flags`` also runs captcha_images_v2 with the hand-picked CNN flags of captchakit 0.2.
 
-Usage: python benchmarks/compare.py [--sets default,alnum,v2] [--out bench_out] [--with-flags]
+``speed``: the CNN's speed on the 4-digit set (4,000 training images, 2 epochs, test 500): training
+images/s, batched inference ms/image and single-image inference ms, for the default network and a few
+variants (input size, widths, recurrent layer, augmentation, batch size).  Speed only: two epochs say
+nothing about accuracy (the README gives the accuracy of the variants that were tried in full).
+
+Usage: python benchmarks/compare.py [--sets default,alnum,v2,speed] [--out bench_out] [--with-flags]
 """
 
 import argparse
@@ -29,9 +34,56 @@ def run(args):
     print(f"(wall {time.perf_counter() - t0:.0f} s, exit {p.returncode})\n", flush=True)
 
 
+SPEED_VARIANTS = [
+    ("default (40x100, widths 16-96, GRU 64, augment, batch 64)", {}),
+    ("no augmentation", {"augment": False}),
+    ("input 32x80", {"height": 32, "width": 80}),
+    ("batch 128", {"batch_size": 128}),
+    ("no recurrent layer", {"rnn_units": 0}),
+    ("widths 8-64", {"filters": (8, 16, 32, 64)}),
+    ("input 32x80 + widths 8-64", {"height": 32, "width": 80, "filters": (8, 16, 32, 64)}),
+]
+
+
+def speed(n_train=4000, n_test=500):
+    """Training images/s and inference times of the CNN and a few variants."""
+    import numpy as np
+
+    from _common import table
+    from captchakit.cnn_baseline import CNNRecognizer
+    from captchakit.data import generate_captchas
+
+    X, y = generate_captchas(n_train, seed=0, n_jobs=2)
+    Xt, _ = generate_captchas(n_test, seed=10_000, n_jobs=2)
+    rows = []
+    for name, kw in SPEED_VARIANTS:
+        params = dict(height=40, width=100, head="positions", batch_size=64, epochs=2, patience=2, warmup_steps=0,
+                      verbose=0, seed=0)
+        params.update(kw)
+        rec = CNNRecognizer(**params).fit(X, y)
+        s = rec.fit_summary_
+        train_ips = s["n_images"] * s["epochs_run"] / s["seconds"]
+        rec.predict(Xt[:64])  # warm the graph
+        t0 = time.perf_counter()
+        rec.predict(Xt)
+        batched = 1000 * (time.perf_counter() - t0) / len(Xt)
+        single = []
+        for im in Xt[:30]:
+            t0 = time.perf_counter()
+            rec.predict([im])
+            single.append(1000 * (time.perf_counter() - t0))
+        rows.append({"variant": name, "train img/s": f"{train_ips:.0f}", "batched ms/image": f"{batched:.2f}",
+                     "single image ms": f"{float(np.median(single)):.1f}",
+                     "parameters": f"{rec.model_.count_params():,}"})
+        print(rows[-1], flush=True)
+    print(f"CNN speed, python-captcha 4 digits: {n_train} training images x 2 epochs (validation included), "
+          f"inference on {n_test} test images; TensorFlow's own threads")
+    print(table(rows, list(rows[0])))
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sets", default="default,alnum,v2")
+    ap.add_argument("--sets", default="default,alnum,v2,speed")
     ap.add_argument("--out", default="bench_out")
     ap.add_argument("--with-flags", action="store_true", help="also captcha_images_v2 with the 0.2 hand-picked flags")
     a = ap.parse_args()
@@ -59,6 +111,9 @@ def main():
                      "--train-sizes", "200,400"])
         else:
             print("captcha_images_v2 not found: skipped")
+    if "speed" in sets:
+        print("## CNN speed")
+        speed()
 
 
 if __name__ == "__main__":

@@ -83,16 +83,35 @@ def test_stuck_guard_fires_when_broken(capsys):
     X, _ = two_class_set()
     rng = np.random.default_rng(1)
     y = ["".join(rng.choice(list("0123456789"), 4)) for _ in X]
-    rec = CNNRecognizer(epochs=3, stuck_epochs=2, augment=False, **TINY).fit(X, y)
+    rec = CNNRecognizer(epochs=3, stuck_epochs=2, augment=False, restart=False, **TINY).fit(X, y)
     assert len(rec.warnings_) == 1
     assert "near chance" in rec.warnings_[0] and "one softmax over all positions" in rec.warnings_[0]
     # early stopping waits while nothing is learned yet: the plateau is not taken for convergence,
     # and its epochs do not count against the budget (up to as many again)
-    rec = CNNRecognizer(epochs=3, patience=1, stuck_epochs=9, augment=False, **TINY).fit(X, y)
+    rec = CNNRecognizer(epochs=3, patience=1, stuck_epochs=9, augment=False, restart=False, **TINY).fit(X, y)
     s = rec.fit_summary_
     assert s["plateau_epochs"] >= 3 and 3 < s["epochs_run"] <= 6
     assert s["epochs_run"] == 6 or s["epochs_run"] - s["plateau_epochs"] == 3
     assert "near chance" in rec.training_note()
+
+
+def test_stuck_run_restarts_once_with_the_small_data_recipe(tmp_path, capsys):
+    """Stuck near chance for half the epochs in a row: one restart from scratch, said and stored."""
+    X, _ = two_class_set()
+    rng = np.random.default_rng(1)
+    y = ["".join(rng.choice(list("0123456789"), 4)) for _ in X]
+    rec = CNNRecognizer(epochs=4, stuck_epochs=2, augment=False, **{**TINY, "verbose": 1}).fit(X, y)
+    s = rec.fit_summary_
+    assert s["restart"]["after_epochs"] == 2 and s["restart"]["first_run"]["settings"]["head"] == "positions"
+    # pinned settings stay (head, batch and epochs were pinned by TINY / here), the rest follow the recipe
+    recipe = s["restart"]["recipe"]
+    assert recipe["head"] == "positions" and recipe["batch_size"] == 16 and recipe["epochs"] == 4
+    assert recipe["patience"] >= 10 and recipe["learning_rate"] == 1e-3 and recipe["seed"] == 1
+    assert any("training once more from scratch" in w for w in rec.warnings_)
+    assert "RESTART:" in capsys.readouterr().out and "restarted once" in rec.training_note()
+    rec.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert meta["training"]["restart"]["after_epochs"] == 2
 
 
 def test_bad_keras_payload_refused(tmp_path, small_set):

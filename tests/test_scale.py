@@ -104,7 +104,9 @@ def test_progress_messages_come_back_from_workers(cluster):
 
 
 def test_tune_on_local_cluster_cli(tmp_path, gen_dir):
-    res = run_cli("tune", gen_dir, "--out", tmp_path / "t", "--scheduler", "local:2", "--cv", "2")
+    grid = tmp_path / "grid.json"
+    grid.write_text(json.dumps({"median": [0, 3], "min_area": [12, 30]}))
+    res = run_cli("tune", gen_dir, "--out", tmp_path / "t", "--scheduler", "local:2", "--cv", "2", "--grid", grid)
     assert res.exit_code == 0, res.output
     assert "local Dask cluster of 2 worker processes" in res.output
     assert json.loads((tmp_path / "t" / "best.json").read_text())["preprocess"]

@@ -12,7 +12,7 @@ from captchakit._base import Recognizer, detail
 from captchakit._errors import CaptchakitError, LabelError, ModelFileError
 from captchakit.cnn_baseline._data import make_dataset, to_input
 from captchakit.cnn_baseline._model import build_model
-from captchakit.cnn_baseline._settings import AUTO_SETTINGS, derive_settings
+from captchakit.cnn_baseline._settings import AUTO_SETTINGS, derive_settings, restart_recipe
 from captchakit.data._alphabet import resolve_alphabet
 from captchakit.data._labels import fold_alphabet
 
@@ -84,24 +84,34 @@ def keras_verbosity(verbose, stream=None):
     return 1 if getattr(stream, "isatty", lambda: False)() else 2
 
 
-def _plateau_hold(chance, watched, tolerance=0.9, budget=None):
+def _plateau_hold(chance, watched, tolerance=0.9, budget=None, give_up=None):
     import keras
 
     class PlateauHold(keras.callbacks.Callback):
         """While the training loss is still near chance (the CTC blank plateau, or guessing), hold early
-        stopping and the learning-rate reduction: their patience counts only once learning has begun."""
+        stopping and the learning-rate reduction: their patience counts only once learning has begun.
+        After *give_up* epochs in a row near chance, stop (the caller restarts with another recipe)."""
 
         def __init__(self):
             super().__init__()
             self.watched = list(watched)
             self.epochs = 0
+            self.in_a_row = 0
+            self.gave_up = False
 
         def on_epoch_end(self, epoch, logs=None):
             loss = (logs or {}).get("loss")
             if loss is not None and loss >= tolerance * chance:
                 self.epochs += 1
+                self.in_a_row += 1
                 for cb in self.watched:
                     cb.wait = -1  # they run next and count this epoch: their wait stays at 0
+                if give_up is not None and self.in_a_row >= give_up:
+                    self.gave_up = True
+                    self.model.stop_training = True
+                    return
+            else:
+                self.in_a_row = 0
             # epochs on the plateau do not count against the budget (the fit allows up to twice as many)
             if budget is not None and epoch + 1 - self.epochs >= budget:
                 self.model.stop_training = True
@@ -199,6 +209,13 @@ class CNNRecognizer(Recognizer):
         replica per GPU, or per logical CPU device on a machine without GPUs
         (each batch is split between the replicas).  The saved model is the
         same kind of file either way.
+    restart : bool
+        When the training loss has stayed near chance for half the epochs
+        in a row (at least *stuck_epochs*), stop and train once more from
+        scratch with the small-data recipe (:func:`restart_recipe`: CTC,
+        batch 16, more patience, half the learning rate, another seed;
+        pinned settings kept).  Said in the output, in ``warnings_`` and in
+        the bundle (``training.restart``).
 
     Attributes
     ----------
@@ -214,7 +231,7 @@ class CNNRecognizer(Recognizer):
     def __init__(self, height="auto", width="auto", head="auto", filters=(16, 32, 64, 96), rnn_units=64,
                  dropout=0.25, epochs="auto", batch_size="auto", learning_rate=2e-3, patience="auto", augment=True,
                  noise=0.04, schedule="plateau", stuck_epochs=3, validation_split=0.1, seed=0, alphabet=None,
-                 verbose=1, fold=None, task="text", warmup_steps="auto", distribute=None):
+                 verbose=1, fold=None, task="text", warmup_steps="auto", distribute=None, restart=True):
         self.height = height
         self.width = width
         self.head = head
@@ -237,6 +254,7 @@ class CNNRecognizer(Recognizer):
         self.alphabet = alphabet
         self.verbose = verbose
         self.distribute = distribute
+        self.restart = restart
 
     # ------------------------------------------------------------------ encoding
     def _encode(self, labels):
@@ -305,10 +323,48 @@ class CNNRecognizer(Recognizer):
         va, tr = perm[:n_val], perm[n_val:]
         Xv, yv = [X[i] for i in va], [y[i] for i in va]
         X, y = [X[i] for i in tr], [y[i] for i in tr]
-        xt, yt = to_input(X, self.height_, self.width_), self._encode(y)
-        xv, yvv = to_input(Xv, self.height_, self.width_), self._encode(yv)
         n_classes = len(alphabet)
         strategy = _strategy(self.distribute)
+        give_up = max(self.stuck_epochs, math.ceil(epochs / 2)) if self.restart else None
+        run = dict(head=self.head_, batch_size=batch_size, epochs=epochs, patience=patience, warmup_steps=warmup,
+                   learning_rate=self.learning_rate, seed=self.seed)
+        self.warnings_ = []
+        hist, hold, chance, t0 = self._train(X, y, Xv, yv, run, n_classes, strategy, give_up)
+        restart = None
+        if hold.gave_up:
+            first = {"epochs_run": len(hist.epoch), "loss": float(hist.history["loss"][-1]), "settings": run}
+            run = restart_recipe(run, len(X), pinned=self.settings_["pinned"])
+            restart = {"after_epochs": len(hist.epoch), "first_run": first, "recipe": run}
+            msg = (f"the training loss stayed near chance for {len(hist.epoch)} epochs in a row: training once more "
+                   f"from scratch with the small-data recipe (head {run['head']}, batch {run['batch_size']}, at most "
+                   f"{run['epochs']} epochs, patience {run['patience']}, learning rate {run['learning_rate']:g}, "
+                   f"warm-up {run['warmup_steps']} steps, seed {run['seed']})")
+            self.warnings_.append(msg)
+            if self.verbose:
+                print(f"RESTART: {msg}", flush=True)
+            for k in ("head", "batch_size", "epochs", "patience", "warmup_steps"):
+                self.settings_[k] = run[k]
+            self.settings_["restarted"] = True
+            hist, hold, chance, _ = self._train(X, y, Xv, yv, run, n_classes, strategy, None)
+        self.history_ = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+        self.fit_summary_ = {"n_images": len(X), "n_validation": len(Xv), "epochs_run": len(hist.epoch),
+                             "seconds": time.perf_counter() - t0, "head": self.head_,
+                             "settings": self.settings_, "plateau_epochs": hold.epochs,
+                             "chance_loss": chance, "label_lengths": {str(k): v for k, v in sorted(lengths.items())},
+                             "replicas": strategy.num_replicas_in_sync if strategy is not None else 1,
+                             "devices": list(strategy.extended.worker_devices) if strategy is not None else [],
+                             "restart": restart}
+        return self
+
+    def _train(self, X, y, Xv, yv, run, n_classes, strategy, give_up):
+        """One training run from scratch with the settings in *run*; returns (history, hold, chance, t0)."""
+        import keras
+
+        keras.utils.set_random_seed(run["seed"])
+        self.head_ = run["head"]
+        batch_size, epochs, patience, warmup = run["batch_size"], run["epochs"], run["patience"], run["warmup_steps"]
+        xt, yt = to_input(X, self.height_, self.width_), self._encode(y)
+        xv, yvv = to_input(Xv, self.height_, self.width_), self._encode(yv)
         if strategy is not None and strategy.num_replicas_in_sync > 1:
             # every batch must split evenly between the replicas (an uneven last batch fails in TF's
             # cross-replica sum): a batch size that is a multiple of the replicas, and at most
@@ -320,21 +376,20 @@ class CNNRecognizer(Recognizer):
         with strategy.scope() if strategy is not None else contextlib.nullcontext():
             self.model_ = build_model(self.height_, self.width_, n_classes, self.length_[1], self.head_,
                                       tuple(self.filters), self.rnn_units, self.dropout)
-            lr = self.learning_rate
+            lr = run["learning_rate"]
             if self.schedule == "cosine":
                 steps = max(1, -(-len(xt) // batch_size) * epochs)
                 lr = keras.optimizers.schedules.CosineDecay(
-                    self.learning_rate / 10, steps, alpha=0.01, warmup_target=self.learning_rate,
+                    run["learning_rate"] / 10, steps, alpha=0.01, warmup_target=run["learning_rate"],
                     warmup_steps=steps // 15)
             self.model_.compile(optimizer=keras.optimizers.Adam(lr), loss=self._loss())
-        self.warnings_ = []
         # Keras averages the cross-entropy over the positions, so the positions head's
         # loss at chance is ln(C) (L*ln(C) summed); the CTC loss is per whole label.
         chance = (chance_loss(1, n_classes) if self.head_ == "positions"
                   else chance_loss(self.length_[1], n_classes + 1))
         stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True,
                                                 start_from_epoch=min(5, epochs // 3))
-        hold = _plateau_hold(chance, [stopper], budget=epochs)
+        hold = _plateau_hold(chance, [stopper], budget=epochs, give_up=give_up)
         callbacks = [hold, stopper, _stuck_callback(chance, self.stuck_epochs, self.warnings_)]
         if self.schedule == "plateau":
             reducer = keras.callbacks.ReduceLROnPlateau(
@@ -342,20 +397,13 @@ class CNNRecognizer(Recognizer):
             hold.watched.append(reducer)
             callbacks.append(reducer)
             if warmup:
-                callbacks.append(_warmup_callback(self.learning_rate, warmup))
+                callbacks.append(_warmup_callback(run["learning_rate"], warmup))
         t0 = time.perf_counter()
         hist = self.model_.fit(
-            make_dataset(xt, yt, batch_size, self.augment, self.seed, noise=self.noise),
-            validation_data=make_dataset(xv, yvv, 256, False, self.seed, shuffle=False) if len(xv) else None,
+            make_dataset(xt, yt, batch_size, self.augment, run["seed"], noise=self.noise),
+            validation_data=make_dataset(xv, yvv, 256, False, run["seed"], shuffle=False) if len(xv) else None,
             epochs=2 * epochs, callbacks=callbacks, verbose=keras_verbosity(self.verbose))
-        self.history_ = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
-        self.fit_summary_ = {"n_images": len(X), "n_validation": len(Xv), "epochs_run": len(hist.epoch),
-                             "seconds": time.perf_counter() - t0, "head": self.head_,
-                             "settings": self.settings_, "plateau_epochs": hold.epochs,
-                             "chance_loss": chance, "label_lengths": {str(k): v for k, v in sorted(lengths.items())},
-                             "replicas": strategy.num_replicas_in_sync if strategy is not None else 1,
-                             "devices": list(strategy.extended.worker_devices) if strategy is not None else []}
-        return self
+        return hist, hold, chance, t0
 
     @property
     def input_shape(self):
@@ -371,7 +419,9 @@ class CNNRecognizer(Recognizer):
         return head + (f"trained on {s['n_images']} images ({s['n_validation']} more for early stopping), head "
                        f"{s['head']}, {s['epochs_run']} epochs in {s['seconds']:.0f} s"
                        + (f"; {s['plateau_epochs']} epochs with the loss near chance (early stopping and the "
-                          "learning-rate reduction waited for learning to begin)" if s.get("plateau_epochs") else ""))
+                          "learning-rate reduction waited for learning to begin)" if s.get("plateau_epochs") else "")
+                       + (f"; restarted once with the small-data recipe after {s['restart']['after_epochs']} epochs "
+                          "near chance (the figures above are the restart's)" if s.get("restart") else ""))
 
     # ------------------------------------------------------------------ predict
     def _decode(self, out):

@@ -64,3 +64,33 @@ def derive_settings(shapes, lengths, n_images):
     warmup = int(min(300, 2 * per_epoch))
     return {"height": height, "width": width, "head": head, "batch_size": batch, "epochs": epochs,
             "patience": patience, "warmup_steps": warmup}
+
+
+def restart_recipe(run, n_images, pinned=()):
+    """The settings of the one restart after a run stuck near chance: the small-data recipe.
+
+    CTC (it leaves the plateau on small sets where one softmax per position
+    stays at chance), batch 16 (more updates per epoch), a budget of twice
+    the usual optimizer steps (30-150 epochs), patience at least 10, a
+    warm-up over two epochs, half the learning rate and the next seed.
+    Settings in *pinned* keep their value.
+
+    Examples
+    --------
+    >>> run = {"head": "positions", "batch_size": 64, "epochs": 38, "patience": 4, "warmup_steps": 214,
+    ...        "learning_rate": 2e-3, "seed": 0}
+    >>> r = restart_recipe(run, 6800)
+    >>> r["head"], r["batch_size"], r["epochs"], r["patience"], r["learning_rate"], r["seed"]
+    ('ctc', 16, 30, 10, 0.001, 1)
+    >>> restart_recipe(run, 6800, pinned=["head", "epochs"])["head"]
+    'positions'
+    """
+    per_epoch = max(1, math.ceil(n_images / 16))
+    recipe = {"head": "ctc", "batch_size": 16,
+              "epochs": int(min(150, max(30, math.ceil(2 * STEP_BUDGET / per_epoch)))),
+              "patience": max(10, int(run["patience"])), "warmup_steps": int(min(300, 2 * per_epoch))}
+    out = dict(run)
+    out.update({k: v for k, v in recipe.items() if k not in pinned})
+    out["learning_rate"] = run["learning_rate"] / 2
+    out["seed"] = run["seed"] + 1
+    return out
