@@ -156,12 +156,32 @@ def parallel_runner(scheduler=None, n_jobs=1):
             client.wait_for_workers(1, timeout=60)
         except TimeoutError:
             raise CaptchakitError(f"--scheduler {value}: the cluster has no worker (none joined within 60 s)") from None
-        with parallel_config(backend="dask"):
+        with parallel_config(backend=_cluster_backend()):
             yield Runner(-1, client, describe(spec))
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _cluster_backend():
+    """The name of joblib's Dask backend, registered so that a cluster of one worker thread is used too.
+
+    joblib runs a ``Parallel`` call in this process when the backend's
+    effective number of jobs is 1, which is what its Dask backend reports
+    for a cluster with one worker thread: the work would silently stay
+    here.  This subclass reports at least 2, so the tasks always go to
+    the cluster.
+    """
+    from joblib import register_parallel_backend
+    from joblib._dask import DaskDistributedBackend  # joblib's own Dask backend (what backend="dask" uses)
+
+    class ClusterBackend(DaskDistributedBackend):
+        def effective_n_jobs(self, n_jobs):
+            return max(2, super().effective_n_jobs(n_jobs))
+
+    register_parallel_backend("captchakit-dask", ClusterBackend)
+    return "captchakit-dask"
 
 
 def describe(scheduler):

@@ -157,6 +157,61 @@ def test_compare_many_sets_on_cluster(tmp_path, cluster):
     assert load_model(tmp_path / "r2" / "set_a" / "models" / "knn").alphabet_
 
 
+@pytest.fixture
+def dask_cli_cluster(tmp_path):
+    """A scheduler and a worker started the way a user starts them: `dask scheduler`, `dask worker`."""
+    import os
+    import shutil
+    import time
+
+    dask_exe = shutil.which("dask", path=os.path.dirname(sys.executable)) or shutil.which("dask")
+    if dask_exe is None:
+        pytest.skip("the `dask` command is not installed")
+    sched_file = tmp_path / "scheduler.json"
+    env = {**os.environ, "DASK_DISTRIBUTED__LOGGING__DISTRIBUTED": "error"}
+    procs = [subprocess.Popen([dask_exe, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                               "--scheduler-file", str(sched_file)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        deadline = time.monotonic() + 60
+        while not sched_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert sched_file.exists(), "dask scheduler did not start"
+        address = json.loads(sched_file.read_text())["address"]
+        procs.append(subprocess.Popen([dask_exe, "worker", address, "--nworkers", "1", "--nthreads", "1",
+                                       "--no-dashboard"], env=env, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL))
+        with distributed.Client(address, timeout="20s") as client:
+            client.wait_for_workers(1, timeout=60)
+            yield address, client
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def test_runs_on_a_dask_scheduler_started_from_the_shell(tmp_path, dask_cli_cluster):
+    """`--scheduler ADDRESS` of a `dask scheduler` process: the tasks execute on its worker."""
+    address, client = dask_cli_cluster
+    assert executed(client) == 0
+    res = run_cli("generate", tmp_path / "g", "-n", "60", "--seed", "2", "--scheduler", address)
+    assert res.exit_code == 0, res.output
+    assert executed(client) > 0
+    assert len(list((tmp_path / "g").glob("*.png"))) == 60
+    grid = tmp_path / "grid.json"
+    grid.write_text(json.dumps({"median": [0, 3]}))
+    before = executed(client)
+    res = run_cli("tune", tmp_path / "g", "--out", tmp_path / "t", "--cv", "2", "--grid", grid,
+                  "--scheduler", address)
+    assert res.exit_code == 0, res.output
+    assert f"the Dask cluster at {address}" in res.output
+    assert executed(client) > before
+
+
 @pytest.mark.cnn
 def test_cnn_mirrored_on_two_logical_cpus(tmp_path):
     """MirroredStrategy over two logical CPU devices: two replicas, a saved model that reads the same."""
