@@ -135,12 +135,16 @@ def cnn_options(epochs, image_size, batch="measured from the data", patience="me
         click.option("--distribute", type=click.Choice(["none", "mirrored"]), default="none", show_default=True,
                      help="CNN: mirrored trains with tf.distribute.MirroredStrategy over this machine's GPUs "
                           "(or its logical CPU devices when it has no GPU)."),
+        click.option("--pretrain", type=click.Choice(["none", "synthetic", "auto"]), default="none",
+                     show_default=True,
+                     help="CNN: first train on 4,000 python-captcha look-alikes (your alphabet, lengths and image "
+                          "size), then on your images; auto: below 2,000 training images."),
     ]
     return lambda f: _with_options(f, opts)
 
 
 def _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule, defaults=None,
-                distribute="none"):
+                distribute="none", pretrain="none"):
     """CNNRecognizer parameters from the CNN options; options not given stay "auto" (measured
     from the data) unless *defaults* names a value for them."""
     from captchakit.cnn_baseline import parse_image_size
@@ -152,7 +156,7 @@ def _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, 
             "batch_size": batch_size or d.get("batch_size", "auto"), "head": head,
             "patience": patience or d.get("patience", "auto"), "augment": augment, "noise": noise,
             "schedule": schedule, "warmup_steps": d.get("warmup_steps", "auto"),
-            "distribute": None if distribute in (None, "none") else distribute}
+            "distribute": None if distribute in (None, "none") else distribute, "pretrain": pretrain}
 
 
 def _threshold_option(text):
@@ -517,7 +521,8 @@ def _print_metrics(m, title):
 def train(data, method, model_path, features, search, seg_method, connectivity, min_width, max_width, crop_size,
           threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area, remove_lines,
           line_thickness, channel, frame, config_file, alphabet, length, labels_file, pattern, val_split, seed, epochs,
-          batch_size, image_size, head, patience, augment, noise, schedule, distribute, overwrite, front_end, segmentation,
+          batch_size, image_size, head, patience, augment, noise, schedule, distribute, pretrain, overwrite, front_end,
+          segmentation,
           ignore_case, fold, task):
     """Train a recognizer on the labelled images of DATA and save a model bundle.
 
@@ -537,7 +542,7 @@ def train(data, method, model_path, features, search, seg_method, connectivity, 
                     min_area, remove_lines, line_thickness, channel, frame),
         _seg_kwargs(seg_method, connectivity, min_width, max_width, crop_size), segmentation)
     params = _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule,
-                         distribute=distribute)
+                         distribute=distribute, pretrain=pretrain)
     fold_spec = _fold_spec(ignore_case, fold)
     rec = make_recognizer(method, **params, preprocessor=pre, segmenter=seg, features=features, seed=seed,
                           alphabet=alphabet, segmentation=seg_mode, fold=fold_spec, task=task,
@@ -677,7 +682,8 @@ QUICK_SET = {"count": 240, "test": 60, "alphabet": "digits", "length": 4}
 @click.option("--overwrite", is_flag=True, help="Write into a non-empty report folder.")
 @scheduler_option
 def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epochs, batch_size, image_size, head,
-            patience, augment, noise, schedule, distribute, seg_method, connectivity, min_width, max_width, crop_size,
+            patience, augment, noise, schedule, distribute, pretrain, seg_method, connectivity, min_width, max_width,
+            crop_size,
             threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area, remove_lines,
             line_thickness, channel, frame, config_file, quick, overwrite, front_end, segmentation,
             ignore_case, fold, task, scheduler):
@@ -710,7 +716,7 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epo
     builtin = {"epochs": 2 if quick else 15, "image_size": "40x100", "batch_size": 64, "patience": 4,
                "warmup_steps": 0}
     cnn_params = _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule,
-                             builtin if not data else None, distribute)
+                             builtin if not data else None, distribute, pretrain)
     pre, seg, seg_mode = _front_end(
         front_end, config_file,
         _pre_kwargs(threshold, block_size, offset, median, mean_, filter_order, filter_stage,

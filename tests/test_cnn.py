@@ -114,6 +114,36 @@ def test_stuck_run_restarts_once_with_the_small_data_recipe(tmp_path, capsys):
     assert meta["training"]["restart"]["after_epochs"] == 2
 
 
+def test_synthetic_pretraining_then_the_users_images(tmp_path, monkeypatch, capsys):
+    """pretrain="synthetic": look-alikes with the labels' alphabet and size first, then the user's images
+    from those weights; said and stored."""
+    from captchakit.cnn_baseline import _pretrain
+
+    monkeypatch.setattr(_pretrain, "PRETRAIN_IMAGES", 60)
+    monkeypatch.setattr(_pretrain, "PRETRAIN_STEPS", 6)
+    inits = []
+    original = CNNRecognizer._train
+
+    def spy(self, X, y, Xv, yv, run, *args):
+        inits.append((len(X), args[3] if len(args) > 3 else None, set("".join(y))))
+        return original(self, X, y, Xv, yv, run, *args)
+
+    monkeypatch.setattr(CNNRecognizer, "_train", spy)
+    X, y = two_class_set()
+    rec = CNNRecognizer(epochs=2, augment=False, pretrain="synthetic", **{**TINY, "verbose": 1}).fit(X, y)
+    assert len(inits) == 2
+    (n_syn, init_syn, chars_syn), (n_user, init_user, _) = inits
+    assert n_syn == 54 and init_syn is None and chars_syn <= {"a", "b"}  # 60 look-alikes, 6 kept for validation
+    assert n_user == len(X) - 6 and init_user is not None  # the user's images start from the pretrained weights
+    p = rec.fit_summary_["pretrain"]
+    assert p["images"] == 60 and p["epochs_run"] >= 1 and p["image_size"] == [24, 48]
+    assert "pretraining on 60 synthetic" in capsys.readouterr().out and "pretrained first" in rec.training_note()
+    rec.save(tmp_path / "m")
+    assert json.loads((tmp_path / "m" / "model.json").read_text())["training"]["pretrain"]["images"] == 60
+    with pytest.raises(Exception, match="pretrain must be one of"):
+        CNNRecognizer(pretrain="imagenet", **TINY).fit(X[:8], y[:8])
+
+
 def test_bad_keras_payload_refused(tmp_path, small_set):
     X, y = small_set
     rec = CNNRecognizer(epochs=1, **TINY).fit(X[:20], y[:20])

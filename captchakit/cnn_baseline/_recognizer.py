@@ -216,6 +216,13 @@ class CNNRecognizer(Recognizer):
         batch 16, more patience, half the learning rate, another seed;
         pinned settings kept).  Said in the output, in ``warnings_`` and in
         the bundle (``training.restart``).
+    pretrain : {"none", "synthetic", "auto"}
+        ``synthetic``: first train on 4,000 seeded python-captcha images drawn
+        with the training labels' alphabet, length range and median image
+        size (:func:`synthetic_lookalikes`; about 1,500 optimizer steps), then
+        go on training on the user's images from those weights.  ``auto``:
+        synthetic below 2,000 training images.  Stored in the bundle
+        (``training.pretrain``).
 
     Attributes
     ----------
@@ -231,7 +238,8 @@ class CNNRecognizer(Recognizer):
     def __init__(self, height="auto", width="auto", head="auto", filters=(16, 32, 64, 96), rnn_units=64,
                  dropout=0.25, epochs="auto", batch_size="auto", learning_rate=2e-3, patience="auto", augment=True,
                  noise=0.04, schedule="plateau", stuck_epochs=3, validation_split=0.1, seed=0, alphabet=None,
-                 verbose=1, fold=None, task="text", warmup_steps="auto", distribute=None, restart=True):
+                 verbose=1, fold=None, task="text", warmup_steps="auto", distribute=None, restart=True,
+                 pretrain="none"):
         self.height = height
         self.width = width
         self.head = head
@@ -255,6 +263,7 @@ class CNNRecognizer(Recognizer):
         self.verbose = verbose
         self.distribute = distribute
         self.restart = restart
+        self.pretrain = pretrain
 
     # ------------------------------------------------------------------ encoding
     def _encode(self, labels):
@@ -329,14 +338,19 @@ class CNNRecognizer(Recognizer):
         run = dict(head=self.head_, batch_size=batch_size, epochs=epochs, patience=patience, warmup_steps=warmup,
                    learning_rate=self.learning_rate, seed=self.seed)
         self.warnings_ = []
-        hist, hold, chance, t0 = self._train(X, y, Xv, yv, run, n_classes, strategy, give_up)
+        t_start = time.perf_counter()
+        init, pretrained = self._pretrain(X, run, n_classes, strategy)
+        hist, hold, chance, _ = self._train(X, y, Xv, yv, run, n_classes, strategy, give_up, init)
         restart = None
         if hold.gave_up:
             first = {"epochs_run": len(hist.epoch), "loss": float(hist.history["loss"][-1]), "settings": run}
             run = restart_recipe(run, len(X), pinned=self.settings_["pinned"])
             restart = {"after_epochs": len(hist.epoch), "first_run": first, "recipe": run}
+            # pretrained weights fit only the head they were trained with
+            init = init if run["head"] == first["settings"]["head"] else None
+            start = "the pretrained weights" if init is not None else "scratch"
             msg = (f"the training loss stayed near chance for {len(hist.epoch)} epochs in a row: training once more "
-                   f"from scratch with the small-data recipe (head {run['head']}, batch {run['batch_size']}, at most "
+                   f"from {start} with the small-data recipe (head {run['head']}, batch {run['batch_size']}, at most "
                    f"{run['epochs']} epochs, patience {run['patience']}, learning rate {run['learning_rate']:g}, "
                    f"warm-up {run['warmup_steps']} steps, seed {run['seed']})")
             self.warnings_.append(msg)
@@ -345,19 +359,48 @@ class CNNRecognizer(Recognizer):
             for k in ("head", "batch_size", "epochs", "patience", "warmup_steps"):
                 self.settings_[k] = run[k]
             self.settings_["restarted"] = True
-            hist, hold, chance, _ = self._train(X, y, Xv, yv, run, n_classes, strategy, None)
+            hist, hold, chance, _ = self._train(X, y, Xv, yv, run, n_classes, strategy, None, init)
         self.history_ = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
         self.fit_summary_ = {"n_images": len(X), "n_validation": len(Xv), "epochs_run": len(hist.epoch),
-                             "seconds": time.perf_counter() - t0, "head": self.head_,
+                             "seconds": time.perf_counter() - t_start, "head": self.head_,
                              "settings": self.settings_, "plateau_epochs": hold.epochs,
                              "chance_loss": chance, "label_lengths": {str(k): v for k, v in sorted(lengths.items())},
                              "replicas": strategy.num_replicas_in_sync if strategy is not None else 1,
                              "devices": list(strategy.extended.worker_devices) if strategy is not None else [],
-                             "restart": restart}
+                             "restart": restart, "pretrain": pretrained}
         return self
 
-    def _train(self, X, y, Xv, yv, run, n_classes, strategy, give_up):
-        """One training run from scratch with the settings in *run*; returns (history, hold, chance, t0)."""
+    def _pretrain(self, X, run, n_classes, strategy):
+        """Pretrain on synthetic look-alikes when *pretrain* asks for it; returns (weights or None, summary)."""
+        from captchakit.cnn_baseline._pretrain import (PRETRAIN_MODES, median_shape, pretrain_plan,
+                                                       synthetic_lookalikes)
+
+        if self.pretrain not in PRETRAIN_MODES:
+            raise CaptchakitError(f"pretrain must be one of {', '.join(PRETRAIN_MODES)}, got {self.pretrain!r}")
+        plan = pretrain_plan(len(X), self.pretrain, run["batch_size"])
+        if plan is None:
+            return None, None
+        shape = median_shape(X)
+        if self.verbose:
+            print(f"pretraining on {plan['images']} synthetic python-captcha look-alikes (alphabet of "
+                  f"{len(self.alphabet_)} characters, lengths {self.length_[0]}-{self.length_[1]}, "
+                  f"{shape[0]}x{shape[1]} px) for {plan['epochs']} epochs", flush=True)
+        t0 = time.perf_counter()
+        Xs, ys, font = synthetic_lookalikes(plan["images"], self.alphabet_, self.length_, shape,
+                                            seed=self.seed + 1000)
+        n_val = len(Xs) // 10
+        pre_run = dict(run, epochs=plan["epochs"], patience=plan["epochs"], seed=self.seed + 1000)
+        hist, _, _, _ = self._train(Xs[n_val:], ys[n_val:], Xs[:n_val], ys[:n_val], pre_run, n_classes, strategy,
+                                    None)
+        return self.model_.get_weights(), {
+            "source": "python-captcha", "images": plan["images"], "epochs_run": len(hist.epoch),
+            "seconds": time.perf_counter() - t0, "loss": float(hist.history["loss"][-1]),
+            "val_loss": float(hist.history["val_loss"][-1]) if "val_loss" in hist.history else None,
+            "image_size": list(shape), "font": font, "seed": self.seed + 1000}
+
+    def _train(self, X, y, Xv, yv, run, n_classes, strategy, give_up, init=None):
+        """One training run with the settings in *run*, from *init* weights or from scratch;
+        returns (history, hold, chance, t0)."""
         import keras
 
         keras.utils.set_random_seed(run["seed"])
@@ -376,6 +419,8 @@ class CNNRecognizer(Recognizer):
         with strategy.scope() if strategy is not None else contextlib.nullcontext():
             self.model_ = build_model(self.height_, self.width_, n_classes, self.length_[1], self.head_,
                                       tuple(self.filters), self.rnn_units, self.dropout)
+            if init is not None:
+                self.model_.set_weights(init)
             lr = run["learning_rate"]
             if self.schedule == "cosine":
                 steps = max(1, -(-len(xt) // batch_size) * epochs)
@@ -420,6 +465,9 @@ class CNNRecognizer(Recognizer):
                        f"{s['head']}, {s['epochs_run']} epochs in {s['seconds']:.0f} s"
                        + (f"; {s['plateau_epochs']} epochs with the loss near chance (early stopping and the "
                           "learning-rate reduction waited for learning to begin)" if s.get("plateau_epochs") else "")
+                       + (f"; pretrained first on {s['pretrain']['images']} synthetic look-alikes "
+                          f"({s['pretrain']['epochs_run']} epochs, {s['pretrain']['seconds']:.0f} s)"
+                          if s.get("pretrain") else "")
                        + (f"; restarted once with the small-data recipe after {s['restart']['after_epochs']} epochs "
                           "near chance (the figures above are the restart's)" if s.get("restart") else ""))
 

@@ -82,6 +82,31 @@ def glyph_font(chars):
     return font_manager.FontProperties(fname=best), missing
 
 
+def font_file_covering(chars, default=None):
+    """A font file that draws every character of *chars*: *default* when it does, else one found here.
+
+    Returns
+    -------
+    path : str or None
+        None when *default* (or, without one, no font file) covers them.
+    missing : str
+        Characters the returned font (or *default*) does not draw.
+    """
+    need = {ord(c) for c in set(str(chars)) if not c.isspace()}
+    if default is not None and need <= _charmap(str(default)):
+        return None, ""
+    best, best_cov = None, -1
+    for f in _font_files():
+        cov = len(need & _charmap(f))
+        if cov > best_cov:
+            best, best_cov = f, cov
+            if cov == len(need):
+                break
+    if best is None:
+        return None, "".join(sorted(chr(c) for c in need))
+    return best, "".join(sorted(chr(c) for c in need - _charmap(best)))
+
+
 def _warn_missing(missing, path):
     if missing:
         import warnings
