@@ -11,7 +11,12 @@ images/s, batched inference ms/image and single-image inference ms, for the defa
 variants (input size, widths, recurrent layer, augmentation, batch size).  Speed only: two epochs say
 nothing about accuracy (the README gives the accuracy of the variants that were tried in full).
 
-Usage: python benchmarks/compare.py [--sets default,alnum,v2,speed] [--out bench_out] [--with-flags]
+``fresh``: the CNN on the built-in generated sets (train 10,000 seed 0 / test 1,000 seed 10,000), 4 digits
+and 4-character lowercase alphanumeric, with a fixed training set and with ``--fresh`` (new seeded images
+every epoch), side by side; the built-in recipe (15 epochs) either way.  ``--fresh-sets digits,alnum`` and
+``--fixed-digits PCT`` (the CNN figure of the ``default`` set, to skip that run) trim it.
+
+Usage: python benchmarks/compare.py [--sets default,alnum,v2,speed,fresh] [--out bench_out] [--with-flags]
 """
 
 import argparse
@@ -81,11 +86,51 @@ def speed(n_train=4000, n_test=500):
     print(table(rows, list(rows[0])))
 
 
+def fresh(out, alphabets=("digits", "alnum"), fixed_digits=None):
+    """The CNN on the built-in sets, fixed training set against fresh images every epoch."""
+    import json
+
+    from _common import table
+
+    rows = []
+    for alphabet in alphabets:
+        for mode in ("fixed", "fresh"):
+            if alphabet == "digits" and mode == "fixed" and fixed_digits:
+                rows.append({"set": "4 digits", "training data": "fixed 10,000 (from the default set's run)",
+                             "whole-string": fixed_digits, "per-char": "-", "CER": "-", "epochs": "15",
+                             "images seen": "-", "train s": "-"})
+                continue
+            rep = out / f"fresh_{alphabet}_{mode}"
+            args = ["compare", "--methods", "cnn", "--alphabet", alphabet, "--train-sizes", "none",
+                    "--report", str(rep), "--overwrite"] + (["--fresh"] if mode == "fresh" else [])
+            t0 = time.perf_counter()
+            p = subprocess.run(CLI + args, capture_output=True, text=True)
+            if p.returncode:
+                print(p.stdout[-2000:] + p.stderr[-2000:])
+                continue
+            res = json.loads((rep / "results.json").read_text())
+            row = res["rows"][0]
+            summary = json.loads((rep / "models" / "cnn" / "model.json").read_text())["training"]
+            seen = summary["n_images"] + ((summary.get("fresh") or {}).get("images_drawn") or 0)
+            rows.append({"set": "4 digits" if alphabet == "digits" else "4 lowercase alnum",
+                         "training data": "fixed 10,000" if mode == "fixed" else "fresh every epoch",
+                         "whole-string": f"{row['string_accuracy']:.2%}", "per-char": f"{row['char_accuracy']:.2%}",
+                         "CER": f"{row['cer']:.4f}", "epochs": str(summary["epochs_run"]),
+                         "images seen": f"{seen:,}" if mode == "fresh" else f"{summary['n_images']:,} x epochs",
+                         "train s": f"{row['train_seconds']:.0f}"})
+            print(rows[-1], f"(wall {time.perf_counter() - t0:.0f} s)", flush=True)
+    print("CNN, built-in python-captcha sets: train 10,000 (seed 0; 9,000 + 1,000 for early stopping), test 1,000 "
+          "(seed 10,000); built-in recipe (40x100, batch 64, at most 15 epochs, patience 4)")
+    print(table(rows, list(rows[0])) if rows else "no rows")
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sets", default="default,alnum,v2,speed")
+    ap.add_argument("--sets", default="default,alnum,v2,speed,fresh")
     ap.add_argument("--out", default="bench_out")
     ap.add_argument("--with-flags", action="store_true", help="also captcha_images_v2 with the 0.2 hand-picked flags")
+    ap.add_argument("--fresh-sets", default="digits,alnum")
+    ap.add_argument("--fixed-digits", default=None, help="fresh: the 4-digit fixed-set CNN figure, to skip that run")
     a = ap.parse_args()
     out = Path(a.out)
     print(f"machine: {machine()}\n")
@@ -114,6 +159,9 @@ def main():
     if "speed" in sets:
         print("## CNN speed")
         speed()
+    if "fresh" in sets:
+        print("## CNN: fixed training set against fresh images every epoch")
+        fresh(out, a.fresh_sets.split(","), a.fixed_digits)
 
 
 if __name__ == "__main__":

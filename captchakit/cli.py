@@ -139,6 +139,9 @@ def cnn_options(epochs, image_size, batch="measured from the data", patience="me
                      show_default=True,
                      help="CNN: first train on 4,000 python-captcha look-alikes (your alphabet, lengths and image "
                           "size), then on your images; auto: below 2,000 training images."),
+        click.option("--fresh", is_flag=True,
+                     help="CNN on the built-in set (no DATA): after one pass over the generated training images, "
+                          "every epoch draws as many new seeded images of the same kind."),
     ]
     return lambda f: _with_options(f, opts)
 
@@ -499,7 +502,7 @@ def _print_metrics(m, title):
 
 
 @cli.command()
-@click.argument("data", type=click.Path(exists=True))
+@click.argument("data", required=False, type=click.Path(exists=True))
 @click.option("--method", type=click.Choice(list(REGISTRY)), default="svm", show_default=True,
               help="Classic per-character SVM or KNN, or the end-to-end CNN.")
 @click.option("--model", "model_path", type=click.Path(), required=True, help="Where to write the model bundle (a folder).")
@@ -514,20 +517,25 @@ def _print_metrics(m, title):
 @click.option("--pattern", default=None, help="Regex that takes the label out of a file name.")
 @click.option("--val-split", type=float, default=0.1, show_default=True, help="Share held out for validation.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split and of training.")
+@click.option("--count", type=click.IntRange(min=10), default=None,
+              help="Without DATA: generated training+validation images (default 10,000).")
 @cnn_options(epochs="measured from the data", image_size="measured from the data")
 @front_end_options
 @label_options
 @click.option("--overwrite", is_flag=True, help="Replace an existing model bundle.")
 def train(data, method, model_path, features, search, seg_method, connectivity, min_width, max_width, crop_size,
           threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area, remove_lines,
-          line_thickness, channel, frame, config_file, alphabet, length, labels_file, pattern, val_split, seed, epochs,
-          batch_size, image_size, head, patience, augment, noise, schedule, distribute, pretrain, overwrite, front_end,
-          segmentation,
-          ignore_case, fold, task):
+          line_thickness, channel, frame, config_file, alphabet, length, labels_file, pattern, val_split, seed, count,
+          epochs, batch_size, image_size, head, patience, augment, noise, schedule, distribute, pretrain, fresh,
+          overwrite, front_end, segmentation, ignore_case, fold, task):
     """Train a recognizer on the labelled images of DATA and save a model bundle.
 
     A validation part (--val-split, seeded) is held out; its figures are
     printed and stored in the bundle.
+
+    Without DATA it trains on a built-in generated set (python-captcha,
+    --alphabet, default digits, --length, default 4, --count images, --seed);
+    with --fresh the CNN draws new images of that kind every epoch.
     """
     from captchakit import make_recognizer
     from captchakit.data._io import lock
@@ -544,11 +552,34 @@ def train(data, method, model_path, features, search, seg_method, connectivity, 
     params = _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule,
                          distribute=distribute, pretrain=pretrain)
     fold_spec = _fold_spec(ignore_case, fold)
+    builtin = None
+    if data is None:
+        if labels_file or pattern:
+            raise CaptchakitError("--labels and --pattern read a DATA folder; none was given")
+        builtin = {"alphabet": alphabet or "digits", "length": length or "4", "count": count or 10_000}
+        if fresh:
+            if method != "cnn":
+                raise CaptchakitError("--fresh draws new images every epoch of the CNN; use --method cnn")
+            params["fresh"] = {"alphabet": builtin["alphabet"], "length": builtin["length"], "seed": seed,
+                               "start": builtin["count"]}
+    elif fresh or count:
+        raise CaptchakitError(f"--{'fresh' if fresh else 'count'} is for the built-in generated set: "
+                              "leave out DATA to use it")
     rec = make_recognizer(method, **params, preprocessor=pre, segmenter=seg, features=features, seed=seed,
                           alphabet=alphabet, segmentation=seg_mode, fold=fold_spec, task=task,
                           **({"front_end_search": False} if front_end != "auto" else {}))
     with lock(mp.parent / f".{mp.name}.lock", "model"):
-        images, labels, _, problems = _load_data(data, alphabet, length, labels_file, pattern, fold_spec)
+        if builtin is None:
+            images, labels, _, problems = _load_data(data, alphabet, length, labels_file, pattern, fold_spec)
+        else:
+            from captchakit.data import generate_captchas
+
+            data = (f"built-in python-captcha {builtin['length']}-{builtin['alphabet']} set ({builtin['count']} "
+                    f"images, seed {seed})")
+            echo(f"no DATA: generating the {data}")
+            images, labels = generate_captchas(builtin["count"], builtin["alphabet"], builtin["length"], seed=seed,
+                                               n_jobs=2, progress=progress("generating"))
+            problems = []
         _report_problems(problems)
         tr, va = train_test_split_indices(len(images), val_split, seed)
         Xtr, ytr = [images[i] for i in tr], [labels[i] for i in tr]
@@ -666,12 +697,15 @@ QUICK_SET = {"count": 240, "test": 60, "alphabet": "digits", "length": 4}
 @click.option("--report", "report_dir", type=click.Path(file_okay=False), default="report", show_default=True,
               help="Folder for report.html, report.md, results.json and the figures.")
 @click.option("--train-sizes", default=None,
-              help="Learning-curve points, e.g. 250,500,1000,2000 (default depends on the data size).")
+              help="Learning-curve points, e.g. 250,500,1000,2000, or none (default depends on the data size).")
 @click.option("--test-split", type=float, default=None,
               help="Share of DATA held out for testing (default 0.2; the built-in set uses a fixed test part).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the data, the split and training.")
 @click.option("--count", type=int, default=None,
               help=f"Built-in set: training+validation images (default {DEFAULT_SET['count']}).")
+@click.option("--alphabet", default=None,
+              help=f"Built-in set: alphabet name or chars:... (default {DEFAULT_SET['alphabet']}).")
+@click.option("--length", default=None, help=f"Built-in set: label length, 4 or 4-6 (default {DEFAULT_SET['length']}).")
 @cnn_options(epochs="built-in set 15, --quick 2, your DATA measured", image_size="built-in set 40x100, your DATA measured",
              batch="built-in set 64, your DATA measured", patience="built-in set 4, your DATA measured")
 @segment_options
@@ -681,8 +715,9 @@ QUICK_SET = {"count": 240, "test": 60, "alphabet": "digits", "length": 4}
 @click.option("--quick", is_flag=True, help="A fast smoke run: tiny built-in set, few epochs.")
 @click.option("--overwrite", is_flag=True, help="Write into a non-empty report folder.")
 @scheduler_option
-def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epochs, batch_size, image_size, head,
-            patience, augment, noise, schedule, distribute, pretrain, seg_method, connectivity, min_width, max_width,
+def compare(data, methods, report_dir, train_sizes, test_split, seed, count, alphabet, length, epochs, batch_size, image_size, head,
+            patience, augment, noise, schedule, distribute, pretrain, fresh, seg_method, connectivity, min_width,
+            max_width,
             crop_size,
             threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area, remove_lines,
             line_thickness, channel, frame, config_file, quick, overwrite, front_end, segmentation,
@@ -723,6 +758,9 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epo
                     min_area, remove_lines, line_thickness, channel, frame),
         _seg_kwargs(seg_method, connectivity, min_width, max_width, crop_size), segmentation)
     fold_spec = _fold_spec(ignore_case, fold)  # a bad --fold fails before any work
+    for name, given in (("fresh", fresh), ("count", count), ("alphabet", alphabet), ("length", length)):
+        if given and data_sets:
+            raise CaptchakitError(f"--{name} is for the built-in generated set: leave out DATA to use it")
     if len(data_sets) > 1 or scheduler:
         classic = {"preprocessor": pre, "segmenter": seg, "segmentation": seg_mode,
                    "front_end_search": front_end == "auto" and "auto", "fold": fold_spec, "task": task}
@@ -736,10 +774,19 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, epo
         spec = dict(QUICK_SET if quick else DEFAULT_SET)
         if count:
             spec["count"] = count
+        if alphabet:
+            spec["alphabet"] = alphabet
+        if length:
+            spec["length"] = length
         echo(f"built-in data: python-captcha, {spec['length']} {spec['alphabet']}, "
              f"{spec['count']} training + {spec['test']} test images, seed {seed}")
         (Xtr, ytr), (Xte, yte), note = builtin_data(spec["count"], spec["test"], spec["alphabet"], spec["length"],
                                                     seed, progress)
+        if fresh:
+            # new images from the training seed's sequence, after the ones drawn (the test set has its own seed)
+            cnn_params["fresh"] = {"alphabet": spec["alphabet"], "length": spec["length"], "seed": seed,
+                                   "start": spec["count"]}
+            note += "; CNN: fresh training images every epoch"
     else:
         images, labels, _, problems = _load_data(data)
         _report_problems(problems)

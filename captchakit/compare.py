@@ -21,7 +21,14 @@ def parse_methods(text):
 
 
 def parse_sizes(text):
-    if not text:
+    """``"500,2000"`` → ``[500, 2000]``; ``"none"`` → no learning curve.
+
+    Examples
+    --------
+    >>> parse_sizes("2000,500"), parse_sizes("none")
+    ([500, 2000], [])
+    """
+    if not text or str(text).strip().lower() == "none":
         return []
     try:
         sizes = sorted({int(v) for v in str(text).split(",") if v.strip()})
@@ -136,7 +143,9 @@ def run_compare(train, test, methods=ALL_METHODS, train_sizes=(), cnn_params=Non
         pts = []
         for s in sizes:
             sub = order[:s]
-            r = make_recognizer(method, {**(cnn_params or {}), "verbose": 0}, seed, alphabet, classic_params)
+            # a learning-curve point trains on its subset only (no fresh images: they would make it unlimited)
+            r = make_recognizer(method, {**(cnn_params or {}), "verbose": 0, "fresh": None}, seed, alphabet,
+                                classic_params)
             try:
                 r.fit([Xtr[i] for i in sub], [ytr[i] for i in sub])
                 acc = r.score(Xte, yte)

@@ -199,3 +199,24 @@ def test_train_cnn_via_cli(tmp_path):
     assert res.exit_code == 0 and len(json.loads(res.output)) == 40
     one_line_error(run("train", data, "--method", "cnn", "--model", tmp_path / "m2", "--image-size", "big"),
                    "--image-size")
+
+
+def test_train_without_data_on_the_built_in_set_with_fresh_images(tmp_path):
+    """No DATA: the built-in generated set; --fresh draws new images every CNN epoch (stored in the bundle)."""
+    pytest.importorskip("tensorflow")
+    res = run("train", "--method", "cnn", "--fresh", "--count", 40, "--seed", 2, "--model", tmp_path / "m",
+              "--epochs", 2, "--image-size", "24x48", "--batch-size", 16, "--no-augment", "--head", "ctc")
+    assert res.exit_code == 0, res.output
+    assert "no DATA: generating the built-in python-captcha 4-digits set (40 images, seed 2)" in res.output
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    fresh = meta["training"]["fresh"]
+    assert fresh["start"] == 40 and fresh["seed"] == 2 and fresh["images_drawn"] >= 1
+    res = run("train", "--method", "knn", "--count", 60, "--model", tmp_path / "k")
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "k" / "model.json").read_text())["method"] == "knn"
+    one_line_error(run("train", "--method", "svm", "--fresh", "--model", tmp_path / "s"), "--method cnn")
+    data = tmp_path / "d"
+    assert run("generate", data, "--count", 10, "--seed", 3).exit_code == 0
+    one_line_error(run("train", data, "--method", "cnn", "--fresh", "--model", tmp_path / "c"), "leave out DATA")
+    one_line_error(run("compare", data, "--fresh", "--report", tmp_path / "r"), "leave out DATA")
+    assert not (tmp_path / "s").exists() and not (tmp_path / "c").exists() and not (tmp_path / "r").exists()

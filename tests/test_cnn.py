@@ -205,3 +205,41 @@ def test_settings_are_measured_from_the_data_and_stored(tmp_path):
     assert meta["training"]["settings"]["width"] == 128 and meta["input"]["width"] == 128
     back = CNNRecognizer.load(tmp_path / "m")
     assert back.input_shape == (32, 128) and back.predict(X[:4]) == rec.predict(X[:4])
+
+
+def test_fresh_images_every_epoch_follow_the_given_ones(tmp_path, monkeypatch):
+    """fresh: after one pass over the given images, the epochs train on newly drawn images that continue
+    the same seeded sequence (none repeats a given one, validation part included); stored and said."""
+    import threading
+
+    from captchakit.cnn_baseline import _fresh
+    from captchakit.data import generate_captchas
+
+    X, y = generate_captchas(40, "digits", 4, width=96, height=36, seed=5)
+    drawn = []
+    original = _fresh.FreshEpochs.draw
+
+    def spy(self, k):
+        ims, labs = original(self, k)
+        drawn.append((k, ims, labs))
+        return ims, labs
+
+    monkeypatch.setattr(_fresh.FreshEpochs, "draw", spy)
+    spec = {"alphabet": "digits", "length": 4, "width": 96, "height": 36, "seed": 5, "start": 40, "per_epoch": 32}
+    rec = CNNRecognizer(epochs=3, fresh=spec, augment=False, restart=False, **{**TINY, "head": "ctc"}).fit(X, y)
+    f = rec.fit_summary_["fresh"]
+    assert f["per_epoch"] == 32 and f["images_drawn"] >= 32 and f["start"] == 40
+    assert drawn and [k for k, _, _ in drawn] == list(range(len(drawn)))
+    n = 40 + 32 * len(drawn)
+    ref_X, ref_y = generate_captchas(n, "digits", 4, width=96, height=36, seed=5)
+    for k, ims, labs in drawn:
+        assert labs == ref_y[40 + 32 * k:40 + 32 * (k + 1)]
+        assert np.array_equal(ims[0], ref_X[40 + 32 * k])
+    assert not any(t.name == "captchakit-fresh" and t.is_alive() for t in threading.enumerate())
+    assert "fresh data" in rec.training_note()
+    rec.save(tmp_path / "m")
+    assert json.loads((tmp_path / "m" / "model.json").read_text())["training"]["fresh"]["seed"] == 5
+    with pytest.raises(Exception, match="needs 'length'"):
+        CNNRecognizer(fresh={"alphabet": "digits"}, **TINY).fit(X[:8], y[:8])
+    with pytest.raises(Exception, match="outside the alphabet"):
+        CNNRecognizer(fresh={"alphabet": "lower", "length": 4}, alphabet="digits", **TINY).fit(X[:8], y[:8])

@@ -33,19 +33,47 @@ def make_dataset(x, y, batch_size, augment=False, seed=0, shuffle=True, noise=0.
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
     if augment:
-        aug = keras.Sequential([
-            keras.layers.RandomRotation(0.02, fill_mode="constant", seed=seed),
-            keras.layers.RandomTranslation(0.06, 0.04, fill_mode="constant", seed=seed + 1),
-            keras.layers.RandomZoom(0.08, fill_mode="constant", seed=seed + 2),
-        ])
-        gauss = keras.layers.GaussianNoise(noise, seed=seed + 3) if noise else None
+        ds = augment_batches(ds, seed, noise)
+    return ds.prefetch(tf.data.AUTOTUNE)
 
-        def _aug(a, b):
-            a = aug(a, training=True)
-            if gauss is not None:
-                pick = tf.random.uniform([tf.shape(a)[0], 1, 1, 1], seed=seed + 4) < 0.5
-                a = tf.where(pick, gauss(a, training=True), a)
-            return tf.clip_by_value(a, 0.0, 1.0), b
 
-        ds = ds.map(_aug, num_parallel_calls=tf.data.AUTOTUNE)
+def augment_batches(ds, seed=0, noise=0.04):
+    """Seeded augmentation of a batched ``(x, y)`` dataset (see :func:`make_dataset`)."""
+    import keras
+    import tensorflow as tf
+
+    aug = keras.Sequential([
+        keras.layers.RandomRotation(0.02, fill_mode="constant", seed=seed),
+        keras.layers.RandomTranslation(0.06, 0.04, fill_mode="constant", seed=seed + 1),
+        keras.layers.RandomZoom(0.08, fill_mode="constant", seed=seed + 2),
+    ])
+    gauss = keras.layers.GaussianNoise(noise, seed=seed + 3) if noise else None
+
+    def _aug(a, b):
+        a = aug(a, training=True)
+        if gauss is not None:
+            pick = tf.random.uniform([tf.shape(a)[0], 1, 1, 1], seed=seed + 4) < 0.5
+            a = tf.where(pick, gauss(a, training=True), a)
+        return tf.clip_by_value(a, 0.0, 1.0), b
+
+    return ds.map(_aug, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def fresh_dataset(first, fresh, batch_size, augment=False, seed=0, noise=0.04):
+    """Batches of the given training arrays *first* (one seeded shuffled pass), then of fresh epochs
+    drawn by *fresh* (:class:`FreshEpochs`), endlessly; augmented like :func:`make_dataset`."""
+    import tensorflow as tf
+
+    x0, y0 = first
+
+    def gen():
+        order = np.random.default_rng(seed).permutation(len(x0))
+        for i in range(0, len(order), batch_size):
+            yield x0[order[i:i + batch_size]], y0[order[i:i + batch_size]]
+        yield from fresh.batches(batch_size)
+
+    sig = (tf.TensorSpec((None, *x0.shape[1:]), tf.float32), tf.TensorSpec((None, *y0.shape[1:]), tf.int32))
+    ds = tf.data.Dataset.from_generator(gen, output_signature=sig)
+    if augment:
+        ds = augment_batches(ds, seed, noise)
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from captchakit._base import Recognizer, detail
 from captchakit._errors import CaptchakitError, LabelError, ModelFileError
-from captchakit.cnn_baseline._data import make_dataset, to_input
+from captchakit.cnn_baseline._data import fresh_dataset, make_dataset, to_input
 from captchakit.cnn_baseline._model import build_model
 from captchakit.cnn_baseline._settings import AUTO_SETTINGS, derive_settings, restart_recipe
 from captchakit.data._alphabet import resolve_alphabet
@@ -223,6 +223,15 @@ class CNNRecognizer(Recognizer):
         go on training on the user's images from those weights.  ``auto``:
         synthetic below 2,000 training images.  Stored in the bundle
         (``training.pretrain``).
+    fresh : dict, optional
+        For a generated training set: how it was drawn (``alphabet``,
+        ``length``, ``width``, ``height``, ``seed``, ``start``, ``per_epoch``;
+        see :func:`check_fresh_spec`).  The given training images make the
+        first pass; every later epoch trains on *per_epoch* newly drawn
+        seeded python-captcha images of that kind (drawn in the background
+        while the previous epoch trains), so the network never sees an image
+        twice.  Validation (early stopping) stays on the part carved from the
+        given images.  Stored in the bundle (``training.fresh``).
 
     Attributes
     ----------
@@ -239,7 +248,7 @@ class CNNRecognizer(Recognizer):
                  dropout=0.25, epochs="auto", batch_size="auto", learning_rate=2e-3, patience="auto", augment=True,
                  noise=0.04, schedule="plateau", stuck_epochs=3, validation_split=0.1, seed=0, alphabet=None,
                  verbose=1, fold=None, task="text", warmup_steps="auto", distribute=None, restart=True,
-                 pretrain="none"):
+                 pretrain="none", fresh=None):
         self.height = height
         self.width = width
         self.head = head
@@ -264,6 +273,7 @@ class CNNRecognizer(Recognizer):
         self.distribute = distribute
         self.restart = restart
         self.pretrain = pretrain
+        self.fresh = fresh
 
     # ------------------------------------------------------------------ encoding
     def _encode(self, labels):
@@ -306,14 +316,20 @@ class CNNRecognizer(Recognizer):
         if len(X) != len(y) or not X:
             raise CaptchakitError(f"need as many labels as images, got {len(X)} images, {len(y)} labels")
         keras.utils.set_random_seed(self.seed)
+        fresh = self._fresh_spec()
         alphabet = (fold_alphabet(resolve_alphabet(self.alphabet), self.fold) if self.alphabet
-                    else "".join(sorted(set("".join(y)))))
+                    else "".join(sorted(set("".join(y)) | set(fresh["chars"] if fresh else ""))))
         bad = [lab for lab in y if set(lab) - set(alphabet)]
         if bad:
             raise LabelError(f"label {bad[0]!r} has characters outside the alphabet {alphabet!r}")
+        if fresh and set(fresh["chars"]) - set(alphabet):
+            raise LabelError(f"fresh data draws characters outside the alphabet {alphabet!r}: "
+                             f"{''.join(sorted(set(fresh['chars']) - set(alphabet)))!r}")
         self.alphabet_ = alphabet
         lengths = Counter(len(v) for v in y)
         self.length_ = (min(lengths), max(lengths))
+        if fresh:
+            self.length_ = (min(self.length_[0], fresh["lengths"][0]), max(self.length_[1], fresh["lengths"][1]))
         derived = derive_settings([np.asarray(im).shape[:2] for im in X[:500]], list(lengths.elements()), len(X))
         self.settings_ = {k: (derived[k] if getattr(self, k) == "auto" else getattr(self, k)) for k in AUTO_SETTINGS}
         self.settings_["derived"] = derived
@@ -340,7 +356,13 @@ class CNNRecognizer(Recognizer):
         self.warnings_ = []
         t_start = time.perf_counter()
         init, pretrained = self._pretrain(X, run, n_classes, strategy)
-        hist, hold, chance, _ = self._train(X, y, Xv, yv, run, n_classes, strategy, give_up, init)
+        if fresh:
+            fresh["per_epoch"] = fresh["per_epoch"] or len(X)
+            if self.verbose:
+                print(f"fresh data: after one pass over the {len(X)} given training images, every epoch draws "
+                      f"{fresh['per_epoch']} new python-captcha images (seed {fresh['seed']}, from image "
+                      f"{fresh['start']} of that seeded sequence on)", flush=True)
+        hist, hold, chance, _ = self._train(X, y, Xv, yv, run, n_classes, strategy, give_up, init, fresh)
         restart = None
         if hold.gave_up:
             first = {"epochs_run": len(hist.epoch), "loss": float(hist.history["loss"][-1]), "settings": run}
@@ -359,7 +381,7 @@ class CNNRecognizer(Recognizer):
             for k in ("head", "batch_size", "epochs", "patience", "warmup_steps"):
                 self.settings_[k] = run[k]
             self.settings_["restarted"] = True
-            hist, hold, chance, _ = self._train(X, y, Xv, yv, run, n_classes, strategy, None, init)
+            hist, hold, chance, _ = self._train(X, y, Xv, yv, run, n_classes, strategy, None, init, fresh)
         self.history_ = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
         self.fit_summary_ = {"n_images": len(X), "n_validation": len(Xv), "epochs_run": len(hist.epoch),
                              "seconds": time.perf_counter() - t_start, "head": self.head_,
@@ -367,8 +389,24 @@ class CNNRecognizer(Recognizer):
                              "chance_loss": chance, "label_lengths": {str(k): v for k, v in sorted(lengths.items())},
                              "replicas": strategy.num_replicas_in_sync if strategy is not None else 1,
                              "devices": list(strategy.extended.worker_devices) if strategy is not None else [],
-                             "restart": restart, "pretrain": pretrained}
+                             "restart": restart, "pretrain": pretrained,
+                             "fresh": ({k: fresh[k] for k in ("alphabet", "length", "width", "height", "seed", "start",
+                                                              "per_epoch")} | {"images_drawn": fresh["drawn"]}
+                                       if fresh else None)}
         return self
+
+    def _fresh_spec(self):
+        """The checked fresh-data spec with its characters and length range, or None."""
+        if self.fresh is None:
+            return None
+        from captchakit.cnn_baseline._fresh import check_fresh_spec
+        from captchakit.data import parse_length
+
+        spec = check_fresh_spec(self.fresh)
+        spec["chars"] = fold_alphabet(resolve_alphabet(spec["alphabet"]), self.fold)
+        spec["lengths"] = parse_length(spec["length"])
+        spec["drawn"] = 0
+        return spec
 
     def _pretrain(self, X, run, n_classes, strategy):
         """Pretrain on synthetic look-alikes when *pretrain* asks for it; returns (weights or None, summary)."""
@@ -398,9 +436,9 @@ class CNNRecognizer(Recognizer):
             "val_loss": float(hist.history["val_loss"][-1]) if "val_loss" in hist.history else None,
             "image_size": list(shape), "font": font, "seed": self.seed + 1000}
 
-    def _train(self, X, y, Xv, yv, run, n_classes, strategy, give_up, init=None):
-        """One training run with the settings in *run*, from *init* weights or from scratch;
-        returns (history, hold, chance, t0)."""
+    def _train(self, X, y, Xv, yv, run, n_classes, strategy, give_up, init=None, fresh=None):
+        """One training run with the settings in *run*, from *init* weights or from scratch, on *X*
+        (then on fresh images each epoch with a *fresh* spec); returns (history, hold, chance, t0)."""
         import keras
 
         keras.utils.set_random_seed(run["seed"])
@@ -444,10 +482,28 @@ class CNNRecognizer(Recognizer):
             if warmup:
                 callbacks.append(_warmup_callback(run["learning_rate"], warmup))
         t0 = time.perf_counter()
-        hist = self.model_.fit(
-            make_dataset(xt, yt, batch_size, self.augment, run["seed"], noise=self.noise),
-            validation_data=make_dataset(xv, yvv, 256, False, run["seed"], shuffle=False) if len(xv) else None,
-            epochs=2 * epochs, callbacks=callbacks, verbose=keras_verbosity(self.verbose))
+        steps, source = None, None
+        if fresh:
+            from captchakit.cnn_baseline._fresh import FreshEpochs
+
+            if strategy is not None and strategy.num_replicas_in_sync > 1:
+                raise CaptchakitError("fresh data per epoch does not run under --distribute mirrored yet")
+            per_epoch = fresh["per_epoch"]
+            source = FreshEpochs(fresh, per_epoch, lambda ims, labs: (to_input(ims, self.height_, self.width_),
+                                                                     self._encode(self.fold_labels(labs))))
+            steps = max(1, per_epoch // batch_size)
+            train_ds = fresh_dataset((xt, yt), source, batch_size, self.augment, run["seed"], noise=self.noise)
+        else:
+            train_ds = make_dataset(xt, yt, batch_size, self.augment, run["seed"], noise=self.noise)
+        try:
+            hist = self.model_.fit(
+                train_ds, steps_per_epoch=steps,
+                validation_data=make_dataset(xv, yvv, 256, False, run["seed"], shuffle=False) if len(xv) else None,
+                epochs=2 * epochs, callbacks=callbacks, verbose=keras_verbosity(self.verbose))
+        finally:
+            if source is not None:
+                source.close()
+                fresh["drawn"] += source.drawn
         return hist, hold, chance, t0
 
     @property
@@ -468,6 +524,8 @@ class CNNRecognizer(Recognizer):
                        + (f"; pretrained first on {s['pretrain']['images']} synthetic look-alikes "
                           f"({s['pretrain']['epochs_run']} epochs, {s['pretrain']['seconds']:.0f} s)"
                           if s.get("pretrain") else "")
+                       + (f"; fresh data: {s['fresh']['images_drawn']} newly drawn images after one pass over the "
+                          "given ones" if s.get("fresh") else "")
                        + (f"; restarted once with the small-data recipe after {s['restart']['after_epochs']} epochs "
                           "near chance (the figures above are the restart's)" if s.get("restart") else ""))
 
