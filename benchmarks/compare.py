@@ -94,7 +94,7 @@ def fresh(out, alphabets=("digits", "alnum"), fixed_digits=None):
 
     rows = []
     for alphabet in alphabets:
-        for mode in ("fixed", "fresh"):
+        for mode in ("fresh", "fixed"):
             if alphabet == "digits" and mode == "fixed" and fixed_digits:
                 rows.append({"set": "4 digits", "training data": "fixed 10,000 (from the default set's run)",
                              "whole-string": fixed_digits, "per-char": "-", "CER": "-", "epochs": "15",

@@ -238,3 +238,24 @@ def test_forced_split_counts_characters_when_lengths_vary(tmp_path):
     assert np.mean([p == t for p, t in zip(preds, y[120:])]) >= 0.8
     rec.save(tmp_path / "m")
     assert load_model(tmp_path / "m").predict(X[120:]) == preds
+
+
+def test_count_checker_picks_the_split_when_python_captcha_squeezes_the_text(tmp_path):
+    """python-captcha squeezes every text to the image width, so the ink width does not give the count:
+    the count checker, trained on right and wrong splits of the training images, picks it."""
+    from captchakit.data import generate_captchas
+
+    X, y = generate_captchas(200, length="4-6", seed=1)
+    Xt, yt = generate_captchas(100, length="4-6", seed=2)
+    rec = make_recognizer("svm", segmentation="forced").fit(X, y)
+    assert rec.count_checker_ is not None
+    preds = rec.predict(Xt)
+    acc = np.mean([p == t for p, t in zip(preds, yt)])
+    checker, rec.count_checker_ = rec.count_checker_, None
+    acc_width = np.mean([p == t for p, t in zip(rec.predict(Xt), yt)])
+    rec.count_checker_ = checker
+    assert acc >= acc_width + 0.2, (acc, acc_width)
+    assert rec.explain(Xt[0])["detail"]["text"] == preds[0] and len(rec.explain(Xt[0])["spans"]) == len(preds[0])
+    rec.save(tmp_path / "m")
+    assert json.loads((tmp_path / "m" / "model.json").read_text())["count_checker"] is True
+    assert load_model(tmp_path / "m").predict(Xt) == preds
