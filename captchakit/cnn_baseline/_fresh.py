@@ -48,6 +48,10 @@ def check_fresh_spec(spec):
     return out
 
 
+class _Stopped(Exception):
+    """close() was called while an epoch was being drawn."""
+
+
 class FreshEpochs:
     """Draw the images of the next epoch in a background thread while the current one trains.
 
@@ -70,14 +74,24 @@ class FreshEpochs:
         from captchakit.data import generate_captchas
 
         s = self.spec
-        return generate_captchas(self.per_epoch, s["alphabet"], s["length"], s["width"], s["height"],
-                                 seed=s["seed"], start=s["start"] + k * self.per_epoch, n_jobs=self.n_jobs)
+        images, labels = [], []
+        first = s["start"] + k * self.per_epoch
+        for i in range(0, self.per_epoch, 1024):  # in parts, so that close() does not wait for a whole epoch
+            if self._stop.is_set():
+                raise _Stopped()
+            ims, labs = generate_captchas(min(1024, self.per_epoch - i), s["alphabet"], s["length"], s["width"],
+                                          s["height"], seed=s["seed"], start=first + i, n_jobs=self.n_jobs)
+            images += ims
+            labels += labs
+        return images, labels
 
     def _work(self):
         k = 0
         while not self._stop.is_set():
             try:
                 item = self.convert(*self.draw(k))
+            except _Stopped:
+                return
             except Exception as exc:  # noqa: BLE001  (handed to the training thread, raised there)
                 item = exc
             while not self._stop.is_set():

@@ -40,7 +40,7 @@ def chance_loss(length, n_classes):
     return length * math.log(max(n_classes, 2))
 
 
-def _stuck_callback(chance, epochs, warnings_out, tolerance=0.9):
+def _stuck_callback(chance, epochs, warnings_out, tolerance=0.9, n_classes=10):
     import keras
 
     class StuckGuard(keras.callbacks.Callback):
@@ -59,7 +59,8 @@ def _stuck_callback(chance, epochs, warnings_out, tolerance=0.9):
             if self.near >= epochs:
                 self.fired = True
                 msg = (f"training looks stuck: loss {loss:.3f} has stayed near chance ({chance:.3f}; chance is "
-                       f"about L*ln(C) per label, ln(C) = 2.30 per digit position) for {epochs} epochs. "
+                       f"about L*ln(C) per label; here C = {n_classes}, ln(C) = {math.log(max(n_classes, 2)):.2f}) "
+                       f"for {epochs} epochs. "
                        "Likely causes: " + "; ".join(STUCK_CAUSES))
                 warnings_out.append(msg)
                 print(f"WARNING: {msg}")
@@ -473,7 +474,7 @@ class CNNRecognizer(Recognizer):
         stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True,
                                                 start_from_epoch=min(5, epochs // 3))
         hold = _plateau_hold(chance, [stopper], budget=epochs, give_up=give_up)
-        callbacks = [hold, stopper, _stuck_callback(chance, self.stuck_epochs, self.warnings_)]
+        callbacks = [hold, stopper, _stuck_callback(chance, self.stuck_epochs, self.warnings_, n_classes=n_classes)]
         if self.schedule == "plateau":
             reducer = keras.callbacks.ReduceLROnPlateau(
                 monitor="val_loss", factor=0.5, patience=max(1, patience // 2), min_lr=1e-5, verbose=0)
