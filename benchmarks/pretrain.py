@@ -55,7 +55,7 @@ def main():
                 fit_s = time.perf_counter() - t0
                 m = summarize(yte, rec.predict(Xte))
                 s = rec.fit_summary_
-                rows.append({"data": SETS[key], "training images": k, "pretrain": mode,
+                rows.append({"data": SETS[key], "training images": k, "pretrain": mode, "head": s["head"],
                              "whole-string": f"{m['string_accuracy']:.1%}", "per-char": f"{m['char_accuracy']:.1%}",
                              "epochs": s["epochs_run"], "restart": "yes" if s.get("restart") else "no",
                              "fit s": f"{fit_s:.0f}"})

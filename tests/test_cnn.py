@@ -35,6 +35,11 @@ def test_builder_heads_and_no_lambda():
     c = build_model(24, 48, n_classes=10, head="ctc", filters=(4, 8, 8, 8), rnn_units=8)
     assert c.output_shape[-1] == 11
     assert not any(type(layer).__name__ == "Lambda" for layer in m.layers + c.layers)
+    # one character classifier shared by every position: its size does not grow with the length
+    m6 = build_model(24, 48, n_classes=10, length=6, head="positions", filters=(4, 8, 8, 8), rnn_units=8)
+    sizes = [model.get_layer("position_logits").count_params() for model in (m, m6)]
+    assert sizes[0] == sizes[1] == (16 + 1) * 10
+    assert m6.get_layer("position_pool").get_weights()[0].shape == (12, 6)  # 48 px -> 12 columns, 6 positions
 
 
 def test_chance_loss():
@@ -190,13 +195,17 @@ def test_settings_are_measured_from_the_data_and_stored(tmp_path):
     s = derive_settings([(25, 80)] * 5, [5] * 5, 2400)
     assert (s["height"], s["width"]) == (32, 96) and s["batch_size"] == 32
     assert derive_settings([(20, 40)] * 5, [6] * 5, 100)["width"] == 96
+    assert derive_settings([(50, 200)] * 5, [5] * 5, 832, n_classes=19)["head"] == "ctc"  # 219 per character
+    assert derive_settings([(44, 160)] * 5, [4] * 5, 1636, n_classes=119)["head"] == "positions"  # 55
+    assert derive_settings([(44, 160)] * 5, [3, 4, 5, 4, 4], 1636, n_classes=119)["head"] == "ctc"  # varying
     big = derive_settings([(60, 160)] * 5, [4] * 5, 10000)
     assert big["head"] == "positions" and big["batch_size"] == 64 and big["epochs"] == 29  # 4,000 steps of 141
 
     X, y = generate_captchas(40, width=120, height=30, seed=2)
     rec = CNNRecognizer(epochs=1, filters=(4, 8, 8, 8), rnn_units=8, verbose=0, batch_size=8).fit(X, y)
     st = rec.settings_
-    assert (st["height"], st["width"], st["head"], st["batch_size"]) == (32, 128, "ctc", 8)
+    # 40 images of 4 digits: 16 examples per character, too few for CTC -> one softmax per position
+    assert (st["height"], st["width"], st["head"], st["batch_size"]) == (32, 128, "positions", 8)
     assert st["pinned"] == ["batch_size", "epochs"]
     assert rec.input_shape == (32, 128)
     assert "measured from the data" in rec.training_note() and "input 32x128" in rec.training_note()
@@ -243,3 +252,25 @@ def test_fresh_images_every_epoch_follow_the_given_ones(tmp_path, monkeypatch):
         CNNRecognizer(fresh={"alphabet": "digits"}, **TINY).fit(X[:8], y[:8])
     with pytest.raises(Exception, match="outside the alphabet"):
         CNNRecognizer(fresh={"alphabet": "lower", "length": 4}, alphabet="digits", **TINY).fit(X[:8], y[:8])
+
+
+def test_plateau_guard_waits_while_the_loss_is_still_leaving_the_plateau():
+    """The restart guard gives up on a flat loss near chance, not on one that is slowly falling."""
+    from types import SimpleNamespace
+
+    from captchakit.cnn_baseline._recognizer import _plateau_hold
+
+    chance = 19.15
+    slow = [19.3, 19.25, 19.2, 19.2, 19.0, 18.85, 18.7, 18.55, 18.4, 18.2, 18.0, 17.8]
+    flat = [19.3, 19.25, 19.2, 19.2, 19.15, 19.2, 19.18, 19.2, 19.16, 19.2, 19.17, 19.2]
+    ended = {}
+    for name, losses in (("slow", slow), ("flat", flat)):
+        hold = _plateau_hold(chance, [], give_up=8)
+        hold.set_model(SimpleNamespace(stop_training=False))
+        for epoch, loss in enumerate(losses):
+            hold.on_epoch_end(epoch, {"loss": loss})
+            if hold.model.stop_training:
+                break
+        ended[name] = (hold.gave_up, epoch, hold.extended)
+    assert ended["flat"] == (True, 7, 0)
+    assert ended["slow"][0] is False and ended["slow"][2] == len(slow) - 7

@@ -12,7 +12,12 @@ def build_model(height=48, width=128, n_classes=10, length=4, head="positions",
     bidirectional GRU reads, and one of two heads follows:
 
     * ``"positions"``: one softmax per character position (fixed length),
-      output ``(batch, length, n_classes)`` probabilities;
+      output ``(batch, length, n_classes)`` probabilities. Each position is
+      a learned weighting of the sequence's columns, and one character
+      classifier, shared by all positions, reads them: every character of
+      every label trains the same classifier (a dense layer per position
+      over the flattened sequence learned each position's characters apart,
+      and stayed at chance on small sets with many classes);
     * ``"ctc"``: per-column logits over ``n_classes + 1`` classes, class 0 the
       CTC blank, output ``(batch, T, n_classes + 1)`` (varying length).
 
@@ -62,9 +67,12 @@ def build_model(height=48, width=128, n_classes=10, length=4, head="positions",
     if head == "ctc":
         out = layers.Dense(n_classes + 1, name="ctc_logits")(x)
     else:
-        x = layers.Flatten(name="flatten")(x)
+        # each position is a learned weighting of the columns (one per position, shared by the
+        # features), read by one character classifier shared by all positions
+        x = layers.Permute((2, 1), name="by_feature")(x)
+        x = layers.Dense(length, use_bias=False, name="position_pool")(x)
+        x = layers.Permute((2, 1), name="by_position")(x)
         x = layers.Dropout(dropout, name="drop_head")(x)
-        x = layers.Dense(length * n_classes, name="position_logits")(x)
-        x = layers.Reshape((length, n_classes), name="positions")(x)
+        x = layers.Dense(n_classes, name="position_logits")(x)
         out = layers.Softmax(axis=-1, name="per_position_softmax")(x)
     return keras.Model(inp, out, name=name)

@@ -85,34 +85,54 @@ def keras_verbosity(verbose, stream=None):
     return 1 if getattr(stream, "isatty", lambda: False)() else 2
 
 
-def _plateau_hold(chance, watched, tolerance=0.9, budget=None, give_up=None):
+def still_leaving(losses, chance, window, rate=0.005):
+    """Whether a loss near chance is still falling: by at least *rate* x *chance* per epoch over *window* epochs.
+
+    Examples
+    --------
+    >>> still_leaving([19.2, 19.1, 18.8, 18.5, 18.0], 19.15, 3)
+    True
+    >>> still_leaving([19.2, 19.2, 19.1, 19.2, 19.15], 19.15, 3)
+    False
+    """
+    if len(losses) <= window:
+        return False
+    return (losses[-1 - window] - losses[-1]) / window >= rate * chance
+
+
+def _plateau_hold(chance, watched, tolerance=0.9, budget=None, give_up=None, leaving=0.005):
     import keras
 
     class PlateauHold(keras.callbacks.Callback):
         """While the training loss is still near chance (the CTC blank plateau, or guessing), hold early
         stopping and the learning-rate reduction: their patience counts only once learning has begun.
-        After *give_up* epochs in a row near chance, stop (the caller restarts with another recipe)."""
+        After *give_up* epochs in a row near chance, stop (the caller restarts with another recipe), unless
+        the loss is still leaving the plateau: falling by at least *leaving* of chance per epoch over the
+        last quarter of those epochs (at least 3), a run that has begun to learn, slowly."""
 
         def __init__(self):
             super().__init__()
             self.watched = list(watched)
             self.epochs = 0
-            self.in_a_row = 0
+            self.in_a_row = []
             self.gave_up = False
+            self.extended = 0
 
         def on_epoch_end(self, epoch, logs=None):
             loss = (logs or {}).get("loss")
             if loss is not None and loss >= tolerance * chance:
                 self.epochs += 1
-                self.in_a_row += 1
+                self.in_a_row.append(float(loss))
                 for cb in self.watched:
                     cb.wait = -1  # they run next and count this epoch: their wait stays at 0
-                if give_up is not None and self.in_a_row >= give_up:
-                    self.gave_up = True
-                    self.model.stop_training = True
-                    return
+                if give_up is not None and len(self.in_a_row) >= give_up:
+                    if not still_leaving(self.in_a_row, chance, max(3, give_up // 4), leaving):
+                        self.gave_up = True
+                        self.model.stop_training = True
+                        return
+                    self.extended += 1
             else:
-                self.in_a_row = 0
+                self.in_a_row = []
             # epochs on the plateau do not count against the budget (the fit allows up to twice as many)
             if budget is not None and epoch + 1 - self.epochs >= budget:
                 self.model.stop_training = True
@@ -164,7 +184,10 @@ class CNNRecognizer(Recognizer):
     head : {"auto", "positions", "ctc"}
         ``auto``: CTC when label lengths vary or there are fewer than 3,000
         training images (it learns small sets far better), else one softmax
-        per position.
+        per position; also one softmax per position for labels of one length
+        whose average character has fewer than 100 examples (many classes:
+        CTC sits on its blank plateau there, the positions head's shared
+        character classifier learns).
     filters : tuple of int
     rnn_units : int
     dropout : float
@@ -331,7 +354,8 @@ class CNNRecognizer(Recognizer):
         self.length_ = (min(lengths), max(lengths))
         if fresh:
             self.length_ = (min(self.length_[0], fresh["lengths"][0]), max(self.length_[1], fresh["lengths"][1]))
-        derived = derive_settings([np.asarray(im).shape[:2] for im in X[:500]], list(lengths.elements()), len(X))
+        derived = derive_settings([np.asarray(im).shape[:2] for im in X[:500]], list(lengths.elements()), len(X),
+                                  n_classes=len(alphabet))
         self.settings_ = {k: (derived[k] if getattr(self, k) == "auto" else getattr(self, k)) for k in AUTO_SETTINGS}
         self.settings_["derived"] = derived
         self.settings_["pinned"] = [k for k in AUTO_SETTINGS if getattr(self, k) != "auto"]
@@ -387,6 +411,7 @@ class CNNRecognizer(Recognizer):
         self.fit_summary_ = {"n_images": len(X), "n_validation": len(Xv), "epochs_run": len(hist.epoch),
                              "seconds": time.perf_counter() - t_start, "head": self.head_,
                              "settings": self.settings_, "plateau_epochs": hold.epochs,
+                             "plateau_still_leaving_epochs": hold.extended,
                              "chance_loss": chance, "label_lengths": {str(k): v for k, v in sorted(lengths.items())},
                              "replicas": strategy.num_replicas_in_sync if strategy is not None else 1,
                              "devices": list(strategy.extended.worker_devices) if strategy is not None else [],

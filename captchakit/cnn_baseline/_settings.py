@@ -10,13 +10,17 @@ AUTO_SETTINGS = ("height", "width", "head", "batch_size", "epochs", "patience", 
 STEP_BUDGET = 4000
 #: From this many training images of one label length on, ``head="auto"`` uses one softmax per position.
 POSITIONS_FROM = 3000
+#: Below this many examples of the average character (labels of one length), ``head="auto"`` uses one
+#: softmax per position: CTC then sits on its blank plateau (chinese_4char: 55 per character, 119
+#: characters, 28 epochs on the plateau and 27% of the characters read; the positions head 99.3%).
+POSITIONS_BELOW_PER_CHAR = 100
 
 
 def _round16(v):
     return int(max(16, 16 * round(v / 16)))
 
 
-def derive_settings(shapes, lengths, n_images):
+def derive_settings(shapes, lengths, n_images, n_classes=None):
     """Input size, head, batch size and training length from the data.
 
     Parameters
@@ -27,14 +31,18 @@ def derive_settings(shapes, lengths, n_images):
         Label lengths.
     n_images : int
         Training images.
+    n_classes : int, optional
+        Alphabet size; with it, few examples per character also choose the positions head.
 
     Returns
     -------
     dict
         ``height`` (48 for images at least 40 px high, else 32), ``width``
         (the median aspect ratio kept, rounded to 16 px, and at least 16 px
-        per character: 4 CTC columns each), ``head`` (CTC when lengths vary or
-        there are fewer than 3,000 images, else one softmax per position),
+        per character: 4 CTC columns each), ``head`` (CTC when lengths vary;
+        for labels of one length, one softmax per position from 3,000 images
+        on, or when the average character has fewer than 100 examples, else
+        CTC),
         ``batch_size`` (16 below 2,000 images, 32 below 6,000, else 64),
         ``epochs`` (a budget of 4,000 optimizer steps, 15-150 epochs),
         ``patience`` (an eighth of the epochs, 4-15) and ``warmup_steps``
@@ -47,6 +55,8 @@ def derive_settings(shapes, lengths, n_images):
     (48, 192, 'ctc', 16, 86, 10)
     >>> derive_settings([(60, 160)] * 10, [4] * 10, 10000)["head"]
     'positions'
+    >>> derive_settings([(44, 160)] * 10, [4] * 10, 1636, n_classes=119)["head"]  # 55 per character
+    'positions'
     """
     hs = np.array([s[0] for s in shapes], float)
     ws = np.array([s[1] for s in shapes], float)
@@ -56,7 +66,9 @@ def derive_settings(shapes, lengths, n_images):
     height = 48 if h_med >= 40 else 32
     width = min(max(_round16(height * aspect), 16 * longest), 512)
     varying = min(lengths) != max(lengths)
-    head = "ctc" if varying or n_images < POSITIONS_FROM else "positions"
+    per_char = n_images * float(np.mean(lengths)) / n_classes if n_classes else float("inf")
+    few = per_char < POSITIONS_BELOW_PER_CHAR
+    head = "ctc" if varying or (n_images < POSITIONS_FROM and not few) else "positions"
     batch = 16 if n_images < 2000 else 32 if n_images < 6000 else 64
     per_epoch = max(1, math.ceil(0.9 * n_images / batch))
     epochs = int(min(150, max(15, math.ceil(STEP_BUDGET / per_epoch))))
