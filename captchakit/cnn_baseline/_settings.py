@@ -10,10 +10,12 @@ AUTO_SETTINGS = ("height", "width", "head", "batch_size", "epochs", "patience", 
 STEP_BUDGET = 4000
 #: From this many training images of one label length on, ``head="auto"`` uses one softmax per position.
 POSITIONS_FROM = 3000
-#: Below this many examples of the average character (labels of one length), ``head="auto"`` uses one
-#: softmax per position: CTC then sits on its blank plateau (chinese_4char: 55 per character, 119
-#: characters, 28 epochs on the plateau and 27% of the characters read; the positions head 99.3%).
-POSITIONS_BELOW_PER_CHAR = 100
+#: From this many alphabet characters on (more than Latin letters and digits), ``head="auto"`` uses one
+#: softmax per position for labels of one length: CTC sat on its blank plateau on chinese_4char (119
+#: characters, 1,636 images: 28 epochs on the plateau, 27% of the characters read), the positions head
+#: read 99.3% of them. Few examples per character alone do not decide it: on 83 images of
+#: captcha_images_v2 (19 characters) CTC read 74.5% of the strings and the positions head 8.7%.
+POSITIONS_FROM_CLASSES = 64
 
 
 def _round16(v):
@@ -32,7 +34,7 @@ def derive_settings(shapes, lengths, n_images, n_classes=None):
     n_images : int
         Training images.
     n_classes : int, optional
-        Alphabet size; with it, few examples per character also choose the positions head.
+        Alphabet size; with it, a large alphabet also chooses the positions head.
 
     Returns
     -------
@@ -41,8 +43,7 @@ def derive_settings(shapes, lengths, n_images, n_classes=None):
         (the median aspect ratio kept, rounded to 16 px, and at least 16 px
         per character: 4 CTC columns each), ``head`` (CTC when lengths vary;
         for labels of one length, one softmax per position from 3,000 images
-        on, or when the average character has fewer than 100 examples, else
-        CTC),
+        on or with an alphabet of 64 characters or more, else CTC),
         ``batch_size`` (16 below 2,000 images, 32 below 6,000, else 64),
         ``epochs`` (a budget of 4,000 optimizer steps, 15-150 epochs),
         ``patience`` (an eighth of the epochs, 4-15) and ``warmup_steps``
@@ -55,7 +56,7 @@ def derive_settings(shapes, lengths, n_images, n_classes=None):
     (48, 192, 'ctc', 16, 86, 10)
     >>> derive_settings([(60, 160)] * 10, [4] * 10, 10000)["head"]
     'positions'
-    >>> derive_settings([(44, 160)] * 10, [4] * 10, 1636, n_classes=119)["head"]  # 55 per character
+    >>> derive_settings([(44, 160)] * 10, [4] * 10, 1636, n_classes=119)["head"]
     'positions'
     """
     hs = np.array([s[0] for s in shapes], float)
@@ -66,9 +67,8 @@ def derive_settings(shapes, lengths, n_images, n_classes=None):
     height = 48 if h_med >= 40 else 32
     width = min(max(_round16(height * aspect), 16 * longest), 512)
     varying = min(lengths) != max(lengths)
-    per_char = n_images * float(np.mean(lengths)) / n_classes if n_classes else float("inf")
-    few = per_char < POSITIONS_BELOW_PER_CHAR
-    head = "ctc" if varying or (n_images < POSITIONS_FROM and not few) else "positions"
+    many = n_classes is not None and n_classes >= POSITIONS_FROM_CLASSES
+    head = "ctc" if varying or (n_images < POSITIONS_FROM and not many) else "positions"
     batch = 16 if n_images < 2000 else 32 if n_images < 6000 else 64
     per_epoch = max(1, math.ceil(0.9 * n_images / batch))
     epochs = int(min(150, max(15, math.ceil(STEP_BUDGET / per_epoch))))
