@@ -357,7 +357,7 @@ def noise(src, out, salt, gauss, lines, line_width, dots, blur, seed, overwrite)
 @click.option("--split", type=float, default=None, help="Write train/test manifests with this train share, e.g. 0.8.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Folder for the split manifests (default: DATA).")
+              help="Folder for the split manifests: DATA only (a labels file names images in its own folder).")
 def verify(data, alphabet, length, labels_file, pattern, split, seed, out_dir):
     """Check a labelled folder: unreadable files, sizes, labels, duplicates.
 

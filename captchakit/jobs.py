@@ -131,9 +131,10 @@ def segment_folder(src, out, preprocessor, segmenter, n_chars=None, pattern=None
 def write_split_manifests(data, items, test_share, seed, out_dir=None):
     """Write seeded ``train.csv`` / ``test.csv`` manifests of *items* ``(path, label)``.
 
-    The manifests go to *out_dir* (default: the data folder) and never
-    replace an existing file.  Paths are relative to the data folder when
-    the manifests sit in it, absolute otherwise.
+    The manifests go into the data folder (*out_dir*, when given, must be
+    that folder: a labels file may only name images in its own folder, so a
+    manifest elsewhere could not be read back) and never replace an
+    existing file.  Paths are relative to the data folder.
     """
     from captchakit.data._io import write_manifest
     from captchakit.data._split import train_test_split_indices
@@ -143,13 +144,14 @@ def write_split_manifests(data, items, test_share, seed, out_dir=None):
     dest = Path(out_dir) if out_dir else root
     if dest.exists() and not dest.is_dir():
         raise CaptchakitError(f"{dest}: exists and is a file, not a folder")
+    if dest.resolve() != root.resolve():
+        raise CaptchakitError(f"--out {dest}: split manifests must sit in the data folder {root} (a labels file "
+                              f"may only name images in its own folder); leave out --out")
     for name in ("train.csv", "test.csv"):
         if (dest / name).exists():
             raise CaptchakitError(f"{dest / name}: already exists; choose another --out folder")
-    same = dest.resolve() == root.resolve()
     for name, idx in (("train.csv", tr), ("test.csv", te)):
-        rows = [(Path(items[i][0]).resolve().relative_to(root.resolve()).as_posix() if same
-                 else str(Path(items[i][0]).resolve()), items[i][1]) for i in idx]
+        rows = [(Path(items[i][0]).resolve().relative_to(root.resolve()).as_posix(), items[i][1]) for i in idx]
         write_manifest(dest / name, rows)
     return len(tr), len(te), dest
 

@@ -111,9 +111,17 @@ def test_verify_label_problems_and_split(gen_dir, tmp_path):
     assert res.exit_code == 1
     assert "12x4_77.png" in res.output and "outside the alphabet" in res.output
     assert "160x60" in res.output and "identical" in res.output
-    res = run("verify", gen_dir, "--split", 0.75, "--seed", 0, "--out", tmp_path / "split")
-    assert (tmp_path / "split" / "train.csv").exists() and (tmp_path / "split" / "test.csv").exists()
+    # manifests elsewhere could not be read back (a labels file names images in its own folder): refused
+    one_line_error(run("verify", gen_dir, "--split", 0.75, "--seed", 0, "--out", tmp_path / "split"),
+                   "must sit in the data folder")
+    assert not (tmp_path / "split").exists()
+    res = run("verify", gen_dir, "--split", 0.75, "--seed", 0)
+    assert (gen_dir / "train.csv").exists() and (gen_dir / "test.csv").exists()
     assert "12x4_77.png" in [p.name for p in gen_dir.iterdir()]
+    from captchakit.data import load_labelled
+
+    tr, te = load_labelled(gen_dir / "train.csv"), load_labelled(gen_dir / "test.csv")
+    assert len(tr[0]) + len(te[0]) == len(list(gen_dir.glob("*.png"))) and len(te[0]) > 0
 
 
 def test_train_predict_evaluate(tmp_path):
