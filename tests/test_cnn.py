@@ -77,7 +77,9 @@ def test_ctc_head_varying_lengths(tmp_path):
 
 def test_learns_toy_task_and_guard_silent():
     X, y = two_class_set()
-    rec = CNNRecognizer(epochs=6, learning_rate=1e-2, stuck_epochs=3, augment=False, **TINY).fit(X, y)
+    # 12 epochs of 4 steps: the loss is near 0 after 5, the batch-norm statistics that prediction uses
+    # settle a few epochs later (after 6 epochs the shared-classifier head read half of the images)
+    rec = CNNRecognizer(epochs=12, learning_rate=1e-2, stuck_epochs=3, augment=False, **TINY).fit(X, y)
     assert rec.warnings_ == []
     assert rec.history_["loss"][-1] < 0.5 * chance_loss(4, 2)
     assert rec.score(X, y) == 1.0
@@ -177,7 +179,7 @@ def test_noise_augmentation_reaches_about_half_the_images():
 
 def test_cosine_schedule_trains_and_bad_schedule_refused():
     X, y = two_class_set()
-    rec = CNNRecognizer(epochs=6, learning_rate=1e-2, schedule="cosine", augment=False, **TINY).fit(X, y)
+    rec = CNNRecognizer(epochs=12, learning_rate=1e-2, schedule="cosine", augment=False, **TINY).fit(X, y)  # see above
     assert rec.score(X, y) == 1.0
     with pytest.raises(ValueError, match="schedule"):
         CNNRecognizer(epochs=1, schedule="steps", **TINY).fit(X, y)
