@@ -405,6 +405,13 @@ class SegmentingRecognizer(Recognizer):
             out.append(best)
         return out
 
+    def _varying_splits(self, binaries):
+        """Label lengths that vary, forced split: each image's split, the count checker's choice (the count
+        from the ink width where there is no checker or no split to choose from)."""
+        checked = (self._checked_splits(binaries) if getattr(self, "count_checker_", None) is not None
+                   else [None] * len(binaries))
+        return [s if s is not None else self.segmenter_.segment(b, self._count(b)) for b, s in zip(binaries, checked)]
+
     def _count(self, binary):
         """How many characters an image holds, from its ink extent (label lengths that vary, forced split)."""
         span = getattr(self, "char_span_", None)
@@ -603,12 +610,10 @@ class SegmentingRecognizer(Recognizer):
         n = self._fixed_length()
         alt_segs = [clone(self.segmenter_).set_params(split_window=w) for w in self.alt_windows or ()]
         binaries = [self._clean(im) for im in X]
-        checked = (self._checked_splits(binaries) if n is None and getattr(self, "count_checker_", None) is not None
-                   else [None] * len(binaries))
+        splits = (self._varying_splits(binaries) if n is None else [self.segmenter_.segment(b, n) for b in binaries])
         # candidates[i]: list of crop arrays (first: the default split)
         candidates, natural = [], []
-        for b, chosen in zip(binaries, checked):
-            s = chosen if chosen is not None else self.segmenter_.segment(b, n if n is not None else self._count(b))
+        for b, s in zip(binaries, splits):
             cands = [s.crops]
             if n is not None and s.n_natural < n:
                 for alt_seg in alt_segs:
@@ -682,9 +687,7 @@ class SegmentingRecognizer(Recognizer):
             crops = [cropper.crop(x0, x1, self.segmenter_.crop_size)[0] for x0, x1 in spans]
         else:
             if lo != hi:
-                checked = (self._checked_splits([b])[0] if getattr(self, "count_checker_", None) is not None
-                           else None)
-                seg = checked if checked is not None else self.segmenter_.segment(b, self._count(b))
+                seg = self._varying_splits([b])[0]
             spans = [(int(x[0]), int(x[2])) for x in seg.boxes]
             crops = list(seg.crops)
         return {"stages": stages, "spans": spans, "crops": crops, "detail": self.predict_details([image])[0]}
