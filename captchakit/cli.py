@@ -706,7 +706,7 @@ QUICK_SET = {"count": 240, "test": 60, "alphabet": "digits", "length": 4}
 @click.option("--alphabet", default=None,
               help=f"Built-in set: alphabet name or chars:... (default {DEFAULT_SET['alphabet']}).")
 @click.option("--length", default=None, help=f"Built-in set: label length, 4 or 4-6 (default {DEFAULT_SET['length']}).")
-@cnn_options(epochs="built-in set 15, --quick 2, your DATA measured", image_size="built-in set 40x100, your DATA measured",
+@cnn_options(epochs="built-in set 15 (digits) or 30, --quick 2, your DATA measured", image_size="built-in set 40x100, your DATA measured",
              batch="built-in set 64, your DATA measured", patience="built-in set 4, your DATA measured")
 @segment_options
 @preprocess_options
@@ -733,7 +733,7 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, alp
     sets run side by side on a Dask cluster.
     """
     from captchakit.compare import (
-        builtin_data, format_rows, parse_methods, parse_sizes, report_names, run_compare, split_data, write_report,
+        builtin_cnn_recipe, builtin_data, format_rows, parse_methods, parse_sizes, report_names, run_compare, split_data, write_report,
     )
     from captchakit.data._io import OutputFolder
     from captchakit.report._plots import table_md
@@ -748,8 +748,7 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, alp
     if scheduler and not data_sets:
         raise CaptchakitError("--scheduler runs a comparison of DATA folders; give one or more")
     # the built-in set keeps the demo's tested recipe (and its time budget); a user's DATA is measured
-    builtin = {"epochs": 2 if quick else 15, "image_size": "40x100", "batch_size": 64, "patience": 4,
-               "warmup_steps": 0}
+    builtin = builtin_cnn_recipe(alphabet, quick)
     cnn_params = _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule,
                              builtin if not data else None, distribute, pretrain)
     pre, seg, seg_mode = _front_end(
