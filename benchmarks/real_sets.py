@@ -181,7 +181,7 @@ def main():
             if "answer_accuracy" in s:
                 row[m] += f", answer {s['answer_accuracy']:.1%}"
             search = getattr(rec, "front_end_", {}).get("search")
-            if search:
+            if search and "chosen" in search:
                 row[m] += f" [{search['chosen']}]"
             row[f"{m} s"] = f"{fit_s:.0f}"
             extra = getattr(rec, "segmentation_", "")

@@ -30,6 +30,24 @@ def test_binarize_blank_and_all_ink():
         binarize(_text_image(), method="magic")
 
 
+def test_otsu_finds_pale_text_among_dark_specks():
+    # pale grey characters on white paper, sprinkled with dark 2x2 dots (python-captcha draws some texts so)
+    g = np.full((40, 80), 245, np.uint8)
+    g[8:32, 10:20] = 200
+    g[8:32, 40:50] = 200
+    rng = np.random.default_rng(0)
+    for r, c in zip(rng.integers(0, 38, 60), rng.integers(0, 78, 60)):
+        g[r:r + 2, c:c + 2] = 70
+    first = binarize(g)
+    assert not first[20, 15] and not first[20, 45]  # one pass: the threshold falls between dots and text
+    b = binarize(g, speck_area=12)
+    assert b[20, 15] and b[20, 45] and not b[2:6, 25:35].all()
+    # dark text with a few specks: the second pass does not run, the result is the first pass's
+    t = _text_image()
+    t[0:2, 0:2] = 20
+    assert np.array_equal(binarize(t, speck_area=12), binarize(t))
+
+
 def test_to_gray_does_not_modify_input():
     rgb = np.zeros((4, 5, 3), np.uint8)
     rgb[..., 0] = 255

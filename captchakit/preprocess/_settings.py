@@ -195,8 +195,11 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
         if self.filter_stage == "gray":
             gray, steps = self._filters(gray)
             out.extend(steps)
+        speck_area = self.min_area if self.min_area != AUTO else speck_area_for(stroke_width(
+            binarize(gray, self.threshold, self.threshold_value, self.block_size, self.offset, self.adaptive,
+                     polarity="dark")))
         binary = binarize(gray, self.threshold, self.threshold_value, self.block_size,
-                          self.offset, self.adaptive, polarity="dark")
+                          self.offset, self.adaptive, polarity="dark", speck_area=speck_area)
         out.append((f"binary ({self.threshold})", binary))
         if self.filter_stage == "binary":
             binary, steps = self._filters(binary)

@@ -317,13 +317,17 @@ class Segmenter(SettingsMixin, BaseEstimator):
     def _piece_mask(self, p, binary, labels):
         if p["ids"] is None:
             return binary[:, p["x0"]:p["x1"]]
-        return np.isin(labels[:, p["x0"]:p["x1"]], p["ids"])
+        sub = labels[:, p["x0"]:p["x1"]]
+        # a piece holds a few components: comparing with each is ~10x faster than np.isin on small arrays
+        mask = sub == p["ids"][0]
+        for i in p["ids"][1:]:
+            mask |= sub == i
+        return mask
 
     def _piece_profile(self, p, binary, labels):
         if p["ids"] is None:
             return binary[:, p["x0"]:p["x1"]].sum(axis=0)
-        sub = labels[:, p["x0"]:p["x1"]]
-        return np.isin(sub, p["ids"]).sum(axis=0)
+        return self._piece_mask(p, binary, labels).sum(axis=0)
 
     def _force(self, pieces, n, binary, labels):
         pieces = list(pieces)
