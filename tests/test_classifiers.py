@@ -130,3 +130,22 @@ def test_version_difference_warns(tmp_path, trained_knn):
     mj.write_text(json.dumps(meta))
     with pytest.warns(UserWarning, match="scikit-learn 0.0.1"):
         SegmentingRecognizer.load(tmp_path / "m")
+
+
+@pytest.mark.parametrize("n_classes, gamma", [(3, "scale"), (10, 0.05), (2, "scale")])
+def test_svc_decision_function_matches_libsvm(n_classes, gamma):
+    from captchakit.classifiers._recognizer import svc_decision_function
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, n_classes, 400)
+    X = rng.normal(size=(400, 12)) + y[:, None] * 0.4
+    clf = SVC(C=10.0, gamma=gamma).fit(X[:300], y[:300])
+    got = svc_decision_function(clf, X[300:])
+    want = clf.decision_function(X[300:])
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-9)
+    if got.ndim == 2:  # the reading (argmax) is the same as with libsvm's values
+        assert np.array_equal(got.argmax(axis=1), want.argmax(axis=1))
+    # another classifier goes to its own decision function
+    linear = SVC(kernel="linear").fit(X[:300], y[:300])
+    np.testing.assert_array_equal(svc_decision_function(linear, X[300:]), linear.decision_function(X[300:]))
