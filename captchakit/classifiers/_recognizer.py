@@ -84,6 +84,10 @@ def _iou(a, b):
     return inter / union if union > 0 else 0.0
 
 
+#: :func:`svc_decision_function` computes the kernel in blocks of at most this many values (128 MB).
+KERNEL_BLOCK = 1 << 24
+
+
 def svc_decision_function(clf, X):
     """``clf.decision_function(X)`` of a fitted multiclass RBF ``SVC``, computed with matrix products.
 
@@ -110,18 +114,22 @@ def svc_decision_function(clf, X):
         return clf.decision_function(X)
     X = np.asarray(X, np.float64)
     sv = clf.support_vectors_
-    d2 = (X * X).sum(axis=1)[:, None] + (sv * sv).sum(axis=1)[None, :] - 2.0 * (X @ sv.T)
-    K = np.exp(-clf._gamma * np.maximum(d2, 0.0))
+    sv2 = (sv * sv).sum(axis=1)[None, :]
     starts = np.concatenate([[0], np.cumsum(clf.n_support_)])
     coef = clf.dual_coef_
     dec = np.empty((len(X), n_classes * (n_classes - 1) // 2))
-    k = 0
-    for i in range(n_classes):
-        si = slice(starts[i], starts[i + 1])
-        for j in range(i + 1, n_classes):
-            sj = slice(starts[j], starts[j + 1])
-            dec[:, k] = K[:, si] @ coef[j - 1, si] + K[:, sj] @ coef[i, sj] + clf.intercept_[k]
-            k += 1
+    step = max(1, KERNEL_BLOCK // max(len(sv), 1))
+    for a in range(0, len(X), step):
+        x = X[a:a + step]
+        d2 = (x * x).sum(axis=1)[:, None] + sv2 - 2.0 * (x @ sv.T)
+        K = np.exp(-clf._gamma * np.maximum(d2, 0.0))
+        k = 0
+        for i in range(n_classes):
+            si = slice(starts[i], starts[i + 1])
+            for j in range(i + 1, n_classes):
+                sj = slice(starts[j], starts[j + 1])
+                dec[a:a + step, k] = K[:, si] @ coef[j - 1, si] + K[:, sj] @ coef[i, sj] + clf.intercept_[k]
+                k += 1
     return _ovr_decision_function(dec < 0, -dec, n_classes)
 
 
