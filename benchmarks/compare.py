@@ -13,7 +13,8 @@ nothing about accuracy (the README gives the accuracy of the variants that were 
 
 ``fresh``: the CNN on the built-in generated sets (train 10,000 seed 0 / test 1,000 seed 10,000), 4 digits
 and 4-character lowercase alphanumeric, with a fixed training set and with ``--fresh`` (new seeded images
-every epoch), side by side; the built-in recipe (15 epochs) either way.  ``--fresh-sets digits,alnum`` and
+every epoch), side by side; the built-in recipe either way (at most 15 epochs for digits and 30 for
+alnum with the fixed set, twice that with fresh images).  ``--fresh-sets digits,alnum`` and
 ``--fixed-digits PCT`` (the CNN figure of the ``default`` set, to skip that run) trim it.
 
 Usage: python benchmarks/compare.py [--sets default,alnum,v2,speed,fresh] [--out bench_out] [--with-flags]
@@ -120,7 +121,8 @@ def fresh(out, alphabets=("digits", "alnum"), fixed_digits=None):
                          "train s": f"{row['train_seconds']:.0f}"})
             print(rows[-1], f"(wall {time.perf_counter() - t0:.0f} s)", flush=True)
     print("CNN, built-in python-captcha sets: train 10,000 (seed 0; 9,000 + 1,000 for early stopping), test 1,000 "
-          "(seed 10,000); built-in recipe (40x100, batch 64, at most 15 epochs, patience 4)")
+          "(seed 10,000); built-in recipe (40x100, batch 64, patience 4; at most 15 epochs for digits, 30 for "
+          "alnum, twice that with fresh images)")
     print(table(rows, list(rows[0])) if rows else "no rows")
 
 

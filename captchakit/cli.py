@@ -706,7 +706,7 @@ QUICK_SET = {"count": 240, "test": 60, "alphabet": "digits", "length": 4}
 @click.option("--alphabet", default=None,
               help=f"Built-in set: alphabet name or chars:... (default {DEFAULT_SET['alphabet']}).")
 @click.option("--length", default=None, help=f"Built-in set: label length, 4 or 4-6 (default {DEFAULT_SET['length']}).")
-@cnn_options(epochs="built-in set 15 (digits) or 30, --quick 2, your DATA measured", image_size="built-in set 40x100, your DATA measured",
+@cnn_options(epochs="built-in set 15 (digits) or 30, twice that with --fresh, --quick 2, your DATA measured", image_size="built-in set 40x100, your DATA measured",
              batch="built-in set 64, your DATA measured", patience="built-in set 4, your DATA measured")
 @segment_options
 @preprocess_options
@@ -748,7 +748,7 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, alp
     if scheduler and not data_sets:
         raise CaptchakitError("--scheduler runs a comparison of DATA folders; give one or more")
     # the built-in set keeps the demo's tested recipe (and its time budget); a user's DATA is measured
-    builtin = builtin_cnn_recipe(alphabet, quick)
+    builtin = builtin_cnn_recipe(alphabet, quick, fresh)
     cnn_params = _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule,
                              builtin if not data else None, distribute, pretrain)
     pre, seg, seg_mode = _front_end(
