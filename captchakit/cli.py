@@ -733,7 +733,8 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, alp
     sets run side by side on a Dask cluster.
     """
     from captchakit.compare import (
-        builtin_cnn_recipe, builtin_data, format_rows, parse_methods, parse_sizes, report_names, run_compare, split_data, write_report,
+        builtin_cnn_recipe, builtin_data, format_rows, parse_methods, parse_sizes, report_names, run_compare,
+        split_data, write_report,
     )
     from captchakit.data._io import OutputFolder
     from captchakit.report._plots import table_md

@@ -195,9 +195,11 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
         if self.filter_stage == "gray":
             gray, steps = self._filters(gray)
             out.extend(steps)
-        speck_area = self.min_area if self.min_area != AUTO else speck_area_for(stroke_width(
-            binarize(gray, self.threshold, self.threshold_value, self.block_size, self.offset, self.adaptive,
-                     polarity="dark")))
+        # Otsu's second pass needs the speck area (only Otsu has one: no binarize or skeleton spent otherwise)
+        speck_area = 0
+        if self.threshold == "otsu":
+            speck_area = (self.min_area if self.min_area != AUTO
+                          else speck_area_for(stroke_width(binarize(gray, polarity="dark"))))
         binary = binarize(gray, self.threshold, self.threshold_value, self.block_size,
                           self.offset, self.adaptive, polarity="dark", speck_area=speck_area)
         out.append((f"binary ({self.threshold})", binary))
