@@ -91,8 +91,10 @@ def preprocess_options(f):
         click.option("--line-thickness", type=int, default=None,
                      help="Thickest line removed (pixels; 0 keeps lines; default: measured, one less than the "
                           "stroke width)."),
-        click.option("--channel", type=click.Choice(["luminance", "saturation", "distance"]), default=None,
-                     help="Ink channel thresholded (default: the most separable one, measured)."),
+        click.option("--channel", type=click.Choice(["luminance", "saturation", "distance", "local", "clusters"]),
+                     default=None, help="Ink channel thresholded (default: the most separable one, measured; "
+                                        "clusters: colour clusters kept by shape, tried by the front-end search "
+                                        "when the ink has several colours)."),
         click.option("--frame", type=int, default=None,
                      help="Clear a frame this many pixels wide around the image (default: measured; 0 = none)."),
         click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,

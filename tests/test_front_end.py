@@ -72,6 +72,56 @@ def test_coloured_ink_among_grey_lines():
     assert b[20, 12] and not b[15, 30]  # glyph kept, grey line (between glyphs) dropped
 
 
+def many_coloured(line=(30, 160, 30)):
+    """Three glyphs of three colours (one pale) crossed by a long line of a fourth colour, and two dots."""
+    im = np.full((40, 120, 3), 250, np.uint8)
+    for x, ink in zip((12, 52, 92), ((200, 30, 30), (30, 30, 200), (250, 200, 120))):
+        im[8:32, x:x + 5] = ink
+        im[8:13, x:x + 14] = ink
+    im[20:22, :] = line
+    im[34:37, 40:43] = line
+    im[3:6, 70:73] = line
+    return im
+
+
+def test_colour_clusters_keep_the_glyphs_and_drop_the_line_of_another_colour():
+    from captchakit.preprocess import cluster_ink, cluster_shapes, color_clusters, ink_color_spread
+
+    im = many_coloured()
+    labels, centres = color_clusters(im, 4)
+    assert len(centres) == 4 and labels[0, 0] == -1
+    assert len({labels[10, 14], labels[10, 54], labels[10, 94], labels[20, 35]}) == 4  # one cluster per colour
+    shapes = cluster_shapes(labels)
+    assert shapes[labels[20, 35]]["line_share"] > 0.5
+    g = cluster_ink(im, 4)
+    assert g[25, 14] == 0 and g[25, 54] == 0 and g[25, 94] == 0  # the three glyphs, the pale one too
+    assert g[20, 35] == 255 and g[20, 110] == 255 and g[35, 41] == 255  # the line and the dot are gone
+    # luminance keeps the line and loses most of the pale glyph: what clusters are for
+    lum = ink_channel(im, "luminance") < 128
+    assert lum[20, 35] and not lum[25, 94]
+    # the measure that offers the candidate: several ink colours here, one colour in glyphs()
+    assert ink_color_spread(im) >= 25 > ink_color_spread(glyphs())
+    assert cluster_ink(np.full((20, 40, 3), 200, np.uint8)).min() == 255  # no ink: nothing kept
+
+
+def test_clusters_channel_in_the_chain_and_the_search():
+    from captchakit.classifiers._front_end import front_end_candidates
+
+    im = many_coloured()
+    p = Preprocessor(channel="clusters", frame=0, remove_lines=False, min_area=3)
+    b = p.transform_one(im)
+    assert b[25, 14] and b[25, 94] and not b[20, 35]
+    assert Preprocessor(**p.get_params()).get_params() == p.get_params()
+    m = measure_front_end([im] * 3)
+    assert m["color_spread"] >= 25
+    resolved, _ = Preprocessor().resolve([im] * 3)
+    assert "colour clusters" in [n for n, _ in front_end_candidates(resolved, m)]
+    m1 = measure_front_end([glyphs()] * 3)
+    assert "colour clusters" not in [n for n, _ in front_end_candidates(Preprocessor().resolve([glyphs()])[0], m1)]
+    with pytest.raises(Exception, match="n_colors"):
+        Preprocessor(channel="clusters", n_colors=0).validate()
+
+
 def test_pinned_settings_win_and_bundle_stores_the_measured_ones(tmp_path, small_set):
     X, y = small_set
     rec = make_recognizer("knn", preprocessor=Preprocessor(line_thickness=3)).fit(X[:80], y[:80])

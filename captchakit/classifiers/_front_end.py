@@ -3,7 +3,8 @@
 The measured front end (:meth:`Preprocessor.resolve`) is one guess from the
 images' look.  :func:`front_end_candidates` builds a few alternatives around
 it (keep or thicken the line removal, a median filter, the runner-up ink
-channel, an adaptive threshold, the former fixed front end) and
+channel, colour clusters when the ink has several colours, an adaptive
+threshold, the former fixed front end) and
 :func:`search_front_end` scores each by cross-validation on the training
 images only, with a cheap proxy of the recognizer (the forced split), and
 keeps the measured one unless another is clearly better.
@@ -16,6 +17,7 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold
 
 from captchakit.preprocess import Preprocessor
+from captchakit.preprocess._colour import COLOR_SPREAD
 
 #: Another candidate replaces the measured front end only when its CV whole-string
 #: accuracy is higher by at least this much (the folds are small: differences below are noise).
@@ -70,6 +72,8 @@ def front_end_candidates(resolved, measured, pinned=()):
     others = sorted((c for c in sep if c != base["channel"]), key=lambda c: -sep[c])
     if others:
         out.append((f"channel {others[0]}", {"channel": others[0]}))
+    if measured.get("color_spread", 0.0) >= COLOR_SPREAD and base["channel"] != "clusters":
+        out.append(("colour clusters", {"channel": "clusters"}))
     if base["threshold"] != "adaptive":
         out.append(("adaptive threshold", {"threshold": "adaptive"}))
     from captchakit._api import FIXED_FRONT_END

@@ -346,20 +346,25 @@ class SegmentingRecognizer(Recognizer):
         search = self.front_end_search
         if search == "auto":
             search = len(X) >= SEARCH_MIN_IMAGES and self.front_end_.get("measured", True)
+        cands = front_end_candidates(self.preprocessor_, self.front_end_, pinned_settings(pre)) if search else []
         if search and self.segmentation_ == "recognition":
-            # the search's proxy reads with the forced split: it does not predict segmentation by recognition
-            self.front_end_["search"] = {"skipped": "segmentation by recognition (the forced-split proxy does not "
-                                                    "predict it)"}
-        elif search:
-            cands = front_end_candidates(self.preprocessor_, self.front_end_, pinned_settings(pre))
-            if len(cands) > 1:
-                sized = [resize_to(np.asarray(im), self.image_shape_) for im in X]
-                probe = clone(self).set_params(segmenter=self.segmenter_)
-                chosen, self.front_end_["search"] = search_front_end(probe, sized, y, cands, progress=progress)
-                if chosen is not cands[0][1]:
-                    self.preprocessor_ = chosen
-                    binaries, segs = self._segment_all(X, y, progress)
-                    natural_rate = float(np.mean([sg.n_natural == len(lab) for sg, lab in zip(segs, y)]))
+            # the search's proxy reads with the forced split: it does not predict segmentation by recognition.
+            # Only colour clusters, which can take lines of other colours off touching characters, are weighed
+            # against the measured front end there.
+            cands = [c for c in cands if c[0] in ("measured", "colour clusters")]
+            if len(cands) < 2:
+                self.front_end_["search"] = {"skipped": "segmentation by recognition (the forced-split proxy does "
+                                                        "not predict it)"}
+        if search and len(cands) > 1:
+            sized = [resize_to(np.asarray(im), self.image_shape_) for im in X]
+            probe = clone(self).set_params(segmenter=self.segmenter_)
+            chosen, self.front_end_["search"] = search_front_end(probe, sized, y, cands, progress=progress)
+            if chosen is not cands[0][1]:
+                self.preprocessor_ = chosen
+                binaries, segs = self._segment_all(X, y, progress)
+                natural_rate = float(np.mean([sg.n_natural == len(lab) for sg, lab in zip(segs, y)]))
+                if self.segmentation == "auto":
+                    self.segmentation_ = "recognition" if natural_rate < AUTO_NATURAL_RATE else "forced"
         keep = [i for i, lab in enumerate(y) if len(segs[i]) == len(lab)]
         if not keep:
             raise CaptchakitError(

@@ -1,9 +1,12 @@
-"""Grayscale, binarization, filtering, speck and line removal.
+"""Grayscale, ink channels (colour clusters too), binarization, filtering, speck and line removal.
 
 Every stage is a pure function over numpy arrays; :class:`Preprocessor`
 describes the whole chain and serialises to a dict.
 """
 
+from captchakit.preprocess._colour import (
+    cluster_ink, cluster_shapes, color_clusters, ink_color_spread, keep_clusters,
+)
 from captchakit.preprocess._measure import (
     background_color, frame_width, ink_channel, measure_front_end, separability, stroke_width,
 )
@@ -23,6 +26,11 @@ __all__ = [
     "Preprocessor",
     "background_color",
     "clear_border",
+    "cluster_ink",
+    "cluster_shapes",
+    "color_clusters",
+    "ink_color_spread",
+    "keep_clusters",
     "frame_width",
     "ink_channel",
     "measure_front_end",

@@ -12,8 +12,12 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from captchakit._errors import CaptchakitError
+from captchakit.preprocess._colour import cluster_ink, ink_color_spread
 
 CHANNELS = ("luminance", "saturation", "distance", "local")
+#: Every ink channel: the measured ones and ``clusters`` (colour clusters kept by shape,
+#: :func:`~captchakit.preprocess.cluster_ink`), which the front-end search tries on colourful images.
+INK_CHANNELS = CHANNELS + ("clusters",)
 
 
 def _rgb(image, name="image"):
@@ -59,22 +63,27 @@ def light_ink(gray):
     return bool(np.median(g) < g.mean())
 
 
-def ink_channel(image, channel="luminance", background=None, polarity=None):
+def ink_channel(image, channel="luminance", background=None, polarity=None, n_colors=8):
     """One grey channel in which the ink is dark and the background light, ``(H, W)`` uint8.
 
     Parameters
     ----------
     image : (M, N, 3) uint8 ndarray
-    channel : {"luminance", "saturation", "distance"}
+    channel : {"luminance", "saturation", "distance", "local", "clusters"}
         ``luminance``: the grey image (flipped when the background is the
         darker side); ``saturation``: coloured ink on grey paper and grey
         lines; ``distance``: how far each pixel's colour is from the
-        background colour (Lab).
+        background colour (Lab); ``local``: the same from each column's
+        own background (tiles of different colours); ``clusters``: the ink's
+        colours clustered and the character-shaped clusters kept
+        (:func:`~captchakit.preprocess.cluster_ink`, two grey levels).
     background : (3,) array, optional
         For ``distance``; default :func:`background_color`.
     polarity : {"dark", "light"}, optional
         For ``luminance``: the ink's side, measured on a data set; default:
         decided for this image by :func:`light_ink`.
+    n_colors : int
+        For ``clusters``: the number of colour clusters.
 
     Examples
     --------
@@ -103,7 +112,9 @@ def ink_channel(image, channel="luminance", background=None, polarity=None):
         bg = ndi.median_filter(bg, size=(5, 1), mode="nearest")
         d = np.sqrt(((lab - bg[None]) ** 2).sum(axis=2))
         return (255 - np.clip(d * (255.0 / max(float(d.max()), 1.0)), 0, 255)).astype(np.uint8)
-    raise CaptchakitError(f"channel must be one of {', '.join(CHANNELS)}; got {channel!r}")
+    if channel == "clusters":
+        return cluster_ink(image, n_colors)
+    raise CaptchakitError(f"channel must be one of {', '.join(INK_CHANNELS)}; got {channel!r}")
 
 
 def separability(gray):
@@ -184,7 +195,8 @@ def measure_front_end(images, max_images=300):
         ``background`` (RGB), ``polarity`` (``"dark"`` ink on light paper or
         ``"light"``), ``channel`` (the most separable of
         :data:`CHANNELS`), ``separability`` (per channel),
-        ``stroke_width`` (pixels), ``frame`` (pixels, 0 = none), ``n_images``.
+        ``stroke_width`` (pixels), ``frame`` (pixels, 0 = none),
+        ``color_spread`` (:func:`ink_color_spread`, median), ``n_images``.
 
     Examples
     --------
@@ -196,12 +208,13 @@ def measure_front_end(images, max_images=300):
     images = list(images)[:max_images]
     if not images:
         raise CaptchakitError("cannot measure the front end of no images")
-    bgs, dark, sw, frames = [], [], [], []
+    bgs, dark, sw, frames, spread = [], [], [], [], []
     sep = {c: [] for c in CHANNELS}
     rgbs = [_rgb(im) for im in images]
     for im in rgbs:
         bg = background_color(im)
         bgs.append(bg)
+        spread.append(ink_color_spread(im))
         dark.append(not light_ink(cv2.cvtColor(im, cv2.COLOR_RGB2GRAY)))
         for c in CHANNELS:
             sep[c].append(separability(ink_channel(im, c, bg)))
@@ -232,6 +245,7 @@ def measure_front_end(images, max_images=300):
         "separability": {c: round(v, 3) for c, v in sep_med.items()},
         "stroke_width": float(np.median(sw)) if sw else 1.0,
         "frame": int(np.median([f for f in frames if f > 0])) if frame_share >= 0.5 else 0,
+        "color_spread": round(float(np.median(spread)), 2),
         "n_images": len(images),
     }
 
