@@ -13,6 +13,8 @@ held-out part.  Sets:
 - three other generators from PyPI (benchmark-only extras, ``pip install
   -e '.[bench]'``): ``claptcha``, ``multicolorcaptcha`` and ``wheezy.captcha``
   (2,000 images each, seed 0, 80/20);
+- ``colour-lines`` (ours, no extra): characters of many colours crossed by
+  lines of other colours, for the colour clusters of the front end;
 - the peer column: ``ddddocr`` (pretrained, no training) on the same test
   images.
 
@@ -100,6 +102,36 @@ def gen_wheezy(n, seed):
     return X, y
 
 
+def gen_colour_lines(n, seed):
+    """Our own stress scheme (no extra needed): 4 characters, each in its own colour (hue at random,
+    some pale), crossed by three 2-px lines of other random colours. It stands in for the real schemes
+    the issue describes (characters of many colours among lines) that saturation or luminance cannot clean."""
+    import colorsys
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    rng = np.random.default_rng(seed)
+    font = ImageFont.truetype(_font(), 34)
+    alphabet = list("0123456789abcdefghjkmnpqrstuvwxyz")
+    hls = lambda h, light, sat: tuple(int(255 * v) for v in colorsys.hls_to_rgb(h, light, sat))  # noqa: E731
+    X, y = [], []
+    for _ in range(n):
+        text = "".join(rng.choice(alphabet, 4))
+        im = Image.new("RGB", (140, 50), (250, 250, 245))
+        d = ImageDraw.Draw(im)
+        x = 8
+        for ch in text:
+            colour = hls(rng.random(), rng.uniform(0.35, 0.75), rng.uniform(0.6, 1.0))
+            d.text((x + rng.integers(-2, 3), 4 + rng.integers(-3, 4)), ch, font=font, fill=colour)
+            x += 30 + rng.integers(-3, 3)
+        for _ in range(3):
+            d.line([(rng.integers(0, 140), rng.integers(0, 50)), (rng.integers(0, 140), rng.integers(0, 50))],
+                   fill=hls(rng.random(), 0.5, 1.0), width=2)
+        X.append(np.asarray(im).copy())
+        y.append(text)
+    return X, y
+
+
 def load_set(name, count):
     """``(train, test, note)`` for a set name, or None when it is not available here."""
     if name in ("captcha_images_v2", "lzu_digits", "chinese_4char"):
@@ -120,7 +152,8 @@ def load_set(name, count):
     if name == "python-captcha-4-6":
         return (generate_captchas(5000, length="4-6", seed=1), generate_captchas(1000, length="4-6", seed=2),
                 "python-captcha 4-6 digits, train 5000 seed 1 / test 1000 seed 2")
-    gens = {"claptcha": gen_claptcha, "multicolorcaptcha": gen_multicolor, "wheezy.captcha": gen_wheezy}
+    gens = {"claptcha": gen_claptcha, "multicolorcaptcha": gen_multicolor, "wheezy.captcha": gen_wheezy,
+            "colour-lines": gen_colour_lines}
     try:
         X, y = gens[name](count, 0)
     except ImportError:
@@ -151,7 +184,7 @@ def peer_ddddocr(test):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sets", default="lzu_digits,captcha_images_v2,math_captcha,python-captcha,python-captcha-4-6,"
-                                      "claptcha,multicolorcaptcha,wheezy.captcha,chinese_4char")
+                                      "claptcha,multicolorcaptcha,wheezy.captcha,colour-lines,chinese_4char")
     ap.add_argument("--methods", default="knn,svm")
     ap.add_argument("--cnn", action="store_true", help="also the CNN, no flags (slow on a CPU)")
     ap.add_argument("--count", type=int, default=2000, help="images per generated foreign scheme")

@@ -206,8 +206,12 @@ def cluster_shapes(labels):
     >>> s[0]["line_share"], s[1]["line_share"], s[0]["char_pixels"], s[1]["char_pixels"]
     (0.0, 1.0, 228, 0)
     """
+    return _shape_stats(_shaped_components(labels))
+
+
+def _shape_stats(per):
     out = []
-    for _, area, thick, line, dot in _shaped_components(labels):
+    for _, area, thick, line, dot in per:
         n = float(area.sum())
         ch = ~line & ~dot
         nc = float(area[ch].sum())
@@ -260,7 +264,7 @@ def cluster_ink(image, n_colors=8, seed=0):
     if labels.max() < 0:
         return np.full(labels.shape, 255, np.uint8)
     per = _shaped_components(labels)
-    keep = keep_clusters(cluster_shapes(labels))
+    keep = keep_clusters(_shape_stats(per))
     if not any(keep):
         return np.where(labels >= 0, 0, 255).astype(np.uint8)
     ink = np.zeros(labels.shape, bool)
