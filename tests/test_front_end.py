@@ -122,6 +122,45 @@ def test_clusters_channel_in_the_chain_and_the_search():
         Preprocessor(channel="clusters", n_colors=0).validate()
 
 
+def coloured_lines_set(n, seed):
+    """3-glyph images, glyphs of random distinct colours, one long line of another colour through all."""
+    rng = np.random.default_rng(seed)
+    palette = [(200, 30, 30), (30, 30, 200), (220, 150, 40), (150, 40, 180)]
+    X, y = [], []
+    for _ in range(n):
+        im = np.full((40, 120, 3), 250, np.uint8)
+        text = "".join(rng.choice(list("abc"), 3))
+        cols = rng.permutation(len(palette))[:3]
+        for k, (ch, c) in enumerate(zip(text, cols)):
+            x, ink = 12 + 40 * k + int(rng.integers(-3, 4)), palette[c]
+            im[8:32, x:x + 5] = ink  # every glyph has a stem
+            row = {"a": 8, "b": 18, "c": 27}[ch]  # and a bar at its own height
+            im[row:row + 5, x:x + 14] = ink
+        r = int(rng.integers(14, 26))
+        im[r:r + 2, :] = (40, 170, 40)  # the line joins the three glyphs
+        X.append(im)
+        y.append(text)
+    return X, y
+
+
+def test_search_weighs_colour_clusters_even_when_lines_force_segmentation_by_recognition():
+    X, y = coloured_lines_set(160, 0)
+    rec = make_recognizer("knn", front_end_search=True).fit(X, y)
+    assert rec.segmentation_ == "recognition"  # the line joins the glyphs under the measured front end
+    search = rec.front_end_["search"]
+    # the rest of the search is skipped there; the colour clusters are weighed against the measured one
+    assert [c["name"] for c in search["candidates"]] == ["measured", "colour clusters"], search
+    by = {c["name"]: c["cv_string_accuracy"] for c in search["candidates"]}
+    want = "colour clusters" if by["colour clusters"] >= by["measured"] + search["margin"] else "measured"
+    assert search["chosen"] == want
+    Xt, yt = coloured_lines_set(40, 1)
+    assert np.mean([p == t for p, t in zip(rec.predict(Xt), yt)]) >= 0.9
+    # a grey scheme never gets the candidate
+    Xg, yg = coloured_lines_set(160, 0)
+    Xg = [np.repeat(im.mean(axis=2, keepdims=True).astype(np.uint8), 3, axis=2) for im in Xg]
+    assert measure_front_end(Xg)["color_spread"] < 25
+
+
 def test_pinned_settings_win_and_bundle_stores_the_measured_ones(tmp_path, small_set):
     X, y = small_set
     rec = make_recognizer("knn", preprocessor=Preprocessor(line_thickness=3)).fit(X[:80], y[:80])
