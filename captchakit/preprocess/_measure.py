@@ -12,7 +12,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from captchakit._errors import CaptchakitError
-from captchakit.preprocess._colour import cluster_ink, ink_color_spread
+from captchakit.preprocess._colour import cluster_ink, ink_color_spread, local_background
 
 CHANNELS = ("luminance", "saturation", "distance", "local")
 #: Every ink channel: the measured ones and ``clusters`` (colour clusters kept by shape,
@@ -106,11 +106,7 @@ def ink_channel(image, channel="luminance", background=None, polarity=None, n_co
         return (255 - np.clip(d * (255.0 / max(float(d.max()), 1.0)), 0, 255)).astype(np.uint8)
     if channel == "local":
         lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
-        k = max(1, image.shape[0] // 10)
-        edge = np.concatenate([lab[:k], lab[-k:]], axis=0)
-        bg = np.median(edge, axis=0)  # (W, 3): each column's background
-        bg = ndi.median_filter(bg, size=(5, 1), mode="nearest")
-        d = np.sqrt(((lab - bg[None]) ** 2).sum(axis=2))
+        d = np.sqrt(((lab - local_background(lab)[None]) ** 2).sum(axis=2))  # from each column's background
         return (255 - np.clip(d * (255.0 / max(float(d.max()), 1.0)), 0, 255)).astype(np.uint8)
     if channel == "clusters":
         return cluster_ink(image, n_colors)
