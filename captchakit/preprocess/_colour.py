@@ -60,6 +60,17 @@ def kmeans(x, k, seed=0, n_iter=15):
     Returns ``(labels, centres)``; fewer than *k* centres when *x* has fewer
     distinct rows.
 
+    Notes
+    -----
+    Written here rather than taken from :class:`sklearn.cluster.KMeans`
+    (``n_init=1``, the same seeded k-means++ start) for speed: it runs once per
+    image, on a few hundred to a few thousand pixels, where scikit-learn's
+    per-call overhead dominates. Measured on 199 colour-lines images (900 ink
+    pixels on average, 8 clusters, 2-core AMD EPYC beside a CNN run,
+    2026-11-23, three repeats): 7-8 ms per image here, 10.5-12.5 ms with
+    ``KMeans(8, n_init=1, max_iter=15)``; the front-end search runs it on every
+    training image of each fold.
+
     Examples
     --------
     >>> x = np.array([[0, 0], [0, 1], [10, 10], [10, 11]], float)
