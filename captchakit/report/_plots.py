@@ -69,6 +69,15 @@ def glyph_font(chars):
     default = font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans"))
     if need <= _charmap(default):
         return None, ""
+    best, best_cov = _best_font_file(need)
+    missing = "".join(sorted(chr(c) for c in need - (_charmap(best) if best else frozenset())))
+    if best is None or best_cov <= len(need & _charmap(default)):
+        return None, "".join(sorted(chr(c) for c in need - _charmap(default)))
+    return font_manager.FontProperties(fname=best), missing
+
+
+def _best_font_file(need):
+    """The font file on this machine that draws the most of the code points *need*, and how many."""
     best, best_cov = None, -1
     for f in _font_files():
         cov = len(need & _charmap(f))
@@ -76,10 +85,7 @@ def glyph_font(chars):
             best, best_cov = f, cov
             if cov == len(need):
                 break
-    missing = "".join(sorted(chr(c) for c in need - (_charmap(best) if best else frozenset())))
-    if best is None or best_cov <= len(need & _charmap(default)):
-        return None, "".join(sorted(chr(c) for c in need - _charmap(default)))
-    return font_manager.FontProperties(fname=best), missing
+    return best, best_cov
 
 
 def font_file_covering(chars, default=None):
@@ -95,13 +101,7 @@ def font_file_covering(chars, default=None):
     need = {ord(c) for c in set(str(chars)) if not c.isspace()}
     if default is not None and need <= _charmap(str(default)):
         return None, ""
-    best, best_cov = None, -1
-    for f in _font_files():
-        cov = len(need & _charmap(f))
-        if cov > best_cov:
-            best, best_cov = f, cov
-            if cov == len(need):
-                break
+    best, _ = _best_font_file(need)
     if best is None:
         return None, "".join(sorted(chr(c) for c in need))
     return best, "".join(sorted(chr(c) for c in need - _charmap(best)))
