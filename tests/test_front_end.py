@@ -148,10 +148,14 @@ def test_search_weighs_colour_clusters_even_when_lines_force_segmentation_by_rec
     rec = make_recognizer("knn", front_end_search=True).fit(X, y)
     assert rec.segmentation_ == "recognition"  # the line joins the glyphs under the measured front end
     search = rec.front_end_["search"]
-    # the rest of the search is skipped there; the colour clusters are weighed against the measured one
-    assert [c["name"] for c in search["candidates"]] == ["measured", "colour clusters"], search
-    by = {c["name"]: c["cv_string_accuracy"] for c in search["candidates"]}
-    want = "colour clusters" if by["colour clusters"] >= by["measured"] + search["margin"] else "measured"
+    # the rest of the search is skipped there; the colour clusters (and, the line being straight, its
+    # removal) are weighed against the measured one
+    names = [c["name"] for c in search["candidates"]]
+    assert names == ["measured", "colour clusters", "straight lines removed"], search
+    cands = search["candidates"]
+    best = max(cands, key=lambda c: (c["cv_string_accuracy"], c["cv_char_accuracy"]))
+    want = best["name"] if best["cv_string_accuracy"] >= cands[0]["cv_string_accuracy"] + search["margin"] \
+        else "measured"
     assert search["chosen"] == want
     Xt, yt = coloured_lines_set(40, 1)
     assert np.mean([p == t for p, t in zip(rec.predict(Xt), yt)]) >= 0.9
@@ -348,3 +352,81 @@ def test_count_checker_picks_the_split_when_python_captcha_squeezes_the_text(tmp
     rec.save(tmp_path / "m")
     assert json.loads((tmp_path / "m" / "model.json").read_text())["count_checker"] is True
     assert load_model(tmp_path / "m").predict(Xt) == preds
+
+
+def straight_lines_set(n, seed):
+    """3-glyph grey images crossed by one long, tilted, straight line as thick as the strokes (claptcha's kind)."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    X, y = [], []
+    for _ in range(n):
+        im = np.full((40, 120, 3), 245, np.uint8)
+        text = "".join(rng.choice(list("abc"), 3))
+        for k, ch in enumerate(text):
+            x = 12 + 36 * k + int(rng.integers(-2, 3))
+            im[6:34, x:x + 3] = 30  # a stem; a: a bar on top, b: a second stem, c: a bar at the foot
+            if ch == "b":
+                im[6:34, x + 9:x + 12] = 30
+            else:
+                row = 6 if ch == "a" else 31
+                im[row:row + 3, x:x + 12] = 30
+        y0, y1 = int(rng.integers(15, 26)), int(rng.integers(15, 26))
+        cv2.line(im, (0, y0), (119, y1), (30, 30, 30), 2)
+        X.append(im)
+        y.append(text)
+    return X, y
+
+
+def test_straight_lines_as_thick_as_the_strokes_are_found_and_removed():
+    from captchakit.classifiers._front_end import front_end_candidates
+    from captchakit.preprocess import find_straight_line, remove_straight_lines
+
+    X, _ = straight_lines_set(30, 0)
+    m = measure_front_end(X)
+    assert m["straight_line_share"] >= 0.9
+    assert measure_front_end([glyphs()] * 3)["straight_line_share"] == 0.0
+    resolved, _ = Preprocessor().resolve(X)
+    names = dict(front_end_candidates(resolved, m))
+    assert names["straight lines removed"].straight_lines == max(2, round(m["stroke_width"]))
+    assert "straight lines removed" not in dict(front_end_candidates(resolved, {**m, "straight_line_share": 0.1}))
+    # the usual line removal (the measured front end) cannot take it off: it is as thick as the strokes
+    b = resolved.transform_one(X[0])
+    assert find_straight_line(b) is not None
+    out = remove_straight_lines(b, names["straight lines removed"].straight_lines)
+    assert find_straight_line(out) is None
+    gaps = [x for x in range(120) if not any(12 + 36 * k - 3 <= x <= 12 + 36 * k + 16 for k in range(3))]
+    assert b[:, gaps].sum() > 60 and out[:, gaps].sum() <= 6  # the line between the glyphs is gone
+    stems = np.flatnonzero(b[6:34].sum(axis=0) >= 24)  # columns inked over most of the glyph height
+    assert len(stems) >= 6 and out[6:34, stems].sum() >= 0.9 * b[6:34, stems].sum()  # the stems it crossed stay
+    assert np.array_equal(remove_straight_lines(b, 0), b)
+    # text with no line is left alone
+    g = Preprocessor(frame=0, min_area=3).resolve([glyphs()])[0].transform_one(glyphs())
+    assert np.array_equal(remove_straight_lines(g, 4), g)
+    with pytest.raises(Exception, match="straight_lines"):
+        Preprocessor(straight_lines=-1).validate()
+
+
+def test_search_weighs_straight_line_removal_and_the_flag_pins_it(tmp_path):
+    from PIL import Image
+
+    X, y = straight_lines_set(160, 0)
+    rec = make_recognizer("knn", front_end_search=True).fit(X, y)
+    search = rec.front_end_["search"]
+    # the line joins the glyphs under the measured front end; removed, they come apart and read better
+    assert [c["name"] for c in search["candidates"]] == ["measured", "straight lines removed"], search
+    assert search["chosen"] == "straight lines removed", search
+    assert rec.preprocessor_.straight_lines >= 2 and rec.segmentation_ == "forced"
+    Xt, yt = straight_lines_set(40, 1)
+    assert np.mean([p == t for p, t in zip(rec.predict(Xt), yt)]) >= 0.9
+    # the flag pins it; preprocess stores it
+    src = tmp_path / "src"
+    src.mkdir()
+    for i, (im, lab) in enumerate(zip(X[:4], y[:4])):
+        Image.fromarray(im).save(src / f"{lab}_{i}.png")
+    res = CliRunner().invoke(cli, ["preprocess", str(src), str(tmp_path / "out"), "--straight-lines", "3"])
+    assert res.exit_code == 0, res.output
+    cfg = json.loads((tmp_path / "out" / "preprocess.json").read_text())
+    assert cfg["preprocess"]["straight_lines"] == 3
+    res = CliRunner().invoke(cli, ["preprocess", str(src), str(tmp_path / "out2"), "--straight-lines", "-2"])
+    assert res.exit_code != 0 and "straight_lines" in res.output and "Traceback" not in res.output

@@ -349,9 +349,9 @@ class SegmentingRecognizer(Recognizer):
         cands = front_end_candidates(self.preprocessor_, self.front_end_, pinned_settings(pre)) if search else []
         if search and self.segmentation_ == "recognition":
             # the search's proxy reads with the forced split: it does not predict segmentation by recognition.
-            # Only colour clusters, which can take lines of other colours off touching characters, are weighed
-            # against the measured front end there.
-            cands = [c for c in cands if c[0] in ("measured", "colour clusters")]
+            # Only colour clusters and straight-line removal, which can take lines off touching characters
+            # (and so let them come apart), are weighed against the measured front end there.
+            cands = [c for c in cands if c[0] in ("measured", "colour clusters", "straight lines removed")]
             if len(cands) < 2:
                 self.front_end_["search"] = {"skipped": "segmentation by recognition (the forced-split proxy does "
                                                         "not predict it)"}

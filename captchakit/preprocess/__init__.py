@@ -15,10 +15,12 @@ from captchakit.preprocess._stages import (
     binarize,
     clear_border,
     dark_ink,
+    find_straight_line,
     mean_filter,
     median_filter,
     remove_lines,
     remove_specks,
+    remove_straight_lines,
     to_gray,
 )
 
@@ -38,9 +40,11 @@ __all__ = [
     "stroke_width",
     "binarize",
     "dark_ink",
+    "find_straight_line",
     "mean_filter",
     "median_filter",
     "remove_lines",
     "remove_specks",
+    "remove_straight_lines",
     "to_gray",
 ]

@@ -13,6 +13,7 @@ from scipy import ndimage as ndi
 
 from captchakit._errors import CaptchakitError
 from captchakit.preprocess._colour import cluster_ink, ink_color_spread, local_background
+from captchakit.preprocess._stages import find_straight_line, remove_lines
 
 CHANNELS = ("luminance", "saturation", "distance", "local")
 #: Every ink channel: the measured ones and ``clusters`` (colour clusters kept by shape,
@@ -192,7 +193,10 @@ def measure_front_end(images, max_images=300):
         ``"light"``), ``channel`` (the most separable of
         :data:`CHANNELS`), ``separability`` (per channel),
         ``stroke_width`` (pixels), ``frame`` (pixels, 0 = none),
-        ``color_spread`` (:func:`ink_color_spread`, median), ``n_images``.
+        ``color_spread`` (:func:`ink_color_spread`, median),
+        ``straight_line_share`` (the share of images with a long straight
+        line across them, :func:`~captchakit.preprocess.find_straight_line`),
+        ``n_images``.
 
     Examples
     --------
@@ -204,7 +208,7 @@ def measure_front_end(images, max_images=300):
     images = list(images)[:max_images]
     if not images:
         raise CaptchakitError("cannot measure the front end of no images")
-    bgs, dark, sw, frames, spread = [], [], [], [], []
+    bgs, dark, sw, frames, spread, lines = [], [], [], [], [], []
     sep = {c: [] for c in CHANNELS}
     rgbs = [_rgb(im) for im in images]
     for im in rgbs:
@@ -233,6 +237,9 @@ def measure_front_end(images, max_images=300):
         s = stroke_width(ink)
         if np.isfinite(s):
             sw.append(s)
+        # lines thinner than the strokes go with the usual line removal: only those left count
+        t = line_thickness_for(s) if np.isfinite(s) else 0
+        lines.append(find_straight_line(remove_lines(ink, t) if t else ink) is not None)
     frame_share = np.mean([f > 0 for f in frames]) if frames else 0.0
     return {
         "background": [int(v) for v in np.median(bgs, axis=0)],
@@ -242,6 +249,7 @@ def measure_front_end(images, max_images=300):
         "stroke_width": float(np.median(sw)) if sw else 1.0,
         "frame": int(np.median([f for f in frames if f > 0])) if frame_share >= 0.5 else 0,
         "color_spread": round(float(np.median(spread)), 2),
+        "straight_line_share": round(float(np.mean(lines)), 3) if lines else 0.0,
         "n_images": len(images),
     }
 

@@ -9,7 +9,7 @@ from captchakit.preprocess._measure import (
     INK_CHANNELS, frame_width, ink_channel, line_thickness_for, measure_front_end, speck_area_for, stroke_width,
 )
 from captchakit.preprocess._stages import (
-    binarize, clear_border, mean_filter, median_filter, remove_lines, remove_specks, to_gray,
+    binarize, clear_border, mean_filter, median_filter, remove_lines, remove_specks, remove_straight_lines, to_gray,
 )
 
 AUTO = "auto"
@@ -75,6 +75,12 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
     n_colors : int
         Colour clusters of the ink for ``channel="clusters"`` (8: on characters
         and lines of many colours, 4, 6 and 8 clusters read 34%, 51% and 57%).
+    straight_lines : int
+        Remove long straight lines drawn across the text up to this thickness
+        in pixels, even as thick as the strokes
+        (:func:`~captchakit.preprocess.remove_straight_lines`; 0 = off, the
+        default). Never measured: the front-end search tries it when most
+        images have such a line.
 
     Examples
     --------
@@ -90,7 +96,8 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
 
     def __init__(self, channel=AUTO, polarity=AUTO, frame=AUTO, threshold="otsu", threshold_value=128,
                  block_size=25, offset=10, adaptive="gaussian", median=0, mean=0, filter_order="median-first",
-                 filter_stage="gray", min_area=AUTO, remove_lines=True, line_thickness=AUTO, n_colors=8):
+                 filter_stage="gray", min_area=AUTO, remove_lines=True, line_thickness=AUTO, n_colors=8,
+                 straight_lines=0):
         self.channel = channel
         self.polarity = polarity
         self.frame = frame
@@ -107,6 +114,7 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
         self.remove_lines = remove_lines
         self.line_thickness = line_thickness
         self.n_colors = n_colors
+        self.straight_lines = straight_lines
 
     # -- validation -------------------------------------------------------
     def validate(self):
@@ -118,6 +126,9 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
             raise CaptchakitError(f"n_colors must be an integer within 1-16, got {self.n_colors!r}")
         if self.polarity not in (AUTO, "dark", "light"):
             raise CaptchakitError(f"polarity must be one of auto, dark, light; got {self.polarity!r}")
+        v = self.straight_lines
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or not 0 <= v <= 16:
+            raise CaptchakitError(f"straight_lines must be an integer within 0-16 (0 = off), got {v!r}")
         for name in ("frame", "min_area", "line_thickness"):
             v = getattr(self, name)
             if v != AUTO and (not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0):
@@ -224,6 +235,9 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
         if self.remove_lines and thickness:
             binary = remove_lines(binary, thickness)
             out.append(("lines removed", binary))
+        if self.straight_lines:
+            binary = remove_straight_lines(binary, self.straight_lines)
+            out.append(("straight lines removed", binary))
         min_area = speck_area_for(stroke_width(binary)) if self.min_area == AUTO else self.min_area
         if min_area and min_area > 1:
             binary = remove_specks(binary, min_area)

@@ -244,3 +244,149 @@ def remove_lines(binary, thickness=2):
     kernel = np.ones((int(thickness) + 1, 1), np.uint8)
     opened = cv2.morphologyEx(binary.astype(np.uint8), cv2.MORPH_OPEN, kernel)
     return opened > 0
+
+
+def find_straight_line(binary, min_length=0.4, max_tilt=45, max_gap=2, max_candidates=8):
+    """The strongest long straight line through the ink, as ``(rho, theta)``, or ``None``.
+
+    A Hough transform (:func:`cv2.HoughLines`) over the ink pixels: a line
+    counts when its ink runs without a gap over at least ``min_length``
+    times the image width, and it is within *max_tilt* degrees of horizontal (the lines
+    captchas draw across their text; characters' own strokes are short).
+
+    Parameters
+    ----------
+    binary : (M, N) bool ndarray
+    min_length : float
+        Ink pixels on the line, as a share of the image width.
+    max_tilt : float
+        Largest angle from the horizontal, in degrees.
+    max_gap : int
+        The ink along the line must run over ``min_length`` of the width
+        with no gap wider than this (pixels): a drawn line is continuous,
+        a row through the text meets strokes with gaps between them.
+    max_candidates : int
+        How many of the strongest Hough lines are checked.
+
+    Returns
+    -------
+    (rho, theta) or None
+        The line ``x cos(theta) + y sin(theta) = rho`` (pixels, radians).
+
+    Examples
+    --------
+    >>> b = np.zeros((30, 80), bool); b[14:16, 2:78] = True; b[5:25, 20:23] = True
+    >>> rho, theta = find_straight_line(b)
+    >>> 14 <= rho <= 16, bool(88 <= np.degrees(theta) <= 92)
+    (True, True)
+    >>> b[14:16] = False  # only the upright stroke is left
+    >>> find_straight_line(b) is None
+    True
+    """
+    b = _check_2d(binary, "binary").astype(bool)
+    w = b.shape[1]
+    need = max(8, int(min_length * w))
+    tilt = np.radians(float(max_tilt))
+    lines = cv2.HoughLines(b.astype(np.uint8), 1, np.pi / 180, threshold=need,
+                           min_theta=np.pi / 2 - tilt, max_theta=np.pi / 2 + tilt)
+    if lines is None:
+        return None
+    for rho, theta in lines[:max_candidates, 0]:
+        # a drawn line is continuous; a row through the middle of the text meets strokes with gaps between
+        along = _ink_along(b, rho, theta, 1)[0].any(axis=0)
+        if _longest_run(along, max_gap) >= need:
+            return float(rho), float(theta)
+    return None
+
+
+def _ink_along(b, rho, theta, reach):
+    """Rows within *reach* of the line in every column (nearest first) and whether each holds ink."""
+    h, w = b.shape
+    offs = np.arange(-reach, reach + 1)
+    offs = offs[np.argsort(np.abs(offs), kind="stable")]
+    xs = np.arange(w)
+    ys = np.rint((rho - xs * np.cos(theta)) / np.sin(theta)).astype(int)[None, :] + offs[:, None]
+    inside = (ys >= 0) & (ys < h)
+    ink = np.zeros(ys.shape, bool)
+    ink[inside] = b[ys[inside], np.broadcast_to(xs, ys.shape)[inside]]
+    return ink, ys
+
+
+def _longest_run(flags, max_gap):
+    """Length of the longest stretch of *flags* with no gap of more than *max_gap* False values."""
+    idx = np.flatnonzero(flags)
+    if not idx.size:
+        return 0
+    breaks = np.flatnonzero(np.diff(idx) > max_gap + 1)
+    starts = np.r_[idx[0], idx[breaks + 1]]
+    ends = np.r_[idx[breaks], idx[-1]]
+    return int((ends - starts + 1).max())
+
+
+def _vertical_runs(b):
+    """Per ink pixel, the length of the vertical ink run above it (``up``) and below it (``down``), itself included."""
+    bi = b.astype(np.int32)
+    up, down = np.zeros_like(bi), np.zeros_like(bi)
+    up[0], down[-1] = bi[0], bi[-1]
+    for y in range(1, len(bi)):
+        up[y] = (up[y - 1] + 1) * bi[y]
+    for y in range(len(bi) - 2, -1, -1):
+        down[y] = (down[y + 1] + 1) * bi[y]
+    return up, down
+
+
+def remove_straight_lines(binary, thickness=2, min_length=0.4, max_lines=2):
+    """Remove long straight lines drawn across the text, as thick as the strokes.
+
+    :func:`remove_lines` only removes lines thinner than the strokes. Here the
+    line is found by :func:`find_straight_line`; along it, in each column,
+    the vertical run of ink it passes through is erased only when it is no
+    taller than the line itself (*thickness*, widened by the line's slope),
+    so strokes that cross the line are kept. Ink that runs along the line
+    (a horizontal bar on it) goes with it.
+
+    Parameters
+    ----------
+    binary : (M, N) bool ndarray
+    thickness : int
+        Thickest line removed, in pixels (0 = none).
+    min_length : float
+        See :func:`find_straight_line`.
+    max_lines : int
+        At most this many lines, strongest first.
+
+    Examples
+    --------
+    >>> b = np.zeros((30, 80), bool); b[14:16, 2:78] = True; b[5:25, 20:23] = True
+    >>> out = remove_straight_lines(b, thickness=2)
+    >>> bool(out[14, 50]), bool(out[14, 21]), int(out[:, 20:23].sum())
+    (False, True, 60)
+    """
+    b = _check_2d(binary, "binary").astype(bool)
+    if thickness < 1:
+        return b.copy()
+    b = b.copy()
+    h, w = b.shape
+    reach = int(thickness) + 1
+    xs = np.arange(w)
+    for _ in range(int(max_lines)):
+        line = find_straight_line(b, min_length, max_gap=reach)
+        if line is None:
+            break
+        rho, theta = line
+        max_run = int(np.ceil((thickness + 1) / abs(np.sin(theta)))) + 1
+        ink, ys = _ink_along(b, rho, theta, reach)
+        cols = xs[ink.any(axis=0)]
+        if not cols.size:
+            break
+        y0 = ys[np.argmax(ink, axis=0), xs][cols]
+        up, down = _vertical_runs(b)
+        top, bottom = y0 - up[y0, cols] + 1, y0 + down[y0, cols]
+        thin = bottom - top <= max_run
+        if thin.sum() < 0.25 * min_length * w:  # a line mostly hidden in strokes: not one to remove
+            break
+        rows = np.arange(h)[:, None]
+        block = b[:, cols[thin]]
+        block[(rows >= top[thin]) & (rows < bottom[thin])] = False
+        b[:, cols[thin]] = block
+    return b
