@@ -251,14 +251,16 @@ def find_straight_line(binary, min_length=0.4, max_tilt=45, max_gap=2, max_candi
 
     A Hough transform (:func:`cv2.HoughLines`) over the ink pixels: a line
     counts when its ink runs without a gap over at least ``min_length``
-    times the image width, and it is within *max_tilt* degrees of horizontal (the lines
-    captchas draw across their text; characters' own strokes are short).
+    times the image width, and it is within *max_tilt* degrees of
+    horizontal (the lines captchas draw across their text; characters' own
+    strokes are short).
 
     Parameters
     ----------
     binary : (M, N) bool ndarray
     min_length : float
-        Ink pixels on the line, as a share of the image width.
+        The line's unbroken run of ink (and its Hough votes), as a share of
+        the image width.
     max_tilt : float
         Largest angle from the horizontal, in degrees.
     max_gap : int
@@ -324,7 +326,7 @@ def _longest_run(flags, max_gap):
 
 
 def _vertical_runs(b):
-    """Per ink pixel, the length of the vertical ink run above it (``up``) and below it (``down``), itself included."""
+    """Per ink pixel, the vertical ink run above it (``up``) and below it (``down``), itself included."""
     bi = b.astype(np.int32)
     up, down = np.zeros_like(bi), np.zeros_like(bi)
     up[0], down[-1] = bi[0], bi[-1]
