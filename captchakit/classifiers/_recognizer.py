@@ -1,11 +1,13 @@
 """The classic recognizer: preprocess, segment, classify each character."""
 
+import warnings
 from collections import Counter
 
 import cv2
 import numpy as np
 from sklearn.base import clone
 from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
@@ -52,6 +54,13 @@ TRUSTED_TYPES = tuple(_bundle.type_name(c) for c in (
     "sklearn.neighbors._ball_tree.BallTree", "sklearn.utils._bunch.Bunch",
     _bundle.type_name(MLPClassifier), "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
     "sklearn.preprocessing._label.LabelBinarizer")
+
+
+def _fit_quietly(scorer, X, y):
+    """Fit the piece scorer; its 40 passes are a time budget, so scikit-learn's ConvergenceWarning is not shown."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return scorer.fit(X, y)
 
 
 def make_classifier(method="svm", **params):
@@ -510,7 +519,7 @@ class SegmentingRecognizer(Recognizer):
             c = PieceCropper(binaries[i], self.widths_[1])
             first.extend(c.crop(int(b[0]), int(b[2]), SCORER_SIZE)[0] for b in segs[i].boxes)
         first_y = [ch for i in keep for ch in y[i]]
-        scorer = self._new_scorer().fit(np.asarray(first).reshape(len(first), -1), first_y)
+        scorer = _fit_quietly(self._new_scorer(), np.asarray(first).reshape(len(first), -1), first_y)
         rng = np.random.default_rng(seed)
         order = sorted(rng.permutation(len(binaries))[:max_align])
         for _ in range(2):  # align with the first scorer, then once more with the better one
@@ -523,7 +532,7 @@ class SegmentingRecognizer(Recognizer):
             self.width_median_ = float(np.median(w))
             pos16, neg = pos16
             Xs = np.asarray(pos16 + neg).reshape(len(pos16) + len(neg), -1)
-            scorer = self._new_scorer().fit(Xs, pos_y + [REJECT] * len(neg))
+            scorer = _fit_quietly(self._new_scorer(), Xs, pos_y + [REJECT] * len(neg))
         self.scorer_ = scorer
         jit, jit_y = self._jit
         del self._jit
