@@ -1,5 +1,7 @@
 import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -275,3 +277,16 @@ def test_plateau_guard_waits_while_the_loss_is_still_leaving_the_plateau():
         ended[name] = (hold.gave_up, epoch, hold.extended)
     assert ended["flat"] == (True, 7, 0)
     assert ended["slow"][0] is False and ended["slow"][2] == len(slow) - 7
+
+
+def test_training_keeps_tensorflows_start_up_chatter_and_keras_warnings_off_the_terminal():
+    # TensorFlow's C++ core writes its start-up lines (no GPU found, CPU instructions...) straight to
+    # fd 2, and Keras warned about a shuffle argument it ignores: a user's terminal saw neither as useful
+    code = ("import numpy as np; from captchakit.cnn_baseline import CNNRecognizer; "
+            "X = [np.full((24, 48, 3), 255 - 60 * (i % 2), np.uint8) for i in range(16)]; "
+            "y = ['aaaa', 'bbbb'] * 8; "
+            f"CNNRecognizer(**{dict(TINY, epochs=1)!r}).fit(X, y); print('fitted')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().endswith("fitted")
+    for noise in ("cudart_stub", "absl::InitializeLog", "cpu_feature_guard", "shuffle=True"):
+        assert noise not in out.stderr, out.stderr

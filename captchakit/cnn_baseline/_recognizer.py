@@ -13,6 +13,7 @@ from captchakit._errors import CaptchakitError, LabelError, ModelFileError
 from captchakit.cnn_baseline._data import fresh_dataset, make_dataset, to_input
 from captchakit.cnn_baseline._model import build_model
 from captchakit.cnn_baseline._settings import AUTO_SETTINGS, derive_settings, restart_recipe
+from captchakit.cnn_baseline._tf import import_keras
 from captchakit.data._alphabet import resolve_alphabet
 from captchakit.data._labels import fold_alphabet
 
@@ -331,7 +332,7 @@ class CNNRecognizer(Recognizer):
         *progress* is accepted for the shared contract; Keras prints its own
         per-epoch progress (see *verbose*).
         """
-        import keras
+        keras = import_keras()
 
         if self.schedule not in ("plateau", "cosine"):
             raise CaptchakitError(f"schedule must be 'plateau' or 'cosine', got {self.schedule!r}")
@@ -525,7 +526,8 @@ class CNNRecognizer(Recognizer):
             hist = self.model_.fit(
                 train_ds, steps_per_epoch=steps,
                 validation_data=make_dataset(xv, yvv, 256, False, run["seed"], shuffle=False) if len(xv) else None,
-                epochs=2 * epochs, callbacks=callbacks, verbose=keras_verbosity(self.verbose))
+                epochs=2 * epochs, callbacks=callbacks, verbose=keras_verbosity(self.verbose),
+                shuffle=False)  # the dataset shuffles itself, seeded
         finally:
             if source is not None:
                 source.close()
@@ -625,7 +627,7 @@ class CNNRecognizer(Recognizer):
         self.model_.save(file)
 
     def _read_payload(self, file):
-        import keras
+        keras = import_keras()
 
         try:
             self.model_ = keras.saving.load_model(file, compile=False, safe_mode=True)
