@@ -6,7 +6,7 @@ is trained with no flags (``pretrain="none"``) and with
 ``pretrain="synthetic"`` and read on the same held-out 20%.  Sets that are
 absent are skipped.
 
-Usage: python benchmarks/pretrain.py [--sets v2,lzu] [--fractions 0.1,0.3,1.0]
+Usage: python benchmarks/pretrain.py [--sets v2,lzu] [--fractions 0.1,0.3,1.0] [--modes none,synthetic]
 """
 
 import argparse
@@ -33,6 +33,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sets", default="v2,lzu")
     ap.add_argument("--fractions", default="0.1,0.3,1.0")
+    ap.add_argument("--modes", default="none,synthetic", help="which of none,synthetic to run")
     a = ap.parse_args()
     from captchakit.cnn_baseline import CNNRecognizer
 
@@ -49,7 +50,7 @@ def main():
         for frac in (float(f) for f in a.fractions.split(",")):
             k = max(16, int(round(frac * len(Xtr))))
             X, y = [Xtr[i] for i in order[:k]], [ytr[i] for i in order[:k]]
-            for mode in ("none", "synthetic"):
+            for mode in a.modes.split(","):
                 t0 = time.perf_counter()
                 rec = CNNRecognizer(pretrain=mode, verbose=0, seed=0).fit(X, y)
                 fit_s = time.perf_counter() - t0
