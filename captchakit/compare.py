@@ -57,27 +57,19 @@ def builtin_cnn_recipe(alphabet="digits", quick=False, fresh=False):
     most epochs double and early stopping decides (4 digits: 99.0% after 15 epochs, 99.6% when let
     run; it stopped itself after 22).
 
-    The input is 32x80 for the fixed set of 10 characters or fewer (the demo's 4 digits: 98.9%
-    whole-string, against 99.0-99.7% at 40x100, with training steps about 1.6 times as fast on a
-    2-core CPU), 40x100 otherwise (where the larger alphabets and fresh images were measured).
-
     Examples
     --------
     >>> builtin_cnn_recipe("digits")["epochs"], builtin_cnn_recipe("alnum")["epochs"]
     (15, 30)
     >>> builtin_cnn_recipe("digits", fresh=True)["epochs"]
     30
-    >>> builtin_cnn_recipe("digits")["image_size"], builtin_cnn_recipe("alnum")["image_size"]
-    ('32x80', '40x100')
     """
     from captchakit.data import resolve_alphabet
 
-    small = len(resolve_alphabet(alphabet or "digits")) <= 10
-    epochs = 2 if quick else (15 if small else 30)
+    epochs = 2 if quick else (15 if len(resolve_alphabet(alphabet or "digits")) <= 10 else 30)
     if fresh and not quick:
         epochs *= 2
-    size = "32x80" if small and not fresh else "40x100"
-    return {"epochs": epochs, "image_size": size, "batch_size": 64, "patience": 4, "warmup_steps": 0}
+    return {"epochs": epochs, "image_size": "40x100", "batch_size": 64, "patience": 4, "warmup_steps": 0}
 
 
 def builtin_data(count, test, alphabet="digits", length=4, seed=0, progress=None):
