@@ -64,7 +64,7 @@ def _stuck_callback(chance, epochs, warnings_out, tolerance=0.9, n_classes=10, h
             self.near = self.near + 1 if loss >= tolerance * chance else 0
 
         def on_train_end(self, logs=None):
-            if self.near < epochs or (hold is not None and hold.gave_up):
+            if self.loss is None or self.near < epochs or (hold is not None and hold.gave_up):
                 return
             msg = (f"training looks stuck: loss {self.loss:.3f} has stayed near chance ({chance:.3f}; chance is "
                    f"about L*ln(C) per label; here C = {n_classes}, ln(C) = {math.log(max(n_classes, 2)):.2f}) "

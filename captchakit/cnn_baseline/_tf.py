@@ -40,8 +40,13 @@ def import_keras():
     if "tensorflow" in sys.modules and "keras" in sys.modules:
         return sys.modules["keras"]
     sys.stderr.flush()
-    with tempfile.TemporaryFile() as caught:
+    try:
         saved = os.dup(2)
+    except OSError:  # no standard error to catch: nothing reaches a terminal anyway
+        import keras
+
+        return keras
+    with tempfile.TemporaryFile() as caught:
         os.dup2(caught.fileno(), 2)
         try:
             import keras
