@@ -183,6 +183,24 @@ def frame_width(binary, depth=4, share=0.6):
     return max(found) if len(found) >= 3 else 0
 
 
+def grey_frame_width(image):
+    """:func:`frame_width` of an image's grey channel, ink on its darker or lighter side (Otsu).
+
+    Examples
+    --------
+    >>> im = np.full((30, 60, 3), 40, np.uint8); im[[0, -1]] = 230; im[:, [0, -1]] = 230
+    >>> grey_frame_width(im)
+    1
+    """
+    g = cv2.cvtColor(_rgb(image), cv2.COLOR_RGB2GRAY)
+    if g.min() == g.max():
+        return 0
+    if light_ink(g):
+        g = 255 - g
+    t, _ = cv2.threshold(g, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return frame_width(g <= t)
+
+
 def measure_front_end(images, max_images=300):
     """Measure a data set's look from (up to *max_images* of) its images.
 
@@ -192,7 +210,8 @@ def measure_front_end(images, max_images=300):
         ``background`` (RGB), ``polarity`` (``"dark"`` ink on light paper or
         ``"light"``), ``channel`` (the most separable of
         :data:`CHANNELS`), ``separability`` (per channel),
-        ``stroke_width`` (pixels), ``frame`` (pixels, 0 = none),
+        ``stroke_width`` (pixels), ``frame`` (pixels, 0 = none; found first, on the grey image
+        (:func:`grey_frame_width`), and cut off before the rest is measured),
         ``color_spread`` (:func:`ink_color_spread`, median),
         ``straight_line_share`` (the share of images with a long straight
         line across them, :func:`~captchakit.preprocess.find_straight_line`),
@@ -211,6 +230,13 @@ def measure_front_end(images, max_images=300):
     bgs, dark, sw, frames, spread, lines = [], [], [], [], [], []
     sep = {c: [] for c in CHANNELS}
     rgbs = [_rgb(im) for im in images]
+    # a frame drawn around the image is found first, on the grey image, and cut off before anything else
+    # is measured: its pixels would pass for the background colour and skew every channel's split
+    grey_frames = [grey_frame_width(im) for im in rgbs]
+    frame = int(np.median([f for f in grey_frames if f])) if np.mean([f > 0 for f in grey_frames]) >= 0.5 else 0
+    if frame:
+        rgbs = [im[frame + 1:-frame - 1, frame + 1:-frame - 1] if min(im.shape[:2]) > 4 * (frame + 1) else im
+                for im in rgbs]
     for im in rgbs:
         bg = background_color(im)
         bgs.append(bg)
@@ -247,7 +273,7 @@ def measure_front_end(images, max_images=300):
         "channel": channel,
         "separability": {c: round(v, 3) for c, v in sep_med.items()},
         "stroke_width": float(np.median(sw)) if sw else 1.0,
-        "frame": int(np.median([f for f in frames if f > 0])) if frame_share >= 0.5 else 0,
+        "frame": frame or (int(np.median([f for f in frames if f > 0])) if frame_share >= 0.5 else 0),
         "color_spread": round(float(np.median(spread)), 2),
         "straight_line_share": round(float(np.mean(lines)), 3) if lines else 0.0,
         "n_images": len(images),

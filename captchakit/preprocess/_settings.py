@@ -43,7 +43,10 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
     polarity : {"auto", "dark", "light"}
         Whether the ink is darker or lighter than the paper.
     frame : int or "auto"
-        Clear a frame this many pixels wide drawn around the image (0 = none).
+        Clear a frame this many pixels wide drawn around the image (0 = none):
+        that band and one pixel more are painted as paper before the filters
+        and the threshold (a dark frame would pull Otsu's threshold away from
+        pale ink); auto: found on each binary image and cleared there.
     threshold : {"otsu", "adaptive", "fixed"}
         Binarization method.
     threshold_value : int
@@ -213,6 +216,11 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
                            polarity=None if self.polarity == AUTO else self.polarity, n_colors=self.n_colors)
         out.append(("gray" if channel == "luminance" else
                     f"ink ({self.n_colors} colour clusters)" if channel == "clusters" else f"ink ({channel})", gray))
+        if self.frame not in (AUTO, 0):
+            # a known frame is painted as paper before anything is filtered or thresholded: its pixels
+            # would pull Otsu's threshold (pale ink was lost beside a dark 1-px frame)
+            gray = clear_border(gray, int(self.frame) + 1, value=255)
+            out.append((f"frame {self.frame} px painted as paper", gray))
         if self.filter_stage == "gray":
             gray, steps = self._filters(gray)
             out.extend(steps)
@@ -227,7 +235,7 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
         if self.filter_stage == "binary":
             binary, steps = self._filters(binary)
             out.extend(steps)
-        frame = frame_width(binary) if self.frame == AUTO else self.frame
+        frame = frame_width(binary) if self.frame == AUTO else 0
         if frame:
             binary = clear_border(binary, frame + 1)
             out.append((f"frame {frame} px removed", binary))

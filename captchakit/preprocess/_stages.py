@@ -207,19 +207,25 @@ def remove_specks(binary, min_area=10, connectivity=8):
     return keep[labels]
 
 
-def clear_border(binary, width):
-    """Clear *width* pixels of ink along the four edges (a frame drawn around the image).
+def clear_border(binary, width, value=False):
+    """Clear *width* pixels along the four edges (a frame drawn around the image).
+
+    Ink is cleared from a binary image (the default); with ``value=255``
+    the band of a grey image is painted as paper instead (same dtype).
 
     Examples
     --------
     >>> b = np.ones((6, 8), bool)
     >>> int(clear_border(b, 1).sum())
     24
+    >>> int(clear_border(np.zeros((6, 8), np.uint8), 1, value=255).sum() // 255)
+    24
     """
-    b = _check_2d(binary, "binary").astype(bool, copy=True)
+    b = _check_2d(binary, "binary")
+    b = b.astype(bool, copy=True) if isinstance(value, bool) else b.copy()
     w = int(width)
     if w > 0:
-        b[:w], b[-w:], b[:, :w], b[:, -w:] = False, False, False, False
+        b[:w], b[-w:], b[:, :w], b[:, -w:] = value, value, value, value
     return b
 
 
