@@ -56,11 +56,23 @@ def to_gray(image):
 def dark_ink(gray):
     """Return *gray* with the ink dark and the background light.
 
-    The background is taken to be what the image border mostly shows; when
-    the border is darker than the image as a whole, the image is inverted.
+    The background is taken to be what the image's outer tenth mostly
+    shows (a band, not the outer ring: a 1-px frame drawn around the image
+    is only a small part of it); when that is darker than the image as a
+    whole, the image is inverted.
+
+    Examples
+    --------
+    >>> g = np.full((30, 60), 30, np.uint8); g[10:20, 20:40] = 220  # light ink on dark paper
+    >>> int(dark_ink(g)[15, 30]), int(dark_ink(g)[0, 0])
+    (35, 225)
+    >>> g[[0, -1]] = 255; g[:, [0, -1]] = 255  # the same inside a light frame
+    >>> int(dark_ink(g)[15, 30])
+    35
     """
     gray = _check_2d(gray, "gray")
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    k = max(1, min(gray.shape) // 10)
+    border = np.concatenate([gray[:k].ravel(), gray[-k:].ravel(), gray[:, :k].ravel(), gray[:, -k:].ravel()])
     if np.median(border) < np.mean(gray) - 1e-9:
         return 255 - gray
     return gray
