@@ -13,7 +13,7 @@ from scipy import ndimage as ndi
 
 from captchakit._errors import CaptchakitError
 from captchakit.preprocess._colour import cluster_ink, ink_color_spread, local_background
-from captchakit.preprocess._stages import find_straight_line, remove_lines
+from captchakit.preprocess._stages import binarize, find_straight_line, remove_lines
 
 CHANNELS = ("luminance", "saturation", "distance", "local")
 #: Every ink channel: the measured ones and ``clusters`` (colour clusters kept by shape,
@@ -192,13 +192,7 @@ def grey_frame_width(image):
     >>> grey_frame_width(im)
     1
     """
-    g = cv2.cvtColor(_rgb(image), cv2.COLOR_RGB2GRAY)
-    if g.min() == g.max():
-        return 0
-    if light_ink(g):
-        g = 255 - g
-    t, _ = cv2.threshold(g, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    return frame_width(g <= t)
+    return frame_width(binarize(ink_channel(image, "luminance"), polarity="dark"))
 
 
 def measure_front_end(images, max_images=300):
