@@ -13,7 +13,7 @@ from scipy import ndimage as ndi
 
 from captchakit._errors import CaptchakitError
 from captchakit.preprocess._colour import cluster_ink, ink_color_spread, local_background
-from captchakit.preprocess._stages import binarize, find_straight_line, remove_lines
+from captchakit.preprocess._stages import binarize, find_straight_line, light_ink, remove_lines
 
 CHANNELS = ("luminance", "saturation", "distance", "local")
 #: Every ink channel: the measured ones and ``clusters`` (colour clusters kept by shape,
@@ -48,35 +48,6 @@ def background_color(image):
     [200, 200, 200]
     """
     return np.median(border_pixels(_rgb(image)), axis=0).astype(np.uint8)
-
-
-def light_ink(gray):
-    """Whether the ink is lighter than the paper.
-
-    Each pixel is compared with the paper around it: each column's median,
-    then a running median over half the columns (strokes are a minority of
-    their column and of their neighbourhood; a steady change of the paper
-    is followed exactly). The twentieth of the pixels that differ most
-    decide by the sign of their summed difference: the ink differs most. A background that darkens across the
-    image, or a frame, does not fool it (comparing the whole image's median
-    with its mean did: on python-captcha images darkened by 40% from left to
-    right it voted light for half of them).
-
-    Examples
-    --------
-    >>> g = np.full((10, 20), 30, np.uint8); g[3:7, 5:9] = 250
-    >>> bool(light_ink(g)), bool(light_ink(255 - g))
-    (True, False)
-    >>> paper = 140 + 110 * np.linspace(0, 1, 60) ** 3  # darker paper, lighter towards the right
-    >>> g = paper[None].repeat(30, axis=0); g[10:20, 20:23] -= 100  # one dark stroke
-    >>> bool(light_ink(g.astype(np.uint8))), bool(np.median(g) < g.mean())  # the median/mean rule: light
-    (False, True)
-    """
-    g = np.asarray(gray, np.float32)
-    paper = ndi.median_filter(np.median(g, axis=0), size=max(5, g.shape[1] // 2), mode="nearest")
-    d = g - paper[None]
-    far = np.abs(d) >= np.percentile(np.abs(d), 95)
-    return bool(d[far].sum() > 0)
 
 
 def ink_channel(image, channel="luminance", background=None, polarity=None, n_colors=8):

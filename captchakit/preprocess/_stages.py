@@ -6,6 +6,7 @@ of the original background.
 
 import cv2
 import numpy as np
+from scipy import ndimage as ndi
 
 from captchakit._errors import CaptchakitError
 
@@ -53,13 +54,38 @@ def to_gray(image):
     return gray.copy()
 
 
-def dark_ink(gray):
-    """Return *gray* with the ink dark and the background light.
+def light_ink(gray):
+    """Whether the ink is lighter than the paper.
 
-    The background is taken to be what the image's outer tenth mostly
-    shows (a band, not the outer ring: a 1-px frame drawn around the image
-    is only a small part of it); when that is darker than the image as a
-    whole, the image is inverted.
+    Each pixel is compared with the paper around it: each column's median,
+    then a running median over half the columns (strokes are a minority of
+    their column and of their neighbourhood; a steady change of the paper
+    is followed exactly). The twentieth of the pixels that differ most
+    decide by the sign of their summed difference: the ink differs most.
+    A background that darkens across the image, or a frame, does not fool
+    it (comparing the whole image's median with its mean did: on
+    python-captcha images darkened by 40% from left to right it voted
+    light for half of them).
+
+    Examples
+    --------
+    >>> g = np.full((10, 20), 30, np.uint8); g[3:7, 5:9] = 250
+    >>> bool(light_ink(g)), bool(light_ink(255 - g))
+    (True, False)
+    >>> paper = 140 + 110 * np.linspace(0, 1, 60) ** 3  # darker paper, lighter towards the right
+    >>> g = paper[None].repeat(30, axis=0); g[10:20, 20:23] -= 100  # one dark stroke
+    >>> bool(light_ink(g.astype(np.uint8))), bool(np.median(g) < g.mean())  # the median/mean rule: light
+    (False, True)
+    """
+    g = np.asarray(gray, np.float32)
+    paper = ndi.median_filter(np.median(g, axis=0), size=max(5, g.shape[1] // 2), mode="nearest")
+    d = g - paper[None]
+    far = np.abs(d) >= np.percentile(np.abs(d), 95)
+    return bool(d[far].sum() > 0)
+
+
+def dark_ink(gray):
+    """Return *gray* with the ink dark and the background light: inverted when :func:`light_ink`.
 
     Examples
     --------
@@ -71,11 +97,7 @@ def dark_ink(gray):
     35
     """
     gray = _check_2d(gray, "gray")
-    k = max(1, min(gray.shape) // 10)
-    border = np.concatenate([gray[:k].ravel(), gray[-k:].ravel(), gray[:, :k].ravel(), gray[:, -k:].ravel()])
-    if np.median(border) < np.mean(gray) - 1e-9:
-        return 255 - gray
-    return gray
+    return 255 - gray if light_ink(gray) else gray
 
 
 #: With ``binarize(..., speck_area=A)``: the share of the first Otsu pass's ink that specks must reach
@@ -104,7 +126,7 @@ def binarize(gray, method="otsu", threshold=128, block_size=15, offset=10, adapt
         Neighbourhood weighting for ``adaptive``.
     polarity : {"auto", "dark"}
         ``dark``: the ink is already the dark side; ``auto``: flip the image
-        first when its border is darker than the whole (:func:`dark_ink`).
+        first when its ink is the lighter side (:func:`dark_ink`).
     speck_area : int
         For ``otsu``, when above 1: if specks (ink components smaller than
         this many pixels) make up a quarter or more of the ink found, the
