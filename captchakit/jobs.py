@@ -95,6 +95,7 @@ def segment_folder(src, out, preprocessor, segmenter, n_chars=None, pattern=None
     (images that fell into as many pieces as their label has characters),
     ``n_crops``, ``images_per_s`` and ``problems``.
     """
+    from captchakit.preprocess import enlarge
     from captchakit.report import draw_boxes
 
     files = image_files(src)
@@ -117,7 +118,9 @@ def segment_folder(src, out, preprocessor, segmenter, n_chars=None, pattern=None
                 busy += time.perf_counter() - t0
                 total += 1
                 natural += result.n_natural == len(label)
-                folder.write_image(f"overlays/{safe_name(f.stem)}.png", draw_boxes(img, result.boxes))
+                # boxes count pixels of the preprocessed image, which may be enlarged
+                shown = enlarge(img, int(preprocessor.enlarge)) if preprocessor.enlarge != 1 else img
+                folder.write_image(f"overlays/{safe_name(f.stem)}.png", draw_boxes(shown, result.boxes))
                 if len(result) == len(label):
                     for i, (ch, crop) in enumerate(zip(label, result.crops)):
                         folder.write_image(f"{safe_name(ch)}/{safe_name(f.stem)}_{i}.png", 1.0 - crop)

@@ -457,3 +457,51 @@ def test_search_weighs_straight_line_removal_and_the_flag_pins_it(tmp_path):
     assert cfg["preprocess"]["straight_lines"] == 3
     res = CliRunner().invoke(cli, ["preprocess", str(src), str(tmp_path / "out2"), "--straight-lines", "-2"])
     assert res.exit_code != 0 and "straight_lines" in res.output and "Traceback" not in res.output
+
+
+def test_small_images_are_enlarged_when_that_reads_better(tmp_path):
+    """python-captcha digits at half size (80x30, 3-px strokes): the search tries them enlarged twice."""
+    import cv2
+    from PIL import Image
+
+    from captchakit.data import generate_captchas
+
+    def half(n, seed):
+        X, y = generate_captchas(n, seed=seed)
+        return [cv2.resize(x, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA) for x in X], y
+
+    X, y = half(400, 1)
+    rec = make_recognizer("svm", front_end_search=True, segmentation="forced").fit(X, y)
+    search = rec.front_end_["search"]
+    by = {c["name"]: c for c in search["candidates"]}
+    assert by["enlarged 2x"]["changes"]["enlarge"] == 2, search
+    # the pixel settings were measured again on the enlarged images: thicker strokes, larger specks
+    assert by["enlarged 2x"]["changes"]["min_area"] > rec.front_end_["derived"]["min_area"]
+    assert by["enlarged 2x"]["cv_string_accuracy"] > by["measured"]["cv_string_accuracy"], search
+    assert search["chosen"] == "enlarged 2x" and rec.preprocessor_.enlarge == 2
+    from captchakit.segment import Segmenter
+
+    assert rec.segmenter_.min_area == 4 * Segmenter().resolve(rec.front_end_["stroke_width"]).min_area
+    rec.save(tmp_path / "m")
+    back = load_model(tmp_path / "m")
+    Xt, yt = half(60, 2)
+    assert back.preprocessor_.enlarge == 2 and back.predict(Xt) == rec.predict(Xt)
+    assert np.mean([p == t for p, t in zip(back.predict(Xt), yt)]) >= 0.8
+    # images of the usual size are not enlarged: the candidate is not even tried
+    big = make_recognizer("knn", front_end_search=True).fit(*generate_captchas(80, seed=4))
+    assert "enlarged" not in big.front_end_ and big.preprocessor_.enlarge == 1
+    # the flag pins it (pixel settings are then measured on the enlarged images); bad values say so
+    src = tmp_path / "src"
+    src.mkdir()
+    for i, (im, lab) in enumerate(zip(X[:4], y[:4])):
+        Image.fromarray(im).save(src / f"{lab}_{i}.png")
+    res = CliRunner().invoke(cli, ["segment", str(src), str(tmp_path / "seg"), "--enlarge", "2"])
+    assert res.exit_code == 0, res.output
+    overlay = np.asarray(Image.open(next((tmp_path / "seg" / "overlays").glob("*.png"))))
+    assert overlay.shape[:2] == (60, 160)  # the boxes are drawn on the enlarged image they count pixels of
+    res = CliRunner().invoke(cli, ["preprocess", str(src), str(tmp_path / "out"), "--enlarge", "2"])
+    assert res.exit_code == 0, res.output
+    cfg = json.loads((tmp_path / "out" / "preprocess.json").read_text())
+    assert cfg["preprocess"]["enlarge"] == 2 and cfg["preprocess"]["min_area"] >= 9
+    res = CliRunner().invoke(cli, ["preprocess", str(src), str(tmp_path / "out2"), "--enlarge", "9"])
+    assert res.exit_code != 0 and "enlarge" in res.output and "Traceback" not in res.output

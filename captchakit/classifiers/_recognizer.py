@@ -18,7 +18,9 @@ from sklearn.utils.validation import check_is_fitted
 from captchakit import _bundle
 from captchakit._base import Recognizer, detail
 from captchakit._errors import CaptchakitError, LabelError
-from captchakit.classifiers._front_end import front_end_candidates, pinned_settings, search_front_end
+from captchakit.classifiers._front_end import (
+    enlarged_settings, front_end_candidates, pinned_settings, search_front_end, segmenter_for,
+)
 from captchakit.classifiers._features import (
     FEATURES, CombinedFeatures, HOGFeatures, PixelFeatures, ProfileFeatures, make_features,
 )
@@ -357,6 +359,11 @@ class SegmentingRecognizer(Recognizer):
         search = self.front_end_search
         if search == "auto":
             search = len(X) >= SEARCH_MIN_IMAGES and self.front_end_.get("measured", True)
+        if search and self.segmentation_ == "forced":
+            sample = [resize_to(np.asarray(im), self.image_shape_) for im in X[:300]]
+            enlarged = enlarged_settings(self.preprocessor_, self.front_end_, sample, pinned_settings(pre))
+            if enlarged:
+                self.front_end_["enlarged"] = enlarged
         cands = front_end_candidates(self.preprocessor_, self.front_end_, pinned_settings(pre)) if search else []
         if search and self.segmentation_ == "recognition":
             # the search's proxy reads with the forced split: it does not predict segmentation by recognition.
@@ -372,6 +379,7 @@ class SegmentingRecognizer(Recognizer):
             chosen, self.front_end_["search"] = search_front_end(probe, sized, y, cands, progress=progress)
             if chosen is not cands[0][1]:
                 self.preprocessor_ = chosen
+                self.segmenter_ = segmenter_for(self.segmenter_, chosen)
                 binaries, segs = self._segment_all(X, y, progress)
                 natural_rate = float(np.mean([sg.n_natural == len(lab) for sg, lab in zip(segs, y)]))
                 if self.segmentation == "auto":

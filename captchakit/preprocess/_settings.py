@@ -9,7 +9,7 @@ from captchakit.preprocess._measure import (
     INK_CHANNELS, frame_width, ink_channel, line_thickness_for, measure_front_end, speck_area_for, stroke_width,
 )
 from captchakit.preprocess._stages import (
-    binarize, clear_border, mean_filter, median_filter, remove_lines, remove_specks, remove_straight_lines, to_gray,
+    binarize, clear_border, enlarge, mean_filter, median_filter, remove_lines, remove_specks, remove_straight_lines, to_gray,
 )
 
 AUTO = "auto"
@@ -84,6 +84,12 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
         (:func:`~captchakit.preprocess.remove_straight_lines`; 0 = off, the
         default). Never measured: the front-end search tries it when most
         images have such a line.
+    enlarge : int
+        Enlarge each image this many times (bicubic) before anything else
+        (1 = off, the default; :func:`~captchakit.preprocess.enlarge`); the
+        pixel settings above then count pixels of the enlarged image.  Never
+        measured: the front-end search tries 2 on small images (strokes of
+        3 px or less, or under 40 px tall).
 
     Examples
     --------
@@ -100,7 +106,7 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
     def __init__(self, channel=AUTO, polarity=AUTO, frame=AUTO, threshold="otsu", threshold_value=128,
                  block_size=25, offset=10, adaptive="gaussian", median=0, mean=0, filter_order="median-first",
                  filter_stage="gray", min_area=AUTO, remove_lines=True, line_thickness=AUTO, n_colors=8,
-                 straight_lines=0):
+                 straight_lines=0, enlarge=1):
         self.channel = channel
         self.polarity = polarity
         self.frame = frame
@@ -118,6 +124,7 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
         self.line_thickness = line_thickness
         self.n_colors = n_colors
         self.straight_lines = straight_lines
+        self.enlarge = enlarge
 
     # -- validation -------------------------------------------------------
     def validate(self):
@@ -132,6 +139,9 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
         v = self.straight_lines
         if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or not 0 <= v <= 16:
             raise CaptchakitError(f"straight_lines must be an integer within 0-16 (0 = off), got {v!r}")
+        v = self.enlarge
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or not 1 <= v <= 4:
+            raise CaptchakitError(f"enlarge must be an integer within 1-4 (1 = off), got {v!r}")
         for name in ("frame", "min_area", "line_thickness"):
             v = getattr(self, name)
             if v != AUTO and (not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0):
@@ -172,6 +182,8 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
         (4, 12, 'luminance', 0)
         """
         self.validate()
+        if self.enlarge != 1:  # pixel settings count pixels of the enlarged images
+            images = [enlarge(np.asarray(im), int(self.enlarge)) for im in images]
         m = measure_front_end(images)
         derived = {"channel": m["channel"], "polarity": m["polarity"], "frame": m["frame"],
                    "line_thickness": line_thickness_for(m["stroke_width"]),
@@ -210,6 +222,9 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
         self.validate()
         image = np.asarray(image)
         out = [("original", image)]
+        if self.enlarge != 1:
+            image = enlarge(image, int(self.enlarge))
+            out.append((f"enlarged {self.enlarge}x", image))
         rgb = image if image.ndim == 3 else np.repeat(to_gray(image)[:, :, None], 3, axis=2)
         channel = "luminance" if self.channel == AUTO else self.channel
         gray = ink_channel(rgb.astype(np.uint8, copy=False), channel,
