@@ -105,6 +105,9 @@ def preprocess_options(f):
                      help="Enlarge the images this many times before anything else (1 = off, the default; "
                           "pixel settings then count enlarged pixels; the front-end search tries 2 on small "
                           "images)."),
+        click.option("--flatten", type=int, default=None,
+                     help="Even out unevenly lit paper: the paper under a disc of this many pixels (odd; 0 = off, "
+                          "the default; the front-end search tries it when the paper's grey level varies)."),
         click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
                      help="JSON/YAML settings file (e.g. tune's best.json); options given here override it."),
     ]
@@ -207,12 +210,12 @@ def _settings_from_options(config_file, pre, seg):
 
 def _pre_kwargs(threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area,
                 remove_lines, line_thickness, channel=None, frame=None, straight_lines=None,
-                enlarge=None):
+                enlarge=None, flatten=None):
     return {"threshold": threshold, "block_size": block_size, "offset": offset, "median": median,
             "mean": mean_, "filter_order": filter_order, "filter_stage": filter_stage,
             "min_area": min_area, "remove_lines": remove_lines, "line_thickness": line_thickness,
             "channel": channel, "frame": frame, "straight_lines": straight_lines,
-            "enlarge": enlarge}
+            "enlarge": enlarge, "flatten": flatten}
 
 
 def front_end_options(f):
@@ -410,7 +413,7 @@ def verify(data, alphabet, length, labels_file, pattern, split, seed, out_dir):
 @click.option("--preview-count", type=int, default=8, show_default=True, help="Samples on the sheet.")
 @click.option("--overwrite", is_flag=True, help="Write into a non-empty OUT.")
 def preprocess(src, out, threshold, block_size, offset, median, mean_, filter_order, filter_stage,
-               min_area, remove_lines, line_thickness, channel, frame, straight_lines, enlarge, config_file, preview,
+               min_area, remove_lines, line_thickness, channel, frame, straight_lines, enlarge, flatten, config_file, preview,
                preview_count, overwrite):
     """Clean the images of SRC (file or folder) into binary images in OUT."""
     from captchakit.data._io import OutputFolder
@@ -419,7 +422,7 @@ def preprocess(src, out, threshold, block_size, offset, median, mean_, filter_or
 
     pre, _ = _settings_from_options(config_file, _pre_kwargs(
         threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area,
-        remove_lines, line_thickness, channel, frame, straight_lines, enlarge), {})
+        remove_lines, line_thickness, channel, frame, straight_lines, enlarge, flatten), {})
     sheet = None
     if preview:
         sheet = Path(preview)
@@ -460,7 +463,7 @@ def preprocess(src, out, threshold, block_size, offset, median, mean_, filter_or
 @click.option("--overwrite", is_flag=True, help="Write into a non-empty OUT.")
 def segment(src, out, seg_method, connectivity, min_width, max_width, crop_size, n_chars,
             threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area,
-            remove_lines, line_thickness, channel, frame, straight_lines, enlarge, config_file, pattern, overwrite):
+            remove_lines, line_thickness, channel, frame, straight_lines, enlarge, flatten, config_file, pattern, overwrite):
     """Cut the captchas of SRC into characters: OUT/<char>/ crops and OUT/overlays/.
 
     Labels come from the file names (text before the first _). Prints the
@@ -472,7 +475,7 @@ def segment(src, out, seg_method, connectivity, min_width, max_width, crop_size,
     pre, seg = _settings_from_options(
         config_file,
         _pre_kwargs(threshold, block_size, offset, median, mean_, filter_order, filter_stage,
-                    min_area, remove_lines, line_thickness, channel, frame, straight_lines, enlarge),
+                    min_area, remove_lines, line_thickness, channel, frame, straight_lines, enlarge, flatten),
         _seg_kwargs(seg_method, connectivity, min_width, max_width, crop_size))
     res = segment_folder(src, out, pre, seg, n_chars, pattern, overwrite, progress("segmenting"))
     _report_problems(res["problems"])
@@ -538,7 +541,7 @@ def _print_metrics(m, title):
 @click.option("--overwrite", is_flag=True, help="Replace an existing model bundle.")
 def train(data, method, model_path, features, search, seg_method, connectivity, min_width, max_width, crop_size,
           threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area, remove_lines,
-          line_thickness, channel, frame, straight_lines, enlarge, config_file, alphabet, length, labels_file, pattern,
+          line_thickness, channel, frame, straight_lines, enlarge, flatten, config_file, alphabet, length, labels_file, pattern,
           val_split, seed, count,
           epochs, batch_size, image_size, head, patience, augment, noise, schedule, distribute, pretrain, fresh,
           overwrite, front_end, segmentation, ignore_case, fold, task):
@@ -561,7 +564,7 @@ def train(data, method, model_path, features, search, seg_method, connectivity, 
     pre, seg, seg_mode = _front_end(
         front_end, config_file,
         _pre_kwargs(threshold, block_size, offset, median, mean_, filter_order, filter_stage,
-                    min_area, remove_lines, line_thickness, channel, frame, straight_lines, enlarge),
+                    min_area, remove_lines, line_thickness, channel, frame, straight_lines, enlarge, flatten),
         _seg_kwargs(seg_method, connectivity, min_width, max_width, crop_size), segmentation)
     params = _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule,
                          distribute=distribute, pretrain=pretrain)
@@ -734,7 +737,7 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, alp
             max_width,
             crop_size,
             threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area, remove_lines,
-            line_thickness, channel, frame, straight_lines, enlarge, config_file, quick, overwrite, front_end, segmentation,
+            line_thickness, channel, frame, straight_lines, enlarge, flatten, config_file, quick, overwrite, front_end, segmentation,
             ignore_case, fold, task, scheduler):
     """Compare KNN, SVM and the CNN on one seeded split and write a report.
 
@@ -769,7 +772,7 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, alp
     pre, seg, seg_mode = _front_end(
         front_end, config_file,
         _pre_kwargs(threshold, block_size, offset, median, mean_, filter_order, filter_stage,
-                    min_area, remove_lines, line_thickness, channel, frame, straight_lines, enlarge),
+                    min_area, remove_lines, line_thickness, channel, frame, straight_lines, enlarge, flatten),
         _seg_kwargs(seg_method, connectivity, min_width, max_width, crop_size), segmentation)
     fold_spec = _fold_spec(ignore_case, fold)  # a bad --fold fails before any work
     for name, given in (("fresh", fresh), ("count", count), ("alphabet", alphabet), ("length", length)):

@@ -505,3 +505,26 @@ def test_small_images_are_enlarged_when_that_reads_better(tmp_path):
     assert cfg["preprocess"]["enlarge"] == 2 and cfg["preprocess"]["min_area"] >= 9
     res = CliRunner().invoke(cli, ["preprocess", str(src), str(tmp_path / "out2"), "--enlarge", "9"])
     assert res.exit_code != 0 and "enlarge" in res.output and "Traceback" not in res.output
+
+
+def test_unevenly_lit_paper_is_measured_flattened_and_tried_by_the_search():
+    from captchakit.classifiers._front_end import front_end_candidates
+
+    flat = glyphs(shape=(30, 120), xs=(10, 40, 70, 100), ink=(90, 90, 90))
+    ramp = np.linspace(1.0, 0.45, flat.shape[1])[None, :, None]
+    dark = (flat.astype(float) * ramp).astype(np.uint8)  # the paper darkens to the right, past the ink's grey
+    assert measure_front_end([flat])["paper_spread"] == 0.0
+    m = measure_front_end([dark, dark])
+    assert m["paper_spread"] > 50
+    plain = Preprocessor(polarity="dark", frame=0, min_area=3, line_thickness=0, channel="luminance")
+    truth = plain.transform_one(flat)
+    # one threshold over the darkening paper takes the dark end of the paper for ink ...
+    assert (plain.transform_one(dark) != truth).sum() > 100
+    # ... flattened, the glyphs come out as on even paper
+    flattened = plain.set_params(flatten=13).transform_one(dark)
+    assert (flattened != truth).sum() <= 0.05 * truth.sum()
+    cands = dict(front_end_candidates(plain.set_params(flatten=0, channel="saturation"), m))
+    assert cands["paper flattened"].flatten >= 7 and cands["paper flattened"].channel == "luminance"
+    assert "paper flattened" not in dict(front_end_candidates(plain, measure_front_end([flat])))
+    with pytest.raises(Exception, match="flatten"):
+        Preprocessor(flatten=4).validate()

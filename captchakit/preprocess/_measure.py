@@ -13,7 +13,7 @@ from scipy import ndimage as ndi
 
 from captchakit._errors import CaptchakitError
 from captchakit.preprocess._colour import cluster_ink, ink_color_spread, local_background
-from captchakit.preprocess._stages import binarize, find_straight_line, light_ink, remove_lines
+from captchakit.preprocess._stages import binarize, find_straight_line, flatten_paper, light_ink, remove_lines
 
 CHANNELS = ("luminance", "saturation", "distance", "local")
 #: Every ink channel: the measured ones and ``clusters`` (colour clusters kept by shape,
@@ -195,6 +195,7 @@ def measure_front_end(images, max_images=300):
         ``color_spread`` (:func:`ink_color_spread`, median),
         ``straight_line_share`` (the share of images with a long straight
         line across them, :func:`~captchakit.preprocess.find_straight_line`),
+        ``paper_spread`` (:func:`paper_spread` of the grey image, median),
         ``n_images``.
 
     Examples
@@ -207,7 +208,7 @@ def measure_front_end(images, max_images=300):
     images = list(images)[:max_images]
     if not images:
         raise CaptchakitError("cannot measure the front end of no images")
-    bgs, dark, sw, frames, spread, lines = [], [], [], [], [], []
+    bgs, dark, sw, frames, spread, lines, papers = [], [], [], [], [], [], []
     sep = {c: [] for c in CHANNELS}
     rgbs = [_rgb(im) for im in images]
     # a frame drawn around the image is found first, on the grey image, and cut off before anything else
@@ -246,6 +247,8 @@ def measure_front_end(images, max_images=300):
         # lines thinner than the strokes go with the usual line removal: only those left count
         t = line_thickness_for(s) if np.isfinite(s) else 0
         lines.append(find_straight_line(remove_lines(ink, t) if t else ink) is not None)
+        if np.isfinite(s):  # how unevenly the paper is lit, on the grey image (other channels hide it)
+            papers.append(paper_spread(ink_channel(im, "luminance", polarity=polarity), flatten_size_for(s)))
     frame_share = np.mean([f > 0 for f in frames]) if frames else 0.0
     return {
         "background": [int(v) for v in np.median(bgs, axis=0)],
@@ -256,8 +259,39 @@ def measure_front_end(images, max_images=300):
         "frame": frame or (int(np.median([f for f in frames if f > 0])) if frame_share >= 0.5 else 0),
         "color_spread": round(float(np.median(spread)), 2),
         "straight_line_share": round(float(np.mean(lines)), 3) if lines else 0.0,
+        "paper_spread": round(float(np.median(papers)), 1) if papers else 0.0,
         "n_images": len(images),
     }
+
+
+def flatten_size_for(stroke):
+    """The disc that finds the paper under strokes of width *stroke*: about three strokes, odd, at least 7 px.
+
+    Examples
+    --------
+    >>> flatten_size_for(5.0), flatten_size_for(3.0), flatten_size_for(1.0)
+    (17, 11, 7)
+    """
+    return max(7, 2 * int(np.floor(1.5 * float(stroke) + 0.5)) + 1)
+
+
+def paper_spread(gray, size):
+    """How unevenly the paper of a grey image (ink dark) is lit: the 10th-90th percentile range of the paper.
+
+    The paper is the closing with a disc of *size* px, as in
+    :func:`~captchakit.preprocess.flatten_paper`.
+
+    Examples
+    --------
+    >>> flat = np.full((20, 40), 240, np.uint8); flat[5:15, 10:13] = 20
+    >>> ramp = np.tile(np.linspace(250, 150, 40).astype(np.uint8), (20, 1)); ramp[5:15, 10:13] = 20
+    >>> paper_spread(flat, 9), paper_spread(ramp, 9)
+    (0.0, 79.6)
+    """
+    g = np.asarray(gray, np.uint8)
+    paper = 255 - (flatten_paper(g, size).astype(np.int16) - g)  # the closing, padded at the edges
+    lo, hi = np.percentile(paper, [10, 90])
+    return round(float(hi - lo), 1)
 
 
 def line_thickness_for(stroke):

@@ -9,7 +9,7 @@ from captchakit.preprocess._measure import (
     INK_CHANNELS, frame_width, ink_channel, line_thickness_for, measure_front_end, speck_area_for, stroke_width,
 )
 from captchakit.preprocess._stages import (
-    binarize, clear_border, enlarge, mean_filter, median_filter, remove_lines, remove_specks, remove_straight_lines, to_gray,
+    binarize, clear_border, enlarge, flatten_paper, mean_filter, median_filter, remove_lines, remove_specks, remove_straight_lines, to_gray,
 )
 
 AUTO = "auto"
@@ -90,6 +90,12 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
         pixel settings above then count pixels of the enlarged image.  Never
         measured: the front-end search tries 2 on small images (strokes of
         3 px or less, or under 40 px tall).
+    flatten : int
+        Even out unevenly lit paper before the filters and the threshold
+        (:func:`~captchakit.preprocess.flatten_paper`): the paper under a disc
+        of this many pixels (odd, >= 3; 0 = off, the default).  Never
+        measured: the front-end search tries it, on the grey image, when the
+        paper's grey level varies across the images (``paper_spread``).
 
     Examples
     --------
@@ -106,7 +112,7 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
     def __init__(self, channel=AUTO, polarity=AUTO, frame=AUTO, threshold="otsu", threshold_value=128,
                  block_size=25, offset=10, adaptive="gaussian", median=0, mean=0, filter_order="median-first",
                  filter_stage="gray", min_area=AUTO, remove_lines=True, line_thickness=AUTO, n_colors=8,
-                 straight_lines=0, enlarge=1):
+                 straight_lines=0, enlarge=1, flatten=0):
         self.channel = channel
         self.polarity = polarity
         self.frame = frame
@@ -125,6 +131,7 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
         self.n_colors = n_colors
         self.straight_lines = straight_lines
         self.enlarge = enlarge
+        self.flatten = flatten
 
     # -- validation -------------------------------------------------------
     def validate(self):
@@ -142,6 +149,9 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
         v = self.enlarge
         if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or not 1 <= v <= 4:
             raise CaptchakitError(f"enlarge must be an integer within 1-4 (1 = off), got {v!r}")
+        v = self.flatten
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0 or v in (1, 2) or (v and v % 2 == 0):
+            raise CaptchakitError(f"flatten must be 0 (off) or an odd size >= 3, got {v!r}")
         for name in ("frame", "min_area", "line_thickness"):
             v = getattr(self, name)
             if v != AUTO and (not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0):
@@ -236,6 +246,9 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
             # would pull Otsu's threshold (pale ink was lost beside a dark 1-px frame)
             gray = clear_border(gray, int(self.frame) + 1, value=255)
             out.append((f"frame {self.frame} px painted as paper", gray))
+        if self.flatten:
+            gray = flatten_paper(gray, int(self.flatten))
+            out.append((f"paper flattened ({self.flatten} px)", gray))
         if self.filter_stage == "gray":
             gray, steps = self._filters(gray)
             out.extend(steps)

@@ -83,6 +83,34 @@ def enlarge(image, factor=2):
     return cv2.resize(src, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
 
 
+def flatten_paper(gray, size):
+    """Even out the paper of a grey image (ink dark): each pixel's darkness below the paper around it.
+
+    The paper is the morphological closing with a disc of *size* px, which
+    fills every stroke thinner than the disc; the result is ``255 - (paper -
+    gray)``, so paper that darkens across the image (a gradient, uneven
+    light) turns white and one threshold fits the whole image.
+
+    Examples
+    --------
+    >>> g = np.tile(np.linspace(250, 150, 40).astype(np.uint8), (20, 1)); g[5:15, 30:33] -= 100
+    >>> f = flatten_paper(g, 9)
+    >>> int(f[0, 0]), int(f[0, 39]), int(f[10, 31])  # both ends of the paper white, the stroke dark
+    (255, 255, 160)
+    """
+    gray = _check_2d(gray, "gray")
+    if not isinstance(size, (int, np.integer)) or size < 3 or size % 2 == 0:
+        raise CaptchakitError(f"the flattening size must be an odd number >= 3, got {size!r}")
+    g = np.ascontiguousarray(gray, dtype=np.uint8)
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (int(size),) * 2)
+    # padded with the edge pixels (paper darkening towards an edge is paper up to the edge); morphologyEx's own
+    # borderType leaves the last columns of a ramp too light
+    k = int(size)
+    padded = cv2.copyMakeBorder(g, k, k, k, k, cv2.BORDER_REPLICATE)
+    paper = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, disc)[k:-k, k:-k]
+    return (255 - (paper - g)).astype(np.uint8)  # closing >= the image: no wrap-around
+
+
 def light_ink(gray):
     """Whether the ink is lighter than the paper.
 
