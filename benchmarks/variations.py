@@ -2,7 +2,8 @@
 
 python-captcha 4 digits (train 2,000 seed 1 / test 500 seed 2) as generated, and the same images
 inverted (light ink on dark paper), inside a 1-px or 3-px frame, on paper darkened towards the right,
-at half and twice the size, and with 3% black pepper. Each variation trains ``make_recognizer(M)``
+at half and twice the size, with 3% black pepper, saved as JPEG at quality 20, blurred, strewn with dots of
+random colours, and with ink and paper close in grey. Each variation trains ``make_recognizer(M)``
 with no options on its training images and reads its test images; the table shows what the front end
 measured and chose.
 
@@ -41,6 +42,23 @@ def _peppered(x, rng):
     return x
 
 
+def _jpeg(x, quality):
+    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(np.asarray(x)[:, :, ::-1]), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return cv2.imdecode(buf, cv2.IMREAD_COLOR)[:, :, ::-1].copy()
+
+
+def _dots(x, rng):
+    x = np.array(x)
+    where = rng.random(x.shape[:2]) < 0.05
+    x[where] = rng.integers(0, 256, (int(where.sum()), 3))
+    return x
+
+
+def _low_contrast(x):
+    g = np.asarray(x, float)
+    return (170 + g * (70 / 255)).astype(np.uint8)  # ink and paper within 170-240
+
+
 VARIATIONS = {
     "as generated": lambda x, rng: x,
     "inverted": lambda x, rng: 255 - np.asarray(x),
@@ -51,6 +69,10 @@ VARIATIONS = {
     "half size": lambda x, rng: cv2.resize(np.asarray(x), None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA),
     "twice the size": lambda x, rng: cv2.resize(np.asarray(x), None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC),
     "3% black pepper": _peppered,
+    "JPEG quality 20": lambda x, rng: _jpeg(x, 20),
+    "blurred (Gaussian sigma 1.5)": lambda x, rng: cv2.GaussianBlur(np.asarray(x), (0, 0), 1.5),
+    "5% dots of random colours": _dots,
+    "low contrast (all within 170-240)": lambda x, rng: _low_contrast(x),
 }
 
 

@@ -644,7 +644,8 @@ class SegmentingRecognizer(Recognizer):
         p = self.preprocessor_
         if fe.get("measured", True):
             head = (f"front end measured on {fe.get('n_images')} images: {fe.get('polarity')} ink, channel "
-                    f"{fe.get('channel')}, stroke {fe.get('stroke_width', 0):.1f} px\n")
+                    f"{fe.get('channel')}, stroke {fe.get('stroke_width', 0):.1f} px, paper spread "
+                    f"{fe.get('paper_spread', 0):.0f} grey levels\n")
         else:
             head = "front end given in full (nothing measured)\n"
         search = fe.get("search")
@@ -657,7 +658,10 @@ class SegmentingRecognizer(Recognizer):
         lines = f"line removal {p.line_thickness} px" if p.remove_lines and p.line_thickness else "lines kept"
         return (head +
                 f"front end used: {p.channel} channel, {p.polarity} ink, {p.threshold} threshold, median {p.median}, "
-                f"{lines}, specks < {p.min_area} px, frame {p.frame} px; {s['natural_rate']:.0%} of the images "
+                f"{lines}, specks < {p.min_area} px, frame {p.frame} px"
+                + (f", enlarged {p.enlarge}x" if p.enlarge != 1 else "")
+                + (f", paper flattened ({p.flatten} px)" if p.flatten else "")
+                + f"; {s['natural_rate']:.0%} of the images "
                 f"fall apart naturally -> segmentation {self.segmentation_}\n"
                 f"trained on {s['n_used']} images ({s['n_chars']} characters); {s['n_left_out']} left out because "
                 f"they did not give as many pieces as their label has characters")
