@@ -413,8 +413,8 @@ def verify(data, alphabet, length, labels_file, pattern, split, seed, out_dir):
 @click.option("--preview-count", type=int, default=8, show_default=True, help="Samples on the sheet.")
 @click.option("--overwrite", is_flag=True, help="Write into a non-empty OUT.")
 def preprocess(src, out, threshold, block_size, offset, median, mean_, filter_order, filter_stage,
-               min_area, remove_lines, line_thickness, channel, frame, straight_lines, enlarge, flatten, config_file, preview,
-               preview_count, overwrite):
+               min_area, remove_lines, line_thickness, channel, frame, straight_lines, enlarge, flatten, config_file,
+               preview, preview_count, overwrite):
     """Clean the images of SRC (file or folder) into binary images in OUT."""
     from captchakit.data._io import OutputFolder
     from captchakit.jobs import preprocess_folder
@@ -463,7 +463,8 @@ def preprocess(src, out, threshold, block_size, offset, median, mean_, filter_or
 @click.option("--overwrite", is_flag=True, help="Write into a non-empty OUT.")
 def segment(src, out, seg_method, connectivity, min_width, max_width, crop_size, n_chars,
             threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area,
-            remove_lines, line_thickness, channel, frame, straight_lines, enlarge, flatten, config_file, pattern, overwrite):
+            remove_lines, line_thickness, channel, frame, straight_lines, enlarge, flatten, config_file, pattern,
+            overwrite):
     """Cut the captchas of SRC into characters: OUT/<char>/ crops and OUT/overlays/.
 
     Labels come from the file names (text before the first _). Prints the
@@ -541,8 +542,8 @@ def _print_metrics(m, title):
 @click.option("--overwrite", is_flag=True, help="Replace an existing model bundle.")
 def train(data, method, model_path, features, search, seg_method, connectivity, min_width, max_width, crop_size,
           threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area, remove_lines,
-          line_thickness, channel, frame, straight_lines, enlarge, flatten, config_file, alphabet, length, labels_file, pattern,
-          val_split, seed, count,
+          line_thickness, channel, frame, straight_lines, enlarge, flatten, config_file, alphabet, length, labels_file,
+          pattern, val_split, seed, count,
           epochs, batch_size, image_size, head, patience, augment, noise, schedule, distribute, pretrain, fresh,
           overwrite, front_end, segmentation, ignore_case, fold, task):
     """Train a recognizer on the labelled images of DATA and save a model bundle.
@@ -737,8 +738,8 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, alp
             max_width,
             crop_size,
             threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area, remove_lines,
-            line_thickness, channel, frame, straight_lines, enlarge, flatten, config_file, quick, overwrite, front_end, segmentation,
-            ignore_case, fold, task, scheduler):
+            line_thickness, channel, frame, straight_lines, enlarge, flatten, config_file, quick, overwrite, front_end,
+            segmentation, ignore_case, fold, task, scheduler):
     """Compare KNN, SVM and the CNN on one seeded split and write a report.
 
     Without DATA, a built-in seeded set is generated (python-captcha, 4

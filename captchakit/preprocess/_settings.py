@@ -9,7 +9,8 @@ from captchakit.preprocess._measure import (
     INK_CHANNELS, frame_width, ink_channel, line_thickness_for, measure_front_end, speck_area_for, stroke_width,
 )
 from captchakit.preprocess._stages import (
-    binarize, clear_border, enlarge, flatten_paper, mean_filter, median_filter, remove_lines, remove_specks, remove_straight_lines, to_gray,
+    binarize, clear_border, enlarge, flatten_paper, mean_filter, median_filter,
+    remove_lines, remove_specks, remove_straight_lines, to_gray,
 )
 
 AUTO = "auto"
