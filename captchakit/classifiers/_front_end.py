@@ -30,9 +30,10 @@ from captchakit.preprocess._colour import COLOR_SPREAD
 STRAIGHT_LINE_SHARE = 0.5
 
 #: The search tries the images enlarged twice (:func:`enlarged_settings`) when their strokes are at most this
-#: wide or the images less than this tall. python-captcha 4 digits at half size (80x30, 3-px strokes) read 86.4%
-#: with the SVM, and 94.6% when the search chose them enlarged twice.
-SMALL_STROKE, SMALL_HEIGHT = 3.0, 40
+#: wide or the images less than this tall, and never when they are taller than ``MAX_ENLARGED_HEIGHT`` (a large image
+#: with thin strokes, multicolorcaptcha's 424x106, would only cost four times the time). python-captcha 4 digits at
+#: half size (80x30, 3-px strokes) read 86.4% with the SVM, and 94.6% when the search chose them enlarged twice.
+SMALL_STROKE, SMALL_HEIGHT, MAX_ENLARGED_HEIGHT = 3.0, 40, 60
 #: The search tries flattening the paper (on the grey image) when the measured ``paper_spread`` (grey levels)
 #: is at least this: python-captcha's paper spreads 0-3 grey levels, the same darkened 40% to the right 79; that
 #: variation read 90.4% with the measured front end (saturation), and 93.0% when the search chose the flattened grey
@@ -67,8 +68,9 @@ def enlarged_settings(resolved, measured, sample, pinned=(), factor=2, max_image
     """The settings that change when the images are enlarged *factor* times, or None where that is not tried.
 
     Tried on small images only (measured strokes of at most :data:`SMALL_STROKE`
-    px, or a median height under :data:`SMALL_HEIGHT` px) and never when the
-    user pinned a setting counted in pixels.  The frame, line thickness and
+    px, or a median height under :data:`SMALL_HEIGHT` px; never over
+    :data:`MAX_ENLARGED_HEIGHT` px) and never when the user pinned a setting
+    counted in pixels.  The frame, line thickness and
     speck area are measured again on the first *max_images* of *sample*
     enlarged.
 
@@ -90,7 +92,7 @@ def enlarged_settings(resolved, measured, sample, pinned=(), factor=2, max_image
     if resolved.enlarge != 1 or set(pinned) & {"enlarge", *PIXEL_SETTINGS} or not sample:
         return None
     height = float(np.median([np.asarray(im).shape[0] for im in sample]))
-    if measured.get("stroke_width", 99.0) > SMALL_STROKE and height >= SMALL_HEIGHT:
+    if height > MAX_ENLARGED_HEIGHT or (measured.get("stroke_width", 99.0) > SMALL_STROKE and height >= SMALL_HEIGHT):
         return None
     auto = {k: "auto" for k in ("frame", "line_thickness", "min_area")}
     p, _ = clone(resolved).set_params(enlarge=factor, **auto).resolve(list(sample)[:max_images])

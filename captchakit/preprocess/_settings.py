@@ -89,8 +89,8 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
         Enlarge each image this many times (bicubic) before anything else
         (1 = off, the default; :func:`~captchakit.preprocess.enlarge`); the
         pixel settings above then count pixels of the enlarged image.  Never
-        measured: the front-end search tries 2 on small images (strokes of
-        3 px or less, or under 40 px tall).
+        measured: the front-end search tries 2 on small images (at most 60 px
+        tall, with strokes of 3 px or less or under 40 px tall).
     flatten : int
         Even out unevenly lit paper before the filters and the threshold
         (:func:`~captchakit.preprocess.flatten_paper`): the paper under a disc
