@@ -528,3 +528,17 @@ def test_unevenly_lit_paper_is_measured_flattened_and_tried_by_the_search():
     assert "paper flattened" not in dict(front_end_candidates(plain, measure_front_end([flat])))
     with pytest.raises(Exception, match="flatten"):
         Preprocessor(flatten=4).validate()
+
+
+def test_a_line_of_a_characters_own_colour_takes_only_itself_away():
+    from captchakit.preprocess import cluster_ink
+
+    im = np.full((30, 90, 3), 250, np.uint8)
+    im[5:25, 10:14] = (200, 30, 30)  # a red character ...
+    im[5:25, 40:44] = (30, 30, 200)  # ... and a blue one
+    im[5:9, 40:50] = (30, 30, 200)
+    im[15:17, 2:88] = (200, 30, 30)  # a red line across the whole image, through the red character
+    g = cluster_ink(im, 3) == 0
+    assert g[5:25, 10:14].mean() > 0.9  # the red character stays (it made one long "line" with the line)
+    assert not g[15:17, 60:88].any() and not g[15:17, 20:36].any()  # the line goes
+    assert g[5:25, 40:44].mean() >= 0.85  # (the line was drawn over two of its rows)

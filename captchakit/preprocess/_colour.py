@@ -16,6 +16,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from captchakit._errors import CaptchakitError
+from captchakit.preprocess._stages import remove_straight_lines
 
 #: Ink pixels differ from the local background by more than this (Lab distance),
 #: or by 1.5 times what the border's own pixels vary, whichever is larger.
@@ -257,10 +258,11 @@ def cluster_ink(image, n_colors=8, seed=0):
 
     Feeds the rest of the chain like any other ink channel
     (``Preprocessor(channel="clusters")``).  Of the clusters that hold
-    characters, the components that are neither lines nor dots are kept (a
-    line of a character's own colour that touches it stays, for the line
-    removal that follows).  When no cluster looks like characters, every ink
-    pixel is kept.
+    characters, the components that are neither lines nor dots are kept.  A
+    line of a character's own colour that crosses it makes one long
+    component with it: the straight line is taken off that component and
+    what is left comes back where it is character-shaped.  When no cluster
+    looks like characters, every ink pixel is kept.
 
     Examples
     --------
@@ -284,4 +286,29 @@ def cluster_ink(image, n_colors=8, seed=0):
             # the cluster's character-shaped components: its lines and dots stay out
             good = np.concatenate([[False], ~line & ~dot])
             ink |= good[comp]
+    ink |= _crossed_characters(per)
     return np.where(ink, 0, 255).astype(np.uint8)
+
+
+def _crossed_characters(per):
+    """What is left of the line components once their straight line is taken off, where it is character-shaped.
+
+    A line of a character's own colour crossing it makes one long component
+    with it, which would go as a line (with the character).
+    :func:`~captchakit.preprocess.remove_straight_lines` takes the line off
+    (strokes crossing it stay); of what is left, components that are neither
+    lines nor dots (under 15% of the largest character-like component) come back.
+    """
+    lines = [(comp, np.flatnonzero(line) + 1) for comp, _, _, line, _ in per if line.any()]
+    if not lines:
+        return False
+    thin = min(float(thick[line].min()) for _, _, thick, line, _ in per if line.any())
+    biggest = max([float(area[~line].max()) for _, area, _, line, _ in per if (~line).any()] or [1.0])
+    h = per[0][0].shape[0]
+    out = np.zeros(per[0][0].shape, bool)
+    for comp, ids in lines:
+        rest = remove_straight_lines(np.isin(comp, ids), max(2, int(np.ceil(thin))), max_lines=1)
+        sub, area, length, thick = _components(rest)
+        good = (area >= 0.15 * biggest) & ~((length >= 0.8 * h) & (thick <= np.maximum(2.5, length / 10)))
+        out |= np.concatenate([[False], good])[sub]
+    return out
