@@ -215,7 +215,8 @@ def main():
                 row[m] += f", answer {s['answer_accuracy']:.1%}"
             search = getattr(rec, "front_end_", {}).get("search")
             if search and "chosen" in search:
-                row[m] += f" [{search['chosen']}]"
+                then = search.get("second_round", {}).get("chosen")
+                row[m] += f" [{search['chosen']}{'' if then in (None, search['chosen']) else ', then ' + then}]"
             row[f"{m} s"] = f"{fit_s:.0f}"
             extra = getattr(rec, "segmentation_", "")
             print(f"{note} | {m} {row[m]} fit {fit_s:.0f} s, {1000 * dt / len(preds):.2f} ms/image {extra}",

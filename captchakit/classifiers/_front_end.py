@@ -78,14 +78,15 @@ def enlarged_settings(resolved, measured, sample, pinned=(), factor=2, max_image
     -------
     dict or None
         ``enlarge`` and the re-measured ``frame``, ``line_thickness`` and
-        ``min_area`` (for :meth:`Preprocessor.set_params`).
+        ``min_area`` (for :meth:`Preprocessor.set_params`); a straight-line
+        thickness or flattening disc already chosen grows with the images.
 
     Examples
     --------
     >>> im = np.full((24, 60, 3), 240, np.uint8); im[4:20, 10:12] = 20; im[4:20, 30:32] = 20
     >>> p = Preprocessor(channel="luminance", polarity="dark", frame=0, line_thickness=0, min_area=3)
     >>> enlarged_settings(p, {"stroke_width": 1.0}, [im])
-    {'enlarge': 2, 'frame': 0, 'line_thickness': 2, 'min_area': 4}
+    {'enlarge': 2, 'frame': 0, 'line_thickness': 0, 'min_area': 4}
     >>> enlarged_settings(p, {"stroke_width": 1.0}, [im], pinned=["min_area"]) is None
     True
     """
@@ -96,7 +97,14 @@ def enlarged_settings(resolved, measured, sample, pinned=(), factor=2, max_image
         return None
     auto = {k: "auto" for k in ("frame", "line_thickness", "min_area")}
     p, _ = clone(resolved).set_params(enlarge=factor, **auto).resolve(list(sample)[:max_images])
-    return {"enlarge": factor, **{k: int(getattr(p, k)) for k in auto}}
+    out = {"enlarge": factor, **{k: int(getattr(p, k)) for k in auto}}
+    if not resolved.line_thickness:  # lines kept stay kept (1-px strokes measure 2-3 px once enlarged)
+        out["line_thickness"] = 0
+    if resolved.straight_lines:  # chosen by the search (a first round): as thick on the enlarged images
+        out["straight_lines"] = min(16, int(resolved.straight_lines) * factor)
+    if resolved.flatten:
+        out["flatten"] = int(resolved.flatten) * factor + (factor + 1) % 2
+    return out
 
 
 def segmenter_for(segmenter, preprocessor):

@@ -359,31 +359,38 @@ class SegmentingRecognizer(Recognizer):
         search = self.front_end_search
         if search == "auto":
             search = len(X) >= SEARCH_MIN_IMAGES and self.front_end_.get("measured", True)
-        if search and self.segmentation_ == "forced":
-            sample = [resize_to(np.asarray(im), self.image_shape_) for im in X[:300]]
-            enlarged = enlarged_settings(self.preprocessor_, self.front_end_, sample, pinned_settings(pre))
-            if enlarged:
-                self.front_end_["enlarged"] = enlarged
-        cands = front_end_candidates(self.preprocessor_, self.front_end_, pinned_settings(pre)) if search else []
-        if search and self.segmentation_ == "recognition":
-            # the search's proxy reads with the forced split: it does not predict segmentation by recognition.
-            # Only colour clusters and straight-line removal, which can take lines off touching characters
-            # (and so let them come apart), are weighed against the measured front end there.
-            cands = [c for c in cands if c[0] in ("measured", "colour clusters", "straight lines removed")]
+        rounds = []
+        for _ in range(2 if search else 0):
+            was = self.segmentation_
+            cands = self._front_end_candidates(X, pinned_settings(pre))
+            if rounds:  # the second round is around the first round's choice
+                cands[0] = (rounds[-1]["chosen"], cands[0][1])
             if len(cands) < 2:
-                self.front_end_["search"] = {"skipped": "segmentation by recognition (the forced-split proxy does "
-                                                        "not predict it)"}
-        if search and len(cands) > 1:
+                if not rounds:
+                    self.front_end_["search"] = {"skipped": "segmentation by recognition (the forced-split proxy "
+                                                            "does not predict it)"}
+                break
             sized = [resize_to(np.asarray(im), self.image_shape_) for im in X]
             probe = clone(self).set_params(segmenter=self.segmenter_)
-            chosen, self.front_end_["search"] = search_front_end(probe, sized, y, cands, progress=progress)
-            if chosen is not cands[0][1]:
-                self.preprocessor_ = chosen
-                self.segmenter_ = segmenter_for(self.segmenter_, chosen)
-                binaries, segs = self._segment_all(X, y, progress)
-                natural_rate = float(np.mean([sg.n_natural == len(lab) for sg, lab in zip(segs, y)]))
-                if self.segmentation == "auto":
-                    self.segmentation_ = "recognition" if natural_rate < AUTO_NATURAL_RATE else "forced"
+            chosen, report = search_front_end(probe, sized, y, cands, progress=progress)
+            rounds.append(report)
+            if chosen is cands[0][1]:
+                break
+            self.preprocessor_ = chosen
+            self.segmenter_ = segmenter_for(self.segmenter_, chosen)
+            binaries, segs = self._segment_all(X, y, progress)
+            natural_rate = float(np.mean([sg.n_natural == len(lab) for sg, lab in zip(segs, y)]))
+            if self.segmentation == "auto":
+                self.segmentation_ = "recognition" if natural_rate < AUTO_NATURAL_RATE else "forced"
+            if not (was == "recognition" and self.segmentation_ == "forced"):
+                break
+            # the chosen front end let the characters come apart: the candidates the first round could not weigh
+            # (with segmentation by recognition) are tried around it with the forced split (claptcha: straight
+            # lines removed, then the images enlarged twice)
+        if rounds:
+            self.front_end_["search"] = rounds[0]
+            if len(rounds) > 1:
+                rounds[0]["second_round"] = rounds[1]
         keep = [i for i, lab in enumerate(y) if len(segs[i]) == len(lab)]
         if not keep:
             raise CaptchakitError(
@@ -638,6 +645,26 @@ class SegmentingRecognizer(Recognizer):
     def input_shape(self):
         return getattr(self, "image_shape_", None)
 
+    def _front_end_candidates(self, X, pinned):
+        """The front ends the search weighs around the current one (:func:`front_end_candidates`).
+
+        With the forced split, small images are also tried enlarged
+        (:func:`enlarged_settings`); with segmentation by recognition, which the
+        search's forced-split proxy does not predict, only colour clusters and
+        straight-line removal, which can take lines off touching characters
+        (and so let them come apart), are weighed against the current one.
+        """
+        self.front_end_.pop("enlarged", None)
+        if self.segmentation_ == "forced":
+            sample = [resize_to(np.asarray(im), self.image_shape_) for im in X[:300]]
+            enlarged = enlarged_settings(self.preprocessor_, self.front_end_, sample, pinned)
+            if enlarged:
+                self.front_end_["enlarged"] = enlarged
+        cands = front_end_candidates(self.preprocessor_, self.front_end_, pinned)
+        if self.segmentation_ == "recognition":
+            cands = [c for c in cands if c[0] in ("measured", "colour clusters", "straight lines removed")]
+        return cands
+
     def training_note(self):
         s = self.fit_summary_
         fe = self.front_end_
@@ -655,6 +682,11 @@ class SegmentingRecognizer(Recognizer):
             table = ", ".join(f"{r['name']} {r['cv_string_accuracy']:.1%}" for r in search["candidates"])
             head += (f"front-end search ({search['cv']}-fold CV on {search['n_images']} training images, seed "
                      f"{search['seed']}, {search['seconds']:.0f} s): {table} -> {search['chosen']}\n")
+            if "second_round" in search:
+                again = search["second_round"]
+                table = ", ".join(f"{r['name']} {r['cv_string_accuracy']:.1%}" for r in again["candidates"])
+                head += (f"the characters came apart: second round around it ({again['seconds']:.0f} s): {table} "
+                         f"-> {again['chosen']}\n")
         lines = f"line removal {p.line_thickness} px" if p.remove_lines and p.line_thickness else "lines kept"
         return (head +
                 f"front end used: {p.channel} channel, {p.polarity} ink, {p.threshold} threshold, median {p.median}, "
