@@ -70,7 +70,7 @@ def enlarged_settings(resolved, measured, sample, pinned=(), factor=2, max_image
     Tried on small images only (measured strokes of at most :data:`SMALL_STROKE`
     px, or a median height under :data:`SMALL_HEIGHT` px; never over
     :data:`MAX_ENLARGED_HEIGHT` px) and never when the user pinned a setting
-    counted in pixels.  The frame, line thickness and
+    counted in pixels, nor with colour clusters.  The frame, line thickness and
     speck area are measured again on the first *max_images* of *sample*
     enlarged.
 
@@ -90,7 +90,8 @@ def enlarged_settings(resolved, measured, sample, pinned=(), factor=2, max_image
     >>> enlarged_settings(p, {"stroke_width": 1.0}, [im], pinned=["min_area"]) is None
     True
     """
-    if resolved.enlarge != 1 or set(pinned) & {"enlarge", *PIXEL_SETTINGS} or not sample:
+    if resolved.enlarge != 1 or set(pinned) & {"enlarge", *PIXEL_SETTINGS} or not sample \
+            or resolved.channel == "clusters":  # clustering four times the pixels costs more than it gains
         return None
     height = float(np.median([np.asarray(im).shape[0] for im in sample]))
     if height > MAX_ENLARGED_HEIGHT or (measured.get("stroke_width", 99.0) > SMALL_STROKE and height >= SMALL_HEIGHT):

@@ -363,8 +363,9 @@ class SegmentingRecognizer(Recognizer):
         for _ in range(2 if search else 0):
             was = self.segmentation_
             cands = self._front_end_candidates(X, pinned_settings(pre))
-            if rounds:  # the second round is around the first round's choice
-                cands[0] = (rounds[-1]["chosen"], cands[0][1])
+            if rounds:  # the second round: the first round's choice against it enlarged (the other candidates
+                # were weighed in the first round, or cost more than they gained: colour-lines 170 s, no change)
+                cands = [(rounds[-1]["chosen"], cands[0][1])] + [c for c in cands[1:] if c[0].startswith("enlarged")]
             if len(cands) < 2:
                 if not rounds:
                     self.front_end_["search"] = {"skipped": "segmentation by recognition (the forced-split proxy "
@@ -384,9 +385,9 @@ class SegmentingRecognizer(Recognizer):
                 self.segmentation_ = "recognition" if natural_rate < AUTO_NATURAL_RATE else "forced"
             if not (was == "recognition" and self.segmentation_ == "forced"):
                 break
-            # the chosen front end let the characters come apart: the candidates the first round could not weigh
-            # (with segmentation by recognition) are tried around it with the forced split (claptcha: straight
-            # lines removed, then the images enlarged twice)
+            # the chosen front end let the characters come apart: the enlarged images, which the first round could
+            # not weigh (segmentation by recognition), are tried with it (claptcha: straight lines removed, then
+            # the images enlarged twice)
         if rounds:
             self.front_end_["search"] = rounds[0]
             if len(rounds) > 1:
@@ -685,7 +686,7 @@ class SegmentingRecognizer(Recognizer):
             if "second_round" in search:
                 again = search["second_round"]
                 table = ", ".join(f"{r['name']} {r['cv_string_accuracy']:.1%}" for r in again["candidates"])
-                head += (f"the characters came apart: second round around it ({again['seconds']:.0f} s): {table} "
+                head += (f"the characters came apart: second round, enlarged ({again['seconds']:.0f} s): {table} "
                          f"-> {again['chosen']}\n")
         lines = f"line removal {p.line_thickness} px" if p.remove_lines and p.line_thickness else "lines kept"
         return (head +
