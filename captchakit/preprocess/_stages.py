@@ -424,13 +424,13 @@ def _longest_run(flags, max_gap):
 
 def _vertical_runs(b):
     """Per ink pixel, the vertical ink run above it (``up``) and below it (``down``), itself included."""
-    bi = b.astype(np.int32)
-    up, down = np.zeros_like(bi), np.zeros_like(bi)
-    up[0], down[-1] = bi[0], bi[-1]
-    for y in range(1, len(bi)):
-        up[y] = (up[y - 1] + 1) * bi[y]
-    for y in range(len(bi) - 2, -1, -1):
-        down[y] = (down[y + 1] + 1) * bi[y]
+    b = np.asarray(b, bool)
+    rows = np.arange(len(b), dtype=np.int32)[:, None]
+    # the run above a pixel reaches back to the last paper pixel in its column (vectorised, no row loop)
+    last_paper = np.maximum.accumulate(np.where(b, -1, rows), axis=0)
+    up = np.where(b, rows - last_paper, 0).astype(np.int32)
+    next_paper = np.minimum.accumulate(np.where(b, len(b), rows)[::-1], axis=0)[::-1]
+    down = np.where(b, next_paper - rows, 0).astype(np.int32)
     return up, down
 
 
