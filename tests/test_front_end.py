@@ -381,6 +381,16 @@ def test_count_checker_picks_the_split_when_python_captcha_squeezes_the_text(tmp
     assert load_model(tmp_path / "m").predict(Xt) == preds
 
 
+def _labelled_folder(src, X, y):
+    """Save images as ``<label>_<i>.png`` in a new folder *src* (labels from the file names)."""
+    from PIL import Image
+
+    src.mkdir()
+    for i, (im, lab) in enumerate(zip(X, y)):
+        Image.fromarray(im).save(src / f"{lab}_{i}.png")
+    return src
+
+
 def straight_lines_set(n, seed):
     """3-glyph grey images crossed by one long, tilted, straight line as thick as the strokes (claptcha's kind)."""
     import cv2
@@ -435,8 +445,6 @@ def test_straight_lines_as_thick_as_the_strokes_are_found_and_removed():
 
 
 def test_search_weighs_straight_line_removal_and_the_flag_pins_it(tmp_path):
-    from PIL import Image
-
     X, y = straight_lines_set(160, 0)
     rec = make_recognizer("knn", front_end_search=True).fit(X, y)
     search = rec.front_end_["search"]
@@ -451,10 +459,7 @@ def test_search_weighs_straight_line_removal_and_the_flag_pins_it(tmp_path):
     Xt, yt = straight_lines_set(40, 1)
     assert np.mean([p == t for p, t in zip(rec.predict(Xt), yt)]) >= 0.9
     # the flag pins it; preprocess stores it
-    src = tmp_path / "src"
-    src.mkdir()
-    for i, (im, lab) in enumerate(zip(X[:4], y[:4])):
-        Image.fromarray(im).save(src / f"{lab}_{i}.png")
+    src = _labelled_folder(tmp_path / "src", X[:4], y[:4])
     res = CliRunner().invoke(cli, ["preprocess", str(src), str(tmp_path / "out"), "--straight-lines", "3"])
     assert res.exit_code == 0, res.output
     cfg = json.loads((tmp_path / "out" / "preprocess.json").read_text())
@@ -495,10 +500,7 @@ def test_small_images_are_enlarged_when_that_reads_better(tmp_path):
     big = make_recognizer("knn", front_end_search=True).fit(*generate_captchas(80, seed=4))
     assert "enlarged" not in big.front_end_ and big.preprocessor_.enlarge == 1
     # the flag pins it (pixel settings are then measured on the enlarged images); bad values say so
-    src = tmp_path / "src"
-    src.mkdir()
-    for i, (im, lab) in enumerate(zip(X[:4], y[:4])):
-        Image.fromarray(im).save(src / f"{lab}_{i}.png")
+    src = _labelled_folder(tmp_path / "src", X[:4], y[:4])
     res = CliRunner().invoke(cli, ["segment", str(src), str(tmp_path / "seg"), "--enlarge", "2"])
     assert res.exit_code == 0, res.output
     overlay = np.asarray(Image.open(next((tmp_path / "seg" / "overlays").glob("*.png"))))
