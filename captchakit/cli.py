@@ -98,7 +98,7 @@ def preprocess_options(f):
         click.option("--frame", type=int, default=None,
                      help="Clear a frame this many pixels wide around the image (default: measured; 0 = none)."),
         click.option("--straight-lines", type=int, default=None,
-                     help="Remove long straight lines across the text up to this thickness, even as thick as "
+                     help="Remove long lines across the text (straight or bent) up to this thickness, even as thick as "
                           "the strokes (pixels; 0 = off, the default; the front-end search tries it when most "
                           "images have such a line)."),
         click.option("--enlarge", type=click.IntRange(1, 4), default=None,

@@ -444,6 +444,29 @@ def test_straight_lines_as_thick_as_the_strokes_are_found_and_removed():
         Preprocessor(straight_lines=-1).validate()
 
 
+def test_a_line_the_captcha_bent_is_followed_to_its_ends():
+    """claptcha draws its line straight and then warps the image: the line sags, and a straight fit
+    left its ends on the characters they crossed."""
+    from captchakit.preprocess import remove_straight_lines
+
+    left_bent, left_straight = [], []
+    for sag in (5, 8, -6):
+        b = np.zeros((60, 160), bool)
+        for x in (30, 70, 110):
+            b[10:50, x:x + 4] = True  # three stems
+        xs = np.arange(2, 158)
+        ys = np.rint(30 + sag * (1 - ((xs - 80) / 78) ** 2)).astype(int)
+        for dy in range(2):
+            b[ys + dy, xs] = True  # a 2-px line with a sag of `sag` px in the middle
+        gaps = np.r_[0:28, 36:68, 76:108, 116:160]
+        stems = np.r_[30:34, 70:74, 110:114]
+        out = remove_straight_lines(b, 2)
+        assert out[10:50, stems].sum() >= 0.95 * b[10:50, stems].sum()  # the stems the line crossed stay
+        left_bent.append(int(out[:, gaps].sum()))
+        left_straight.append(int(remove_straight_lines(b, 2, bend=False)[:, gaps].sum()))
+    assert max(left_bent) <= 4 and min(left_straight) >= 20, (left_bent, left_straight)
+
+
 def test_search_weighs_straight_line_removal_and_the_flag_pins_it(tmp_path):
     X, y = straight_lines_set(160, 0)
     rec = make_recognizer("knn", front_end_search=True).fit(X, y)

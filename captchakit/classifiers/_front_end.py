@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import KFold
 
+from captchakit._errors import CaptchakitError
 from captchakit.preprocess import Preprocessor
 from captchakit.preprocess._measure import flatten_size_for
 from captchakit.preprocess._colour import COLOR_SPREAD
@@ -216,7 +217,9 @@ def search_front_end(rec, X, y, candidates, max_images=600, cv=2, seed=0, progre
             pred = est.predict([Xs[i] for i in te])
             s = summarize([ys[i] for i in te], pred, 0.0, len(te))
             scores[c].append((s["string_accuracy"], s["char_accuracy"]))
-        except Exception:  # noqa: BLE001 - a front end under which nothing segments scores 0
+        except (CaptchakitError, ValueError):
+            # a front end under which nothing segments (or too little to fit) scores 0; a fault in the
+            # code is raised, not scored (a NameError once passed here for a front end that read badly)
             scores[c].append((0.0, 0.0))
     rows = []
     base = candidates[0][1].get_params()

@@ -80,8 +80,8 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
         Colour clusters of the ink for ``channel="clusters"`` (8: on characters
         and lines of many colours, 4, 6 and 8 clusters read 34%, 51% and 57%).
     straight_lines : int
-        Remove long straight lines drawn across the text up to this thickness
-        in pixels, even as thick as the strokes
+        Remove long lines drawn across the text (straight, or bent by a warp)
+        up to this thickness in pixels, even as thick as the strokes
         (:func:`~captchakit.preprocess.remove_straight_lines`; 0 = off, the
         default). Never measured: the front-end search tries it when most
         images have such a line.

@@ -392,19 +392,25 @@ def find_straight_line(binary, min_length=0.4, max_tilt=45, max_gap=2, max_candi
         return None
     for rho, theta in lines[:max_candidates, 0]:
         # a drawn line is continuous; a row through the middle of the text meets strokes with gaps between
-        along = _ink_along(b, rho, theta, 1)[0].any(axis=0)
+        along = _ink_along(b, _line_rows(rho, theta, w), 1)[0].any(axis=0)
         if _longest_run(along, max_gap) >= need:
             return float(rho), float(theta)
     return None
 
 
-def _ink_along(b, rho, theta, reach):
-    """Rows within *reach* of the line in every column (nearest first) and whether each holds ink."""
+def _line_rows(rho, theta, w):
+    """The row (float) of the line ``x cos(theta) + y sin(theta) = rho`` in each of *w* columns."""
+    xs = np.arange(w)
+    return (rho - xs * np.cos(theta)) / np.sin(theta)
+
+
+def _ink_along(b, rows, reach):
+    """Rows within *reach* of a line through *rows* (one per column; nearest first), and whether each holds ink."""
     h, w = b.shape
     offs = np.arange(-reach, reach + 1)
     offs = offs[np.argsort(np.abs(offs), kind="stable")]
     xs = np.arange(w)
-    ys = np.rint((rho - xs * np.cos(theta)) / np.sin(theta)).astype(int)[None, :] + offs[:, None]
+    ys = np.rint(rows).astype(int)[None, :] + offs[:, None]
     inside = (ys >= 0) & (ys < h)
     ink = np.zeros(ys.shape, bool)
     ink[inside] = b[ys[inside], np.broadcast_to(xs, ys.shape)[inside]]
@@ -434,15 +440,45 @@ def _vertical_runs(b):
     return up, down
 
 
-def remove_straight_lines(binary, thickness=2, min_length=0.4, max_lines=2):
-    """Remove long straight lines drawn across the text, as thick as the strokes.
+def _follow_curve(thin, rows, reach):
+    """Bend a straight line's *rows* into the quadratic that the *thin* ink along it follows.
+
+    The pixels of *thin* (ink on thin vertical runs) near the line are fitted
+    by least squares, and the fit is repeated on those near the fitted curve
+    in ever narrower bands, so that it follows a line that a warp has bent
+    (claptcha draws its line straight, then warps the whole image) while
+    strokes that cross it, being tall, take no part. A fit that too few
+    columns support, or that leaves the pixels it was fitted to further than
+    *reach* (the median), leaves the line as it was.
+    """
+    w = thin.shape[1]
+    ty, tx = np.nonzero(thin)
+    u = np.arange(w) / w - 0.5  # centred columns keep the normal equations well conditioned
+    powers = np.stack([u ** 2, u, np.ones(w)])
+    curve = rows
+    for band in (3 * reach, 2 * reach, reach):
+        near = np.abs(ty - curve[tx]) <= band
+        if np.count_nonzero(np.bincount(tx[near], minlength=w)) < 0.3 * w:
+            break
+        a = powers[:, tx[near]]
+        coef = np.linalg.solve(a @ a.T, a @ ty[near])
+        if np.median(np.abs(coef @ a - ty[near])) > reach:  # not one line's pixels: strokes too
+            break
+        curve = coef @ powers
+    return curve
+
+
+def remove_straight_lines(binary, thickness=2, min_length=0.4, max_lines=2, bend=True):
+    """Remove long lines drawn across the text, straight or gently bent, as thick as the strokes.
 
     :func:`remove_lines` only removes lines thinner than the strokes. Here the
-    line is found by :func:`find_straight_line`; along it, in each column,
-    the vertical run of ink it passes through is erased only when it is no
-    taller than the line itself (*thickness*, widened by the line's slope),
-    so strokes that cross the line are kept. Ink that runs along the line
-    (a horizontal bar on it) goes with it.
+    line is found by :func:`find_straight_line` and, with *bend*, bent into
+    the quadratic curve that its thin ink follows (lines that the captcha
+    warped with its text); along it, in each column, the vertical run of ink
+    it passes through is erased only when it is no taller than the line
+    itself (*thickness*, widened by the line's slope), so strokes that cross
+    the line are kept. Ink that runs along the line (a horizontal bar on it)
+    goes with it.
 
     Parameters
     ----------
@@ -453,6 +489,9 @@ def remove_straight_lines(binary, thickness=2, min_length=0.4, max_lines=2):
         See :func:`find_straight_line`.
     max_lines : int
         At most this many lines, strongest first.
+    bend : bool
+        Follow a line that bends (a quadratic through its thin ink), not only
+        the straight line that finds it.
 
     Examples
     --------
@@ -460,6 +499,14 @@ def remove_straight_lines(binary, thickness=2, min_length=0.4, max_lines=2):
     >>> out = remove_straight_lines(b, thickness=2)
     >>> bool(out[14, 50]), bool(out[14, 21]), int(out[:, 20:23].sum())
     (False, True, 60)
+
+    A bent line, sagging 6 px in the middle, goes whole; the straight line
+    alone leaves its ends:
+
+    >>> xs = np.arange(4, 156); c = np.zeros((40, 160), bool)
+    >>> for dy in (0, 1): c[np.rint(12 + 6 * (1 - ((xs - 80) / 76) ** 2)).astype(int) + dy, xs] = True
+    >>> int(remove_straight_lines(c, 2).sum()), int(remove_straight_lines(c, 2, bend=False).sum()) > 40
+    (0, True)
     """
     b = _check_2d(binary, "binary").astype(bool)
     if thickness < 1:
@@ -472,20 +519,23 @@ def remove_straight_lines(binary, thickness=2, min_length=0.4, max_lines=2):
         line = find_straight_line(b, min_length, max_gap=reach)
         if line is None:
             break
-        rho, theta = line
-        max_run = int(np.ceil((thickness + 1) / abs(np.sin(theta)))) + 1
-        ink, ys = _ink_along(b, rho, theta, reach)
+        up, down = _vertical_runs(b)
+        rows = _line_rows(*line, w)
+        if bend:  # the line is thinner than the strokes: only ink on thin vertical runs bends it
+            rows = _follow_curve(b & (up + down - 1 <= 2 * reach), rows, reach)
+        # a line's vertical extent grows with its slope: 1/sin(theta) for a straight one
+        max_run = np.ceil((thickness + 1) * np.sqrt(1 + np.gradient(rows) ** 2)).astype(int) + 1
+        ink, ys = _ink_along(b, rows, reach)
         cols = xs[ink.any(axis=0)]
         if not cols.size:
             break
         y0 = ys[np.argmax(ink, axis=0), xs][cols]
-        up, down = _vertical_runs(b)
         top, bottom = y0 - up[y0, cols] + 1, y0 + down[y0, cols]
-        thin = bottom - top <= max_run
-        if thin.sum() < 0.25 * min_length * w:  # a line mostly hidden in strokes: not one to remove
+        thin_here = bottom - top <= max_run[cols]
+        if thin_here.sum() < 0.25 * min_length * w:  # a line mostly hidden in strokes: not one to remove
             break
-        rows = np.arange(h)[:, None]
-        block = b[:, cols[thin]]
-        block[(rows >= top[thin]) & (rows < bottom[thin])] = False
-        b[:, cols[thin]] = block
+        rows_ = np.arange(h)[:, None]
+        block = b[:, cols[thin_here]]
+        block[(rows_ >= top[thin_here]) & (rows_ < bottom[thin_here])] = False
+        b[:, cols[thin_here]] = block
     return b
