@@ -315,6 +315,23 @@ def test_search_finds_the_front_end_that_reads_and_keeps_the_measured_one_on_a_t
     assert rep["chosen"] == "measured"
 
 
+def test_search_raises_a_fault_in_the_code_instead_of_scoring_it_zero(small_set, monkeypatch):
+    """A NameError in a candidate's stage once passed as a front end that read badly (0%)."""
+    import captchakit.preprocess._settings as settings
+    from captchakit.classifiers._front_end import search_front_end
+
+    X, y = small_set
+    right = Preprocessor(channel="luminance", polarity="dark", frame=0, line_thickness=4, min_area=12)
+    faulty = Preprocessor(**{**right.get_params(), "straight_lines": 2})
+
+    def broken(*args, **kwargs):
+        raise NameError("name 'os' is not defined")
+
+    monkeypatch.setattr(settings, "remove_straight_lines", broken)
+    with pytest.raises(NameError):
+        search_front_end(make_recognizer("knn"), X, y, [("measured", right), ("straight", faulty)])
+
+
 def test_search_result_is_stored_and_flags_turn_it_off(tmp_path, small_set):
     X, y = small_set
     rec = make_recognizer("knn", front_end_search=True).fit(X[:100], y[:100])
