@@ -51,6 +51,20 @@ def test_flat_fragments_dropped():
     assert len(Segmenter().segment(b)) == 2
 
 
+def test_a_short_character_comes_back_when_dropping_it_leaves_too_few():
+    # two tall characters, an x-height one a third as tall beside them, and a flat dash: with the count
+    # known (3), the short character is a character, not noise; the dash stays out; without the count
+    # both are dropped as before
+    b = blob_image([(2, 32, 5, 15), (22, 32, 20, 28), (2, 32, 35, 45), (15, 17, 52, 72)])
+    s = Segmenter().segment(b, n_chars=3)
+    assert [tuple(box[[0, 2]]) for box in s.boxes] == [(5, 15), (20, 28), (35, 45)] and s.n_natural == 2
+    assert len(Segmenter().segment(b)) == 2
+    # a sliver (narrower than half the kept pieces) is noise: a kept piece is split instead
+    b = blob_image([(2, 32, 5, 15), (22, 32, 20, 23), (2, 32, 35, 45)])
+    s = Segmenter().segment(b, n_chars=3)
+    assert len(s) == 3 and (20, 23) not in [tuple(box[[0, 2]]) for box in s.boxes]
+
+
 def test_projection_method_widths():
     b = blob_image([(5, 30, 5, 15), (5, 30, 20, 60)])
     assert len(Segmenter(method="projection").segment(b)) == 2

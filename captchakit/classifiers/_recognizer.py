@@ -405,6 +405,11 @@ class SegmentingRecognizer(Recognizer):
             yc = np.array([ch for i in keep for ch in y[i]])
             used = keep
         else:
+            # the lattice reads pieces that were not forced to a count: its widths and first scorer are learnt
+            # without the short pieces that forcing brings back (with them, math_captcha read 85.8%
+            # instead of 88.5%)
+            segs = [self.segmenter_.segment(b, len(lab), restore_short=False) for b, lab in zip(binaries, y)]
+            keep = [i for i, lab in enumerate(y) if len(segs[i]) == len(lab)]
             Xc, yc, used = self._fit_lattice(binaries, y, segs, keep)
         if len(used) < 0.5 * len(X):
             self.warnings_.append(f"only {len(used)} of {len(X)} training images gave as many pieces as their "

@@ -155,7 +155,10 @@ class Segmenter(SettingsMixin, BaseEstimator):
         character's width around the equal-width position.
     min_height : float
         Pieces shorter than this share of the tallest piece are dropped as
-        noise (line fragments, specks); 0 keeps everything.
+        noise (line fragments, specks); 0 keeps everything. When that leaves
+        fewer pieces than the expected count, the tallest of those at least
+        half as tall (at most 2.5 times as wide as tall, and at least half as
+        wide as the kept pieces' median) come back.
     crop_size : int
         Side of the square character crops.
 
@@ -210,7 +213,7 @@ class Segmenter(SettingsMixin, BaseEstimator):
         return 15 if self.min_area == "auto" else self.min_area
 
     # ------------------------------------------------------------------
-    def segment(self, binary, n_chars=None):
+    def segment(self, binary, n_chars=None, restore_short=True):
         """Segment one binary image.
 
         Parameters
@@ -220,6 +223,9 @@ class Segmenter(SettingsMixin, BaseEstimator):
         n_chars : int, optional
             Expected number of characters: pieces are merged or split to
             reach it when the ink allows.
+        restore_short : bool
+            Whether short pieces dropped by ``min_height`` may come back to
+            reach ``n_chars`` (see ``min_height``) before a piece is split.
 
         Returns
         -------
@@ -234,8 +240,18 @@ class Segmenter(SettingsMixin, BaseEstimator):
             pieces, labels = self._components(binary)
         else:
             pieces, labels = self._projection(binary), None
-        pieces = self._drop_flat(pieces, binary, labels)
-        n_natural = len(pieces)
+        keep, short = self._drop_flat(pieces, binary, labels)
+        n_natural = sum(keep)
+        if restore_short and n_chars is not None and n_natural < n_chars:
+            # too few pieces left: a short character beside tall ones (an x-height "c" by a "j" that a
+            # warp stretched) is brought back before a wider piece is split; a flat dash is not. It is part
+            # of forcing the count, so n_natural (the training image filter, segmentation mode) ignores it.
+            # Slivers narrower than half the kept pieces' median width stay out (python-captcha's noise arcs)
+            wide = 0.5 * np.median([p["x1"] - p["x0"] for p, k in zip(pieces, keep) if k]) if n_natural else 0
+            short = [i for i in short if pieces[i]["x1"] - pieces[i]["x0"] >= wide]
+            for i in short[:n_chars - n_natural]:
+                keep[i] = True
+        pieces = [p for p, k in zip(pieces, keep) if k]
         if n_chars is not None and pieces:
             pieces = self._force(pieces, n_chars, binary, labels)
         return self._crops(pieces, binary, labels, n_natural)
@@ -304,15 +320,19 @@ class Segmenter(SettingsMixin, BaseEstimator):
         return pieces
 
     def _drop_flat(self, pieces, binary, labels):
+        """Which pieces to keep (a flag each), and the dropped ones that may come back, tallest first."""
         if not self.min_height or len(pieces) < 2:
-            return pieces
+            return [True] * len(pieces), []
         heights = []
         for p in pieces:
             m = self._piece_mask(p, binary, labels)
             rows = np.flatnonzero(m.any(axis=1))
             heights.append(rows[-1] - rows[0] + 1 if rows.size else 0)
         top = max(heights)
-        return [p for p, h in zip(pieces, heights) if h >= self.min_height * top]
+        keep = [h >= self.min_height * top for h in heights]
+        short = [i for i, h in enumerate(heights) if not keep[i] and h >= 0.5 * self.min_height * top
+                 and pieces[i]["x1"] - pieces[i]["x0"] <= 2.5 * h]
+        return keep, sorted(short, key=lambda i: -heights[i])
 
     def _piece_mask(self, p, binary, labels):
         if p["ids"] is None:
