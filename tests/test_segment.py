@@ -59,6 +59,8 @@ def test_a_short_character_comes_back_when_dropping_it_leaves_too_few():
     s = Segmenter().segment(b, n_chars=3)
     assert [tuple(box[[0, 2]]) for box in s.boxes] == [(5, 15), (20, 28), (35, 45)] and s.n_natural == 2
     assert len(Segmenter().segment(b)) == 2
+    off = Segmenter().segment(b, n_chars=3, restore_short=False)  # the recognition lattice's training splits
+    assert len(off) == 3 and (20, 28) not in [tuple(box[[0, 2]]) for box in off.boxes]
     # a sliver (narrower than half the kept pieces) is noise: a kept piece is split instead
     b = blob_image([(2, 32, 5, 15), (22, 32, 20, 23), (2, 32, 35, 45)])
     s = Segmenter().segment(b, n_chars=3)
