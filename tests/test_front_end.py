@@ -588,3 +588,25 @@ def test_a_line_of_a_characters_own_colour_takes_only_itself_away():
     assert g[5:25, 10:14].mean() > 0.9  # the red character stays (it made one long "line" with the line)
     assert not g[15:17, 60:88].any() and not g[15:17, 20:36].any()  # the line goes
     assert g[5:25, 40:44].mean() >= 0.85  # (the line was drawn over two of its rows)
+
+
+def test_a_line_that_bends_under_a_character_is_followed_out_of_it():
+    """claptcha's warp can bend its line sharply where a character hides it: the quadratic runs on
+    straight, and the line's tail, coming out bent, stayed on the character (a tail on "5", "u", "r")."""
+    from captchakit.preprocess import remove_straight_lines
+
+    for drop in (0.6, 0.8, -0.7):
+        b = np.zeros((80, 200), bool)
+        for x in (40, 90, 140):
+            b[15:65, x:x + 6] = True  # three stems; the last one hides the bend
+        xs = np.arange(2, 198)
+        ys = np.where(xs < 143, 38, 38 + drop * (xs - 143))  # straight, then bent by `drop` px per column
+        for dy in range(3):
+            r = np.rint(ys + dy).astype(int)
+            ok = (r >= 0) & (r < 80)
+            b[r[ok], xs[ok]] = True
+        out = remove_straight_lines(b, 3)
+        stems = np.r_[40:46, 90:96, 140:146]
+        assert b[:, 150:].sum() > 100 and out[:, 150:].sum() <= 5, drop  # the bent tail went with the line
+        assert out[15:65, stems].sum() == b[15:65, stems].sum()  # the stems it crossed stay
+        assert out[:, :140].sum() == b[15:65, 40:46].sum() + b[15:65, 90:96].sum()  # the straight part went

@@ -5,6 +5,8 @@ of the original background.
 """
 
 import cv2
+import math
+
 import numpy as np
 from scipy import ndimage as ndi
 
@@ -468,6 +470,133 @@ def _follow_curve(thin, rows, reach):
     return curve
 
 
+def _fit_line(pts):
+    """Least-squares ``(slope, intercept)`` of the points ``[(x, y, ...)]`` (a few: plain Python is faster)."""
+    n = len(pts)
+    sx = sum(p[0] for p in pts)
+    sy = sum(p[1] for p in pts)
+    sxx = sum(p[0] * p[0] for p in pts)
+    sxy = sum(p[0] * p[1] for p in pts)
+    den = n * sxx - sx * sx
+    slope = (n * sxy - sx * sy) / den if den else 0.0
+    return slope, (sy - slope * sx) / n
+
+
+def _follow(b, up, down, pts, step, max_run, reach, max_misses):
+    """Track a line column by column from its last points *pts* ``[(x, y, run)]`` in direction *step*.
+
+    Returns the runs taken ``[(x, top, bottom)]``, the last points, and
+    whether it stopped inside the image.
+    """
+    h, w = b.shape
+    slope, icpt = _fit_line(pts)
+    x = int(pts[-1][0])
+    y = slope * x + icpt
+    cap = 1.3 * sorted(p[2] for p in pts)[len(pts) // 2]
+    taken, misses, blank, limit = [], 0, 0, max_misses
+    while misses <= limit and blank <= 3 * reach:
+        x += step
+        if not 0 <= x < w:
+            return taken, pts, False
+        y += slope * step
+        stretch = math.sqrt(1 + slope * slope)
+        span = math.ceil(reach * stretch)
+        lo, hi = max(0, round(y) - span), min(h, round(y) + span + 1)
+        ink = np.flatnonzero(b[lo:hi, x])
+        misses += 1
+        if not ink.size:  # the line ended (or a gap in it)
+            blank += 1
+            continue
+        blank = 0
+        y0 = lo + int(ink[np.abs(ink + (lo - y)).argmin()])
+        top, bottom = y0 - int(up[y0, x]) + 1, y0 + int(down[y0, x])
+        if bottom - top > max(math.ceil(max_run * stretch) + 1, cap):
+            continue  # hidden in a stroke it crosses
+        misses, limit = 0, 8 * reach
+        taken.append((x, top, bottom))
+        pts = (pts + [(x, (top + bottom - 1) / 2.0, bottom - top)])[-len(pts):]
+        cap = 1.3 * sorted(p[2] for p in pts)[len(pts) // 2]
+        slope, icpt = _fit_line(pts)
+        y = slope * x + icpt
+    return taken, pts, True
+
+
+def _fan(b, x, y, slope, step, length, reach, spread=60):
+    """The slope of the straightest ink leaving ``(x, y)`` in direction *step*, or ``None``.
+
+    Rays within *spread* degrees of the line's direction, *length* long, are
+    cast from the point; the one mostly on ink (beyond the first *reach*
+    pixels, which lie inside the stroke the line was hidden in) wins.
+    """
+    h, w = b.shape
+    base = np.degrees(np.arctan(slope))
+    t = np.radians(np.arange(max(-75.0, base - spread), min(75.0, base + spread) + 1, 5.0))[:, None]
+    d = np.arange(reach, length + 1, dtype=float)[None, :]
+    cx = np.rint(x + step * d * np.cos(t)).astype(int)
+    cy = np.rint(y + d * np.sin(t)).astype(int)
+    ok = (cx >= 0) & (cx < w) & (cy >= 0) & (cy < h)
+    score = np.where(ok, b[np.clip(cy, 0, h - 1), np.clip(cx, 0, w - 1)], False).sum(axis=1)
+    score[ok.sum(axis=1) < 0.7 * d.size] = 0
+    best = int(np.argmax(score))
+    return float(np.tan(t[best, 0])) if score[best] > 0.7 * d.size else None
+
+
+def _core(found, rows, reach):
+    """The runs (columns, tops, bottoms) within the longest stretch where the curve *rows* runs through the line.
+
+    The stretch is the longest chain of runs centred on the curve with gaps
+    of at most 8 *reach*. Beyond it the curve strays from the line (its ends)
+    and the nearest ink may be a character's stroke: the line is followed on
+    from the stretch's ends instead.
+    """
+    cols, top, bottom = found
+    on = np.flatnonzero(np.abs((top + bottom - 1) / 2.0 - rows[cols]) <= reach / 2.0)
+    if not on.size:
+        return cols[:0], top[:0], bottom[:0]
+    xs = cols[on]
+    chains = np.split(xs, np.flatnonzero(np.diff(xs) > 8 * reach) + 1)
+    best = max(chains, key=lambda c: c[-1] - c[0])
+    keep = (cols >= best[0]) & (cols <= best[-1])
+    return cols[keep], top[keep], bottom[keep]
+
+
+def _track_ends(b, up, down, found, max_run, reach, window=8):
+    """Follow a line's ink past both ends of the stretch already found, column by column.
+
+    *found* holds the line's runs as arrays (columns ascending, tops,
+    bottoms); from each end the line goes on in the direction of its last
+    *window* runs, taking in each column the ink run nearest the predicted
+    row when it is no taller than the line there (*max_run*, widened by the
+    slope, or 1.3 times the runs seen so far); a taller run (a stroke the
+    line crosses) is stepped over, and more than 8 *reach* columns without
+    the line, or 3 *reach* without ink, end it. Where it ends inside the
+    image, the line may have bent there (claptcha's warp bends its line's
+    ends sharply, often under a character): the straightest ink leaving that
+    point (:func:`_fan`) is followed on, once. Returns the further runs
+    ``[(column, top, bottom)]``.
+    """
+    cols, top, bottom = found
+    extra = []
+    for step in (-1, 1):
+        ends = slice(None, window) if step < 0 else slice(-window, None)
+        pts = [(int(x), (t + bt - 1) / 2.0, int(bt - t)) for x, t, bt in zip(cols[ends], top[ends], bottom[ends])]
+        pts = pts[::-1] if step < 0 else pts
+        if len(pts) < 3 or abs(pts[-1][0] - pts[0][0]) < 2:
+            continue
+        taken, pts, inside = _follow(b, up, down, pts, step, max_run, reach, 8 * reach)
+        extra += taken
+        if not inside:
+            continue
+        x, y, run = pts[-1]
+        slope = _fit_line(pts)[0]
+        bent = _fan(b, x, y, slope, step, 10 * reach, reach)
+        if bent is None or abs(bent - slope) < 0.1:
+            continue
+        seed = [(x + step * k, y + bent * k, run) for k in range(3)]
+        extra += _follow(b, up, down, seed, step, max_run, reach, 10 * reach)[0]
+    return extra
+
+
 def remove_straight_lines(binary, thickness=2, min_length=0.4, max_lines=2, bend=True):
     """Remove long lines drawn across the text, straight or gently bent, as thick as the strokes.
 
@@ -478,7 +607,10 @@ def remove_straight_lines(binary, thickness=2, min_length=0.4, max_lines=2, bend
     it passes through is erased only when it is no taller than the line
     itself (*thickness*, widened by the line's slope), so strokes that cross
     the line are kept. Ink that runs along the line (a horizontal bar on it)
-    goes with it.
+    goes with it. With *bend*, the line is then followed column by column
+    beyond the stretch where the quadratic runs through it, in the direction
+    of its last few columns, and where it bent under a character, out of it
+    along the straightest ink that leaves (:func:`_track_ends`).
 
     Parameters
     ----------
@@ -490,8 +622,8 @@ def remove_straight_lines(binary, thickness=2, min_length=0.4, max_lines=2, bend
     max_lines : int
         At most this many lines, strongest first.
     bend : bool
-        Follow a line that bends (a quadratic through its thin ink), not only
-        the straight line that finds it.
+        Follow a line that bends (a quadratic through its thin ink, then
+        tracked to its ends), not only the straight line that finds it.
 
     Examples
     --------
@@ -534,8 +666,14 @@ def remove_straight_lines(binary, thickness=2, min_length=0.4, max_lines=2, bend
         thin_here = bottom - top <= max_run[cols]
         if thin_here.sum() < 0.25 * min_length * w:  # a line mostly hidden in strokes: not one to remove
             break
+        fc, ft, fb = cols[thin_here], top[thin_here], bottom[thin_here]
+        if bend:
+            fc, ft, fb = _core((fc, ft, fb), rows, reach)
+            more = _track_ends(b, up, down, (fc, ft, fb), thickness + 1, reach)
+            if more:
+                fc, ft, fb = (np.r_[v, np.array(m, v.dtype)] for v, m in zip((fc, ft, fb), zip(*more)))
         rows_ = np.arange(h)[:, None]
-        block = b[:, cols[thin_here]]
-        block[(rows_ >= top[thin_here]) & (rows_ < bottom[thin_here])] = False
-        b[:, cols[thin_here]] = block
+        block = b[:, fc]
+        block[(rows_ >= ft) & (rows_ < fb)] = False
+        b[:, fc] = block
     return b
