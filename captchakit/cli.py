@@ -523,8 +523,9 @@ def _print_metrics(m, title):
 @click.option("--method", type=click.Choice(list(REGISTRY)), default="svm", show_default=True,
               help="Classic per-character SVM or KNN, or the end-to-end CNN.")
 @click.option("--model", "model_path", type=click.Path(), required=True, help="Where to write the model bundle (a folder).")
-@click.option("--features", type=click.Choice(["hog", "pixels", "profile", "hog+profile"]), default="hog",
-              show_default=True, help="Classic: features of each character crop.")
+@click.option("--features", type=click.Choice(["auto", "hog", "pixels", "profile", "hog+profile"]), default="auto",
+              show_default=True, help="Classic: features of each character crop (auto: HOG, its cell size "
+                                      "chosen on held-out training characters with the forced split).")
 @click.option("--search", is_flag=True, help="Classic: cross-validate a wider grid of C/gamma or k on the training part.")
 @segment_options
 @preprocess_options

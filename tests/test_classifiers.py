@@ -152,3 +152,53 @@ def test_svc_decision_function_matches_libsvm(n_classes, gamma, monkeypatch):
     # another classifier goes to its own decision function
     linear = SVC(kernel="linear").fit(X[:300], y[:300])
     np.testing.assert_array_equal(svc_decision_function(linear, X[300:]), linear.decision_function(X[300:]))
+
+
+def _bars(n, columns, seed):
+    """Crops of one vertical bar, its column (jittered by a pixel) telling the class."""
+    rng = np.random.default_rng(seed)
+    X, y = np.zeros((n, 32, 32), np.float32), []
+    for i in range(n):
+        k = int(rng.integers(len(columns)))
+        c = columns[k] + int(rng.integers(-1, 2))
+        top = int(rng.integers(4, 9))
+        X[i, top:top + 20, c:c + 2] = 1.0
+        y.append(str(k))
+    return X.reshape(n, -1), np.array(y)
+
+
+def test_auto_features_choose_finer_hog_cells_only_where_they_read_better():
+    from captchakit.classifiers._recognizer import CELLS_MARGIN, choose_hog_cells
+
+    groups = np.arange(400) // 4  # four crops per "image"
+    # bars 3 px apart inside one 8-px cell: the 4x4 cells cannot tell them apart, 6-px cells can
+    X, y = _bars(400, (9, 12), 0)
+    feats, report = choose_hog_cells(X, y, groups, SVC(C=10), 48, 32)
+    acc = report["held_out_char_accuracy"]
+    assert feats.pixels_per_cell == 6 and report["chosen"] == "hog, 6-px cells", report
+    assert acc["6-px cells"] > acc["8-px cells"] + CELLS_MARGIN and report["n_images"] == 100
+    # bars far apart: both read them all, and the default 8-px cells stay
+    X, y = _bars(400, (4, 24), 0)
+    feats, report = choose_hog_cells(X, y, groups, SVC(C=10), 48, 32)
+    assert feats.pixels_per_cell == 8 and report["chosen"] == "hog, 8-px cells", report
+    assert report["held_out_char_accuracy"]["8-px cells"] == 1.0
+    # small crops are not weighed
+    assert choose_hog_cells(X, y, groups, SVC(), 48, 16)[1] == {"chosen": "hog", "skipped": "crops of 16 px"}
+
+
+def test_auto_features_are_stored_printed_and_pinnable(tmp_path, small_set):
+    X, y = small_set
+    rec = SegmentingRecognizer(classifier="knn", front_end_search=False).fit(X[:100], y[:100])
+    assert rec.segmentation_ == "forced"
+    choice = rec.features_
+    cells = rec.pipeline_.named_steps["features"].pixels_per_cell
+    assert choice["chosen"] == f"hog, {cells}-px cells" and set(choice["held_out_char_accuracy"]) == {
+        "8-px cells", "6-px cells"}
+    assert f"features: hog, {cells}-px cells" in rec.training_note()
+    rec.save(tmp_path / "m")
+    loaded = SegmentingRecognizer.load(tmp_path / "m")
+    assert loaded.features_ == choice and loaded.describe()["features"]["params"]["pixels_per_cell"] == cells
+    assert loaded.predict(X[100:]) == rec.predict(X[100:])
+    pinned = SegmentingRecognizer(classifier="knn", features="hog", front_end_search=False).fit(X[:100], y[:100])
+    assert pinned.features_ == {"chosen": "hog"} and pinned.pipeline_.named_steps["features"].pixels_per_cell == 8
+    assert "features:" not in pinned.training_note()

@@ -174,6 +174,54 @@ def _estimator_from_json(value, names):
     return value
 
 
+#: features="auto": HOG cell sizes weighed with the forced split (on 32-px crops: 4x4 and 5x5 cells).
+HOG_CELLS = (8, 6)
+#: ... on the characters of at most this many training images, a quarter of them held out.
+CELLS_IMAGES, CELLS_MARGIN = 2000, 0.003
+
+
+def choose_hog_cells(X, y, groups, classifier, n_components, crop_size, seed=0):
+    """HOG features with the cell size that reads held-out training characters best, and the evidence.
+
+    The characters of a quarter of the training images (at most
+    ``CELLS_IMAGES`` images, seeded) are held out; the classifier (after PCA
+    to *n_components*, as in training) is fitted on the rest with each cell
+    size of ``HOG_CELLS`` and scored on them. A finer cell wins only by more
+    than ``CELLS_MARGIN``. Crops smaller than 24 px keep 8-px cells.
+
+    Returns
+    -------
+    features : HOGFeatures
+    report : dict
+        ``chosen``, ``held_out_char_accuracy`` per cell size, ``n_images``, ``seed``.
+    """
+    if crop_size < 24:
+        return HOGFeatures(), {"chosen": "hog", "skipped": f"crops of {crop_size} px"}
+    rng = np.random.default_rng(seed)
+    images = np.unique(groups)
+    images = rng.permutation(images)[:CELLS_IMAGES]
+    held = np.isin(groups, images[: max(1, len(images) // 4)])
+    fit_part = np.isin(groups, images) & ~held
+    if len(np.unique(y[fit_part])) < 2 or not held.any():
+        return HOGFeatures(), {"chosen": "hog", "skipped": "too few training images"}
+    scores = {}
+    for cells in HOG_CELLS:
+        steps = [("features", HOGFeatures(pixels_per_cell=cells))]
+        if n_components:
+            steps.append(("pca", PCA(min(int(n_components), int(fit_part.sum()), 9 * 4 * (crop_size // cells - 1) ** 2),
+                                     random_state=0)))
+        steps.append(("classifier", clone(classifier)))
+        model = Pipeline(steps).fit(X[fit_part], y[fit_part])
+        scores[cells] = float(np.mean(model.predict(X[held]) == y[held]))
+    best = HOG_CELLS[0]
+    for cells in HOG_CELLS[1:]:
+        if scores[cells] > scores[best] + CELLS_MARGIN:
+            best = cells
+    report = {"chosen": f"hog, {best}-px cells", "n_images": int(len(images)), "seed": seed,
+              "held_out_char_accuracy": {f"{c}-px cells": round(scores[c], 4) for c in HOG_CELLS}}
+    return HOGFeatures(pixels_per_cell=best), report
+
+
 class SegmentingRecognizer(Recognizer):
     """Read captchas by segmenting them and classifying each character.
 
@@ -185,8 +233,12 @@ class SegmentingRecognizer(Recognizer):
     segmenter : Segmenter or dict, optional
         The character splitter; default ``Segmenter()``.
     features : transformer or str
-        Crop features: ``"hog"``, ``"pixels"``, ``"profile"``,
-        ``"hog+profile"`` or one of those transformers.
+        Crop features: ``"auto"``, ``"hog"``, ``"pixels"``, ``"profile"``,
+        ``"hog+profile"`` or one of those transformers. Auto: HOG, with the
+        forced split its cell size (8 or 6 px on 32-px crops) chosen on
+        held-out characters of the training images (claptcha's rough glyphs
+        read better with the finer cells, python-captcha's and lzu_digits'
+        with the coarser ones); ``features_`` says which and why.
     scale : bool
         Standardise the features before the classifier.
     n_components : int, None or "auto"
@@ -277,7 +329,7 @@ class SegmentingRecognizer(Recognizer):
     METHODS = METHODS
     _payload_name = "classifier.skops"
 
-    def __init__(self, preprocessor=None, segmenter=None, features="hog", scale=False,
+    def __init__(self, preprocessor=None, segmenter=None, features="auto", scale=False,
                  n_components="auto", classifier="svm", alphabet=None, n_chars=None, alt_windows=(),
                  segmentation="auto", front_end_search="auto", fold=None, task="text"):
         self.preprocessor = preprocessor
@@ -303,7 +355,8 @@ class SegmentingRecognizer(Recognizer):
         return pre, seg
 
     def _steps(self):
-        feats = make_features(self.features) if isinstance(self.features, str) else clone(self.features)
+        name = "hog" if self.features == "auto" else self.features
+        feats = make_features(name) if isinstance(name, str) else clone(name)
         clf = make_classifier(self.classifier) if isinstance(self.classifier, str) else clone(self.classifier)
         return feats, clf
 
@@ -372,7 +425,10 @@ class SegmentingRecognizer(Recognizer):
                                                             "does not predict it)"}
                 break
             sized = [resize_to(np.asarray(im), self.image_shape_) for im in X]
-            probe = clone(self).set_params(segmenter=self.segmenter_)
+            # the search weighs front ends with the default features (choosing them in every fold would
+            # multiply its cost)
+            probe = clone(self).set_params(segmenter=self.segmenter_,
+                                           features="hog" if self.features == "auto" else self.features)
             chosen, report = search_front_end(probe, sized, y, cands, progress=progress)
             rounds.append(report)
             if chosen is cands[0][1]:
@@ -400,10 +456,15 @@ class SegmentingRecognizer(Recognizer):
         # ink columns per character: the forced split's count when label lengths vary
         spans = [(r[1] - r[0]) / len(lab) for b, lab in zip(binaries, y) if (r := ink_range(b)) is not None]
         self.char_span_ = float(np.median(spans)) if spans else None
+        self.features_ = {"chosen": "hog" if self.features == "auto" else str(self.features)}
         if self.segmentation_ == "forced":
             Xc = np.concatenate([segs[i].crops for i in keep]).reshape(-1, self.segmenter_.crop_size ** 2)
             yc = np.array([ch for i in keep for ch in y[i]])
             used = keep
+            if self.features == "auto":
+                groups = np.repeat(np.arange(len(keep)), [len(y[i]) for i in keep])
+                feats, self.features_ = choose_hog_cells(Xc, yc, groups, clf, 48 if self.n_components == "auto"
+                                                         else self.n_components, self.segmenter_.crop_size)
         else:
             # the lattice reads pieces that were not forced to a count: its widths and first scorer are learnt
             # without the short pieces that forcing brings back (with them, math_captcha read 85.8%
@@ -702,7 +763,16 @@ class SegmentingRecognizer(Recognizer):
                 + f"; {s['natural_rate']:.0%} of the images "
                 f"fall apart naturally -> segmentation {self.segmentation_}\n"
                 f"trained on {s['n_used']} images ({s['n_chars']} characters); {s['n_left_out']} left out because "
-                f"they did not give as many pieces as their label has characters")
+                f"they did not give as many pieces as their label has characters"
+                + self._features_note())
+
+    def _features_note(self):
+        f = getattr(self, "features_", None) or {}
+        if "held_out_char_accuracy" not in f:
+            return ""
+        table = ", ".join(f"{k} {v:.1%}" for k, v in f["held_out_char_accuracy"].items())
+        return (f"\nfeatures: {f['chosen']} (held-out characters of a quarter of {f['n_images']} training images, "
+                f"seed {f['seed']}: {table})")
 
     def _fixed_length(self):
         lo, hi = self.length_
@@ -841,6 +911,9 @@ class SegmentingRecognizer(Recognizer):
             "piece_widths": list(getattr(self, "widths_", ())),
             "piece_width_median": getattr(self, "width_median_", None),
             "features": {"name": type(self.pipeline_.named_steps["features"]).__name__,
+                         "params": {k: v for k, v in self.pipeline_.named_steps["features"].get_params().items()
+                                    if isinstance(v, (int, float, str, bool))},
+                         "choice": getattr(self, "features_", None),
                          "scale": bool(self.scale), "n_components": self.n_components},
             "classifier": {k: v for k, v in clf.get_params().items()
                            if isinstance(v, (int, float, str, bool, type(None)))},
@@ -877,6 +950,7 @@ class SegmentingRecognizer(Recognizer):
             self.widths_ = tuple(float(v) for v in meta["piece_widths"])
             self.width_median_ = float(meta["piece_width_median"])
         self.fit_summary_ = meta.get("training", {})
+        self.features_ = (meta.get("features") or {}).get("choice")
         span = meta.get("char_span")
         self.char_span_ = float(span) if isinstance(span, (int, float)) and span > 0 else None
 
