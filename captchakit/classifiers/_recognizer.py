@@ -486,6 +486,11 @@ class SegmentingRecognizer(Recognizer):
             steps.append(("pca", PCA(n_comp, random_state=0)))
         steps.append(("classifier", clf))
         self.pipeline_ = Pipeline(steps).fit(Xc, yc)
+        if n_components:
+            # PCA leaves its components as a transposed view; a saved and loaded model has them in C order, and
+            # float32 products over the two layouts differ in the last bits: the same layout reads the same
+            pca = self.pipeline_.named_steps["pca"]
+            pca.components_ = np.ascontiguousarray(pca.components_)
         self.classes_ = self.pipeline_.classes_
         if self.segmentation_ == "forced" and self.length_[0] != self.length_[1]:
             self.count_checker_ = self._fit_count_checker(binaries, y, segs, keep)
