@@ -126,7 +126,8 @@ def segment_options(f, flag="--segment-method"):
     return _with_options(f, opts)
 
 
-def cnn_options(epochs, image_size, batch="measured from the data", patience="measured from the data"):
+def cnn_options(epochs, image_size, batch="measured from the data", patience="measured from the data",
+                time_limit="none"):
     """The CNN's training options, shared by `train` and `compare`."""
     opts = [
         click.option("--epochs", type=click.IntRange(min=1), default=None,
@@ -152,6 +153,9 @@ def cnn_options(epochs, image_size, batch="measured from the data", patience="me
                      show_default=True,
                      help="CNN: first train on 4,000 python-captcha look-alikes (your alphabet, lengths and image "
                           "size), then on your images; auto: below 2,000 training images."),
+        click.option("--time-limit", default=None, metavar="SECONDS|none",
+                     help=f"CNN: train for at most this many seconds, then keep the best weights seen "
+                          f"(default {time_limit})."),
         click.option("--fresh", is_flag=True,
                      help="CNN on the built-in set (no DATA): after one pass over the generated training images, "
                           "every epoch draws as many new seeded images of the same kind."),
@@ -159,20 +163,42 @@ def cnn_options(epochs, image_size, batch="measured from the data", patience="me
     return lambda f: _with_options(f, opts)
 
 
+def parse_time_limit(text):
+    """``--time-limit``: seconds (a number above 0), ``"none"`` for no limit, or None when not given.
+
+    Examples
+    --------
+    >>> parse_time_limit("240"), parse_time_limit("none"), parse_time_limit(None)
+    (240.0, 'none', None)
+    """
+    if text is None or str(text).strip().lower() == "none":
+        return None if text is None else "none"
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise CaptchakitError(f"--time-limit must be a number of seconds above 0 or 'none', got {text!r}")
+    return value
+
+
 def _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule, defaults=None,
-                distribute="none", pretrain="none"):
+                distribute="none", pretrain="none", time_limit=None):
     """CNNRecognizer parameters from the CNN options; options not given stay "auto" (measured
     from the data) unless *defaults* names a value for them."""
     from captchakit.cnn_baseline import parse_image_size
 
     d = dict(defaults or {})
+    limit = parse_time_limit(time_limit)
+    limit = d.get("time_limit") if limit is None else (None if limit == "none" else limit)
     size = image_size or d.get("image_size")
     h, w = parse_image_size(size) if size else ("auto", "auto")
     return {"height": h, "width": w, "epochs": epochs or d.get("epochs", "auto"),
             "batch_size": batch_size or d.get("batch_size", "auto"), "head": head,
             "patience": patience or d.get("patience", "auto"), "augment": augment, "noise": noise,
             "schedule": schedule, "warmup_steps": d.get("warmup_steps", "auto"),
-            "distribute": None if distribute in (None, "none") else distribute, "pretrain": pretrain}
+            "distribute": None if distribute in (None, "none") else distribute, "pretrain": pretrain,
+            "time_limit": limit}
 
 
 def _threshold_option(text):
@@ -545,8 +571,8 @@ def train(data, method, model_path, features, search, seg_method, connectivity, 
           threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area, remove_lines,
           line_thickness, channel, frame, straight_lines, enlarge, flatten, config_file, alphabet, length, labels_file,
           pattern, val_split, seed, count,
-          epochs, batch_size, image_size, head, patience, augment, noise, schedule, distribute, pretrain, fresh,
-          overwrite, front_end, segmentation, ignore_case, fold, task):
+          epochs, batch_size, image_size, head, patience, augment, noise, schedule, distribute, pretrain, time_limit,
+          fresh, overwrite, front_end, segmentation, ignore_case, fold, task):
     """Train a recognizer on the labelled images of DATA and save a model bundle.
 
     A validation part (--val-split, seeded) is held out; its figures are
@@ -569,7 +595,7 @@ def train(data, method, model_path, features, search, seg_method, connectivity, 
                     min_area, remove_lines, line_thickness, channel, frame, straight_lines, enlarge, flatten),
         _seg_kwargs(seg_method, connectivity, min_width, max_width, crop_size), segmentation)
     params = _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule,
-                         distribute=distribute, pretrain=pretrain)
+                         distribute=distribute, pretrain=pretrain, time_limit=time_limit)
     fold_spec = _fold_spec(ignore_case, fold)
     builtin = None
     if data is None:
@@ -726,7 +752,8 @@ QUICK_SET = {"count": 240, "test": 60, "alphabet": "digits", "length": 4}
               help=f"Built-in set: alphabet name or chars:... (default {DEFAULT_SET['alphabet']}).")
 @click.option("--length", default=None, help=f"Built-in set: label length, 4 or 4-6 (default {DEFAULT_SET['length']}).")
 @cnn_options(epochs="built-in set 15 (digits) or 30, twice that with --fresh, --quick 2, your DATA measured", image_size="built-in set 40x100, your DATA measured",
-             batch="built-in set 64, your DATA measured", patience="built-in set 4, your DATA measured")
+             batch="built-in set 64, your DATA measured", patience="built-in set 4, your DATA measured",
+             time_limit="built-in 4-digit set 240, learning-curve points a share of it; otherwise none")
 @segment_options
 @preprocess_options
 @front_end_options
@@ -735,7 +762,8 @@ QUICK_SET = {"count": 240, "test": 60, "alphabet": "digits", "length": 4}
 @click.option("--overwrite", is_flag=True, help="Write into a non-empty report folder.")
 @scheduler_option
 def compare(data, methods, report_dir, train_sizes, test_split, seed, count, alphabet, length, epochs, batch_size, image_size, head,
-            patience, augment, noise, schedule, distribute, pretrain, fresh, seg_method, connectivity, min_width,
+            patience, augment, noise, schedule, distribute, pretrain, time_limit, fresh, seg_method, connectivity,
+            min_width,
             max_width,
             crop_size,
             threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area, remove_lines,
@@ -770,7 +798,7 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, alp
     # the built-in set keeps the demo's tested recipe (and its time budget); a user's DATA is measured
     builtin = builtin_cnn_recipe(alphabet, quick, fresh)
     cnn_params = _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule,
-                             builtin if not data else None, distribute, pretrain)
+                             builtin if not data else None, distribute, pretrain, time_limit)
     pre, seg, seg_mode = _front_end(
         front_end, config_file,
         _pre_kwargs(threshold, block_size, offset, median, mean_, filter_order, filter_stage,

@@ -48,6 +48,10 @@ def make_recognizer(method, cnn_params=None, seed=0, alphabet=None, classic_para
     return _make(method, **{**(cnn_params or {}), **(classic_params or {}), "seed": seed, "alphabet": alphabet})
 
 
+#: The built-in 4-digit set's CNN training time limit (seconds): the demo keeps its time budget on a slow machine.
+BUILTIN_TIME_LIMIT = 240
+
+
 def builtin_cnn_recipe(alphabet="digits", quick=False, fresh=False):
     """The CNN settings of the built-in generated set (its tested recipe, which keeps the demo's budget).
 
@@ -55,7 +59,9 @@ def builtin_cnn_recipe(alphabet="digits", quick=False, fresh=False):
     text, 36 characters, read 94.1% after 15 epochs with the validation loss still falling, 96.6% after
     30); 2 for ``--quick``.  With *fresh* images every epoch there is no fixed set to overfit, so the
     most epochs double and early stopping decides (4 digits: 99.0% after 15 epochs, 99.6% when let
-    run; it stopped itself after 22).
+    run; it stopped itself after 22).  The 4-digit recipe (what ``make demo`` runs) trains for at most
+    ``BUILTIN_TIME_LIMIT`` seconds: its 15 epochs took 3 minutes on a fast day of the 2-core machine and
+    15-25 on a slow one.  The other recipes, which are asked for by name, have no time limit.
 
     Examples
     --------
@@ -63,13 +69,31 @@ def builtin_cnn_recipe(alphabet="digits", quick=False, fresh=False):
     (15, 30)
     >>> builtin_cnn_recipe("digits", fresh=True)["epochs"]
     30
+    >>> builtin_cnn_recipe("digits")["time_limit"], builtin_cnn_recipe("alnum")["time_limit"]
+    (240, None)
     """
     from captchakit.data import resolve_alphabet
 
-    epochs = 2 if quick else (15 if len(resolve_alphabet(alphabet or "digits")) <= 10 else 30)
+    small = len(resolve_alphabet(alphabet or "digits")) <= 10
+    epochs = 2 if quick else (15 if small else 30)
     if fresh and not quick:
         epochs *= 2
-    return {"epochs": epochs, "image_size": "40x100", "batch_size": 64, "patience": 4, "warmup_steps": 0}
+    limit = BUILTIN_TIME_LIMIT if small and not (quick or fresh) else None
+    return {"epochs": epochs, "image_size": "40x100", "batch_size": 64, "patience": 4, "warmup_steps": 0,
+            "time_limit": limit}
+
+
+def curve_time_limit(limit, size, n_train, least=60.0):
+    """A learning-curve point's CNN time limit: twice its share of *limit* by training images, at least *least*.
+
+    Examples
+    --------
+    >>> curve_time_limit(240, 2000, 10000), curve_time_limit(240, 500, 10000), curve_time_limit(None, 500, 10000)
+    (96.0, 60.0, None)
+    """
+    if limit is None:
+        return None
+    return max(float(least), 2.0 * limit * size / max(n_train, 1))
 
 
 def builtin_data(count, test, alphabet="digits", length=4, seed=0, progress=None):
@@ -168,8 +192,9 @@ def run_compare(train, test, methods=ALL_METHODS, train_sizes=(), cnn_params=Non
         for s in sizes:
             sub = order[:s]
             # a learning-curve point trains on its subset only (no fresh images: they would make it unlimited)
-            r = make_recognizer(method, {**(cnn_params or {}), "verbose": 0, "fresh": None}, seed, alphabet,
-                                classic_params)
+            limit = curve_time_limit((cnn_params or {}).get("time_limit"), s, len(Xtr))
+            r = make_recognizer(method, {**(cnn_params or {}), "verbose": 0, "fresh": None, "time_limit": limit},
+                                seed, alphabet, classic_params)
             try:
                 r.fit([Xtr[i] for i in sub], [ytr[i] for i in sub])
                 acc = r.score(Xte, yte)

@@ -198,15 +198,35 @@ def test_train_cnn_via_cli(tmp_path):
     assert run("generate", data, "--count", 40, "--seed", 3, "--width", 96, "--height", 40).exit_code == 0
     res = run("train", data, "--method", "cnn", "--model", tmp_path / "m", "--epochs", 1,
               "--image-size", "24x48", "--batch-size", 16, "--no-augment", "--head", "ctc", "--schedule", "cosine",
-              "--patience", 2)
+              "--patience", 2, "--time-limit", 600)
     assert res.exit_code == 0, res.output
     assert (tmp_path / "m" / "model.keras").exists()
     meta = json.loads((tmp_path / "m" / "model.json").read_text())
     assert meta["head"] == "ctc" and meta["params"]["schedule"] == "cosine" and meta["input"]["height"] == 24
+    assert meta["params"]["time_limit"] == 600 and meta["training"]["time_limit"] == {"seconds": 600, "stopped": False}
     res = run("predict", tmp_path / "m", data, "--json")
     assert res.exit_code == 0 and len(json.loads(res.output)) == 40
     one_line_error(run("train", data, "--method", "cnn", "--model", tmp_path / "m2", "--image-size", "big"),
                    "--image-size")
+    for bad in ("soon", "0", "-5", "inf"):
+        one_line_error(run("train", data, "--method", "cnn", "--model", tmp_path / "m2", "--time-limit", bad),
+                       "--time-limit")
+    assert not (tmp_path / "m2").exists()
+
+
+def test_the_built_in_demo_set_has_a_cnn_time_limit_that_options_change():
+    from captchakit.cli import _cnn_kwargs
+    from captchakit.compare import BUILTIN_TIME_LIMIT, builtin_cnn_recipe
+
+    def limit(option, defaults):
+        return _cnn_kwargs(None, None, None, "auto", None, True, 0.04, "plateau", defaults,
+                           time_limit=option)["time_limit"]
+
+    demo = builtin_cnn_recipe("digits")
+    assert limit(None, demo) == BUILTIN_TIME_LIMIT  # make demo: compare with no DATA
+    assert limit("none", demo) is None and limit("90", demo) == 90.0
+    assert limit(None, None) is None  # a user's DATA: no limit unless asked
+    assert limit(None, builtin_cnn_recipe("digits", fresh=True)) is None
 
 
 def test_train_without_data_on_the_built_in_set_with_fresh_images(tmp_path):

@@ -315,3 +315,53 @@ def test_training_keeps_tensorflows_start_up_chatter_and_keras_warnings_off_the_
     assert out.stdout.strip().endswith("fitted")
     for noise in ("cudart_stub", "absl::InitializeLog", "cpu_feature_guard", "shuffle=True"):
         assert noise not in out.stderr, out.stderr
+
+
+def test_time_limit_stops_before_an_epoch_that_would_end_past_it(monkeypatch):
+    """The deadline callback: the next epoch, as long as the longest yet, must end within the limit."""
+    from types import SimpleNamespace
+
+    from captchakit.cnn_baseline import _recognizer as r
+
+    clock = [100.0]
+    monkeypatch.setattr(r.time, "perf_counter", lambda: clock[0])
+    state = {}
+    cb = r._deadline_callback(100.0, 50.0, state)
+    cb.set_model(SimpleNamespace(stop_training=False))
+    for epoch, seconds in enumerate([12.0, 10.0, 20.0]):  # ends at 112, 122, 142
+        cb.on_epoch_begin(epoch)
+        clock[0] += seconds
+        cb.on_train_batch_end(0)
+        cb.on_epoch_end(epoch)
+        assert cb.model.stop_training == (epoch == 2)  # 122 + 12 fits in 150; 142 + 20 does not
+    assert state == {"epochs": 3, "stopped": True}
+    # a batch that ends past the limit stops at once
+    state = {}
+    cb = r._deadline_callback(100.0, 50.0, state)
+    cb.set_model(SimpleNamespace(stop_training=False))
+    cb.on_epoch_begin(0)
+    clock[0] = 151.0
+    cb.on_train_batch_end(3)
+    assert cb.model.stop_training
+    cb.on_epoch_end(0)
+    assert state["stopped"]
+
+
+def test_time_limit_ends_training_keeps_a_model_and_says_so(tmp_path, capsys):
+    X, y = two_class_set()
+    params = dict(epochs=200, patience=200, learning_rate=1e-2, augment=False, **{**TINY, "verbose": 1})
+    rec = CNNRecognizer(time_limit=3, **params).fit(X, y)
+    s = rec.fit_summary_
+    assert s["time_limit"] == {"seconds": 3.0, "stopped": True}
+    assert s["epochs_run"] < 200 and s["seconds"] < 30
+    assert any("time limit (3 s)" in w for w in rec.warnings_)
+    assert "TIME LIMIT:" in capsys.readouterr().out and "stopped at its time limit" in rec.training_note()
+    assert all(len(p) == 4 for p in rec.predict(X[:4]))
+    rec.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert meta["training"]["time_limit"]["stopped"] and meta["params"]["time_limit"] == 3
+    with pytest.raises(Exception, match="time_limit must be"):
+        CNNRecognizer(time_limit=0, **params).fit(X, y)
+    # no limit: nothing said, nothing stored as stopped
+    rec = CNNRecognizer(epochs=2, **{k: v for k, v in params.items() if k != "epochs"}).fit(X, y)
+    assert rec.fit_summary_["time_limit"] is None and not any("time limit" in w for w in rec.warnings_)

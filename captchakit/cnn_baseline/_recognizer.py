@@ -148,6 +148,47 @@ def _plateau_hold(chance, watched, tolerance=0.9, budget=None, give_up=None, lea
     return PlateauHold()
 
 
+def epochs_fit(elapsed, longest, deadline):
+    """Whether one more epoch fits before *deadline*: *elapsed* seconds so far plus the *longest* epoch yet.
+
+    Examples
+    --------
+    >>> epochs_fit(100.0, 40.0, 150.0), epochs_fit(100.0, 60.0, 150.0)
+    (True, False)
+    """
+    return elapsed + longest <= deadline
+
+
+def _deadline_callback(start, limit, state):
+    """Stop training when the next epoch would end past *limit* seconds after *start* (``time.perf_counter``),
+    or at once when a batch ends past it; *state* records ``stopped`` and the epoch it stopped after."""
+    import keras
+
+    class Deadline(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.longest = 0.0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.began = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            if time.perf_counter() - start > limit:
+                self.model.stop_training = True
+
+        def on_epoch_end(self, epoch, logs=None):
+            now = time.perf_counter()
+            self.longest = max(self.longest, now - self.began)
+            state["epochs"] = state.get("epochs", 0) + 1
+            if self.model.stop_training:
+                state["stopped"] = state.get("stopped") or now - start > limit
+            elif not epochs_fit(now - start, self.longest, limit):
+                self.model.stop_training = True
+                state["stopped"] = True
+
+    return Deadline()
+
+
 def _warmup_callback(target, steps):
     import keras
 
@@ -264,6 +305,14 @@ class CNNRecognizer(Recognizer):
         while the previous epoch trains), so the network never sees an image
         twice.  Validation (early stopping) stays on the part carved from the
         given images.  Stored in the bundle (``training.fresh``).
+    time_limit : float, optional
+        Seconds of training at most (pretraining and a restart included):
+        training stops after the epoch past which the next one, as long as
+        the longest so far, would end beyond the limit (or at once, should a
+        batch end beyond it), and keeps the best weights seen (the last ones
+        before early stopping's fifth epoch).  Said in the output, in
+        ``warnings_`` and in the bundle (``training.time_limit``).  None:
+        no limit.
 
     Attributes
     ----------
@@ -280,7 +329,7 @@ class CNNRecognizer(Recognizer):
                  dropout=0.25, epochs="auto", batch_size="auto", learning_rate=2e-3, patience="auto", augment=True,
                  noise=0.04, schedule="plateau", stuck_epochs=3, validation_split=0.1, seed=0, alphabet=None,
                  verbose=1, fold=None, task="text", warmup_steps="auto", distribute=None, restart=True,
-                 pretrain="none", fresh=None):
+                 pretrain="none", fresh=None, time_limit=None):
         self.height = height
         self.width = width
         self.head = head
@@ -306,6 +355,7 @@ class CNNRecognizer(Recognizer):
         self.restart = restart
         self.pretrain = pretrain
         self.fresh = fresh
+        self.time_limit = time_limit
 
     # ------------------------------------------------------------------ encoding
     def _encode(self, labels):
@@ -386,8 +436,11 @@ class CNNRecognizer(Recognizer):
         give_up = max(self.stuck_epochs, math.ceil(epochs / 2)) if self.restart else None
         run = dict(head=self.head_, batch_size=batch_size, epochs=epochs, patience=patience, warmup_steps=warmup,
                    learning_rate=self.learning_rate, seed=self.seed)
+        if self.time_limit is not None and not (isinstance(self.time_limit, (int, float)) and self.time_limit > 0):
+            raise CaptchakitError(f"time_limit must be a number of seconds above 0 or None, got {self.time_limit!r}")
         self.warnings_ = []
         t_start = time.perf_counter()
+        self._clock = (t_start, self.time_limit, {}) if self.time_limit else None
         init, pretrained = self._pretrain(X, run, n_classes, strategy)
         if fresh:
             fresh["per_epoch"] = fresh["per_epoch"] or len(X)
@@ -416,6 +469,16 @@ class CNNRecognizer(Recognizer):
             self.settings_["restarted"] = True
             hist, hold, chance, _ = self._train(X, y, Xv, yv, run, n_classes, strategy, None, init, fresh)
         self.history_ = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+        limited = None
+        if self._clock is not None:
+            limited = {"seconds": float(self.time_limit), "stopped": bool(self._clock[2].get("stopped"))}
+            if limited["stopped"]:
+                msg = (f"training stopped at its time limit ({self.time_limit:g} s) after {len(hist.epoch)} epochs "
+                       f"of at most {run['epochs']}; the best weights seen are kept (a longer limit or none may "
+                       "read better)")
+                self.warnings_.append(msg)
+                if self.verbose:
+                    print(f"TIME LIMIT: {msg}", flush=True)
         self.fit_summary_ = {"n_images": len(X), "n_validation": len(Xv), "epochs_run": len(hist.epoch),
                              "seconds": time.perf_counter() - t_start, "head": self.head_,
                              "settings": self.settings_, "plateau_epochs": hold.epochs,
@@ -423,7 +486,7 @@ class CNNRecognizer(Recognizer):
                              "chance_loss": chance, "label_lengths": {str(k): v for k, v in sorted(lengths.items())},
                              "replicas": strategy.num_replicas_in_sync if strategy is not None else 1,
                              "devices": list(strategy.extended.worker_devices) if strategy is not None else [],
-                             "restart": restart, "pretrain": pretrained,
+                             "restart": restart, "pretrain": pretrained, "time_limit": limited,
                              "fresh": ({k: fresh[k] for k in ("alphabet", "length", "width", "height", "seed", "start",
                                                               "per_epoch")} | {"images_drawn": fresh["drawn"]}
                                        if fresh else None)}
@@ -509,6 +572,8 @@ class CNNRecognizer(Recognizer):
         hold = _plateau_hold(chance, [stopper], budget=epochs, give_up=give_up)
         callbacks = [hold, stopper, _stuck_callback(chance, self.stuck_epochs, self.warnings_, n_classes=n_classes,
                                                        hold=hold)]
+        if getattr(self, "_clock", None) is not None:
+            callbacks.append(_deadline_callback(*self._clock))
         if self.schedule == "plateau":
             reducer = keras.callbacks.ReduceLROnPlateau(
                 monitor="val_loss", factor=0.5, patience=max(1, patience // 2), min_lr=1e-5, verbose=0)
@@ -563,7 +628,9 @@ class CNNRecognizer(Recognizer):
                        + (f"; fresh data: {s['fresh']['images_drawn']} newly drawn images after one pass over the "
                           "given ones" if s.get("fresh") else "")
                        + (f"; restarted once with the small-data recipe after {s['restart']['after_epochs']} epochs "
-                          "near chance (the figures above are the restart's)" if s.get("restart") else ""))
+                          "near chance (the figures above are the restart's)" if s.get("restart") else "")
+                       + (f"; stopped at its time limit of {s['time_limit']['seconds']:g} s"
+                          if (s.get("time_limit") or {}).get("stopped") else ""))
 
     # ------------------------------------------------------------------ predict
     def _decode(self, out):
