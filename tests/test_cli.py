@@ -203,7 +203,8 @@ def test_train_cnn_via_cli(tmp_path):
     assert (tmp_path / "m" / "model.keras").exists()
     meta = json.loads((tmp_path / "m" / "model.json").read_text())
     assert meta["head"] == "ctc" and meta["params"]["schedule"] == "cosine" and meta["input"]["height"] == 24
-    assert meta["params"]["time_limit"] == 600 and meta["training"]["time_limit"] == {"seconds": 600, "stopped": False}
+    assert meta["params"]["time_limit"] == 600 and meta["training"]["time_limit"] == {"seconds": 600, "stopped": False,
+                                                                          "learning_rate_halvings": 0}
     res = run("predict", tmp_path / "m", data, "--json")
     assert res.exit_code == 0 and len(json.loads(res.output)) == 40
     one_line_error(run("train", data, "--method", "cnn", "--model", tmp_path / "m2", "--image-size", "big"),

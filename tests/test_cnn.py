@@ -326,7 +326,7 @@ def test_time_limit_stops_before_an_epoch_that_would_end_past_it(monkeypatch):
     clock = [100.0]
     monkeypatch.setattr(r.time, "perf_counter", lambda: clock[0])
     state = {}
-    cb = r._deadline_callback(100.0, 50.0, state)
+    cb = r._deadline_callback(100.0, 50.0, state, anneal=False)
     cb.set_model(SimpleNamespace(stop_training=False))
     for epoch, seconds in enumerate([12.0, 10.0, 20.0]):  # ends at 112, 122, 142
         cb.on_epoch_begin(epoch)
@@ -346,13 +346,37 @@ def test_time_limit_stops_before_an_epoch_that_would_end_past_it(monkeypatch):
     cb.on_epoch_end(0)
     assert state["stopped"]
 
+    # as the limit comes near (fewer than three more epochs fit), each epoch halves the learning rate
+    class Rate:
+        def __init__(self):
+            self.value = 0.002
+
+        def __array__(self, dtype=None, copy=None):
+            return np.asarray(self.value, dtype)
+
+        def assign(self, v):
+            self.value = v
+
+    clock[0], state = 100.0, {}
+    cb = r._deadline_callback(100.0, 50.0, state)
+    cb.set_model(SimpleNamespace(stop_training=False, optimizer=SimpleNamespace(learning_rate=Rate())))
+    rates = []
+    for epoch in range(8):  # 10 s each: after the 2nd, 20 + 3 x 10 fits; after the 3rd and 4th not; the 5th ends at 50
+        cb.on_epoch_begin(epoch)
+        clock[0] += 10.0
+        cb.on_epoch_end(epoch)
+        rates.append(cb.model.optimizer.learning_rate.value)
+        if cb.model.stop_training:
+            break
+    assert rates == [0.002, 0.002, 0.001, 0.0005, 0.0005] and state == {"epochs": 5, "stopped": True, "annealed": 2}
+
 
 def test_time_limit_ends_training_keeps_a_model_and_says_so(tmp_path, capsys):
     X, y = two_class_set()
     params = dict(epochs=200, patience=200, learning_rate=1e-2, augment=False, **{**TINY, "verbose": 1})
     rec = CNNRecognizer(time_limit=3, **params).fit(X, y)
     s = rec.fit_summary_
-    assert s["time_limit"] == {"seconds": 3.0, "stopped": True}
+    assert s["time_limit"]["seconds"] == 3.0 and s["time_limit"]["stopped"]
     assert s["epochs_run"] < 200 and s["seconds"] < 30
     assert any("time limit (3 s)" in w for w in rec.warnings_)
     assert "TIME LIMIT:" in capsys.readouterr().out and "stopped at its time limit" in rec.training_note()
