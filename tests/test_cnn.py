@@ -379,7 +379,9 @@ def test_time_limit_ends_training_keeps_a_model_and_says_so(tmp_path, capsys):
     assert s["time_limit"]["seconds"] == 3.0 and s["time_limit"]["stopped"]
     assert s["epochs_run"] < 200 and s["seconds"] < 30
     assert any("time limit (3 s)" in w for w in rec.warnings_)
-    assert "TIME LIMIT:" in capsys.readouterr().out and "stopped at its time limit" in rec.training_note()
+    out = capsys.readouterr().out
+    assert "training: at most 200 epochs (Keras counts to 400" in out and "time limit 3 s" in out
+    assert "TIME LIMIT:" in out and "stopped at its time limit" in rec.training_note()
     assert all(len(p) == 4 for p in rec.predict(X[:4]))
     rec.save(tmp_path / "m")
     meta = json.loads((tmp_path / "m" / "model.json").read_text())

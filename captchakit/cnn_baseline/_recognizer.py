@@ -458,6 +458,11 @@ class CNNRecognizer(Recognizer):
                 print(f"fresh data: after one pass over the {len(X)} given training images, every epoch draws "
                       f"{fresh['per_epoch']} new python-captcha images (seed {fresh['seed']}, from image "
                       f"{fresh['start']} of that seeded sequence on)", flush=True)
+        if self.verbose:
+            # Keras counts to twice the epochs: those with the loss still near chance do not count
+            print(f"training: at most {epochs} epochs (Keras counts to {2 * epochs}: epochs with the loss still "
+                  f"near chance do not count), early-stopping patience {patience}"
+                  + (f", time limit {self.time_limit:g} s" if self.time_limit else ""), flush=True)
         hist, hold, chance, _ = self._train(X, y, Xv, yv, run, n_classes, strategy, give_up, init, fresh)
         restart = None
         if hold.gave_up:
