@@ -386,8 +386,9 @@ def test_time_limit_ends_training_keeps_a_model_and_says_so(tmp_path, capsys):
     rec.save(tmp_path / "m")
     meta = json.loads((tmp_path / "m" / "model.json").read_text())
     assert meta["training"]["time_limit"]["stopped"] and meta["params"]["time_limit"] == 3
-    with pytest.raises(Exception, match="time_limit must be"):
-        CNNRecognizer(time_limit=0, **params).fit(X, y)
+    for bad in (0, -1, True, "soon", float("inf")):
+        with pytest.raises(Exception, match="time_limit must be"):
+            CNNRecognizer(time_limit=bad, **params).fit(X, y)
     # no limit: nothing said, nothing stored as stopped
     rec = CNNRecognizer(epochs=2, **{k: v for k, v in params.items() if k != "epochs"}).fit(X, y)
     assert rec.fit_summary_["time_limit"] is None and not any("time limit" in w for w in rec.warnings_)

@@ -446,7 +446,8 @@ class CNNRecognizer(Recognizer):
         give_up = max(self.stuck_epochs, math.ceil(epochs / 2)) if self.restart else None
         run = dict(head=self.head_, batch_size=batch_size, epochs=epochs, patience=patience, warmup_steps=warmup,
                    learning_rate=self.learning_rate, seed=self.seed)
-        if self.time_limit is not None and not (isinstance(self.time_limit, (int, float)) and self.time_limit > 0):
+        if self.time_limit is not None and (isinstance(self.time_limit, bool) or not (
+                isinstance(self.time_limit, (int, float)) and 0 < self.time_limit < math.inf)):
             raise CaptchakitError(f"time_limit must be a number of seconds above 0 or None, got {self.time_limit!r}")
         self.warnings_ = []
         t_start = time.perf_counter()
