@@ -160,7 +160,7 @@ def run_compare(train, test, methods=ALL_METHODS, train_sizes=(), cnn_params=Non
     Xtr, ytr = list(train[0]), list(train[1])
     Xte, yte = list(test[0]), list(test[1])
     alphabet = "".join(sorted(set("".join(ytr)) | set("".join(yte))))
-    rows, evals, histories, curves = [], {}, {}, {}
+    rows, evals, histories, curves, said = [], {}, {}, {}, {}
     order = np.random.default_rng(seed).permutation(len(Xtr))
     sizes = [s for s in train_sizes if s < len(Xtr)]
     for method in methods:
@@ -173,6 +173,8 @@ def run_compare(train, test, methods=ALL_METHODS, train_sizes=(), cnn_params=Non
             histories[method] = rec.history_
         for w in rec.warnings_:
             echo(f"warning: {w}")
+        if rec.warnings_:
+            said[method] = list(rec.warnings_)
         res = evaluate(rec, Xte, yte, data_note)
         m = res["metrics"]
         size = None
@@ -205,7 +207,8 @@ def run_compare(train, test, methods=ALL_METHODS, train_sizes=(), cnn_params=Non
             echo(f"[{method}] learning curve: {s} training images -> {acc:.2%} whole-string")
         pts.append((len(Xtr), m["string_accuracy"]))
         curves[method] = pts
-    return {"rows": rows, "curves": curves, "evaluations": evals, "histories": histories, "alphabet": alphabet}
+    return {"rows": rows, "curves": curves, "evaluations": evals, "histories": histories, "alphabet": alphabet,
+            "warnings": said}
 
 
 def format_rows(rows):
@@ -227,12 +230,14 @@ def format_rows(rows):
 
 
 def write_report(result, out, title, notes, test_images, test_labels):
-    """Write report.html, report.md, results.json and the figures into *out*."""
+    """Write report.html, report.md, results.json and the figures into *out*; training's warnings join *notes*."""
     from captchakit.data._io import atomic_write, write_json
     from captchakit.report import save_bars, save_confusion, save_error_gallery, save_lines, table_md, write_html
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    # what training said (a restart, a stuck run, the time limit) belongs beside the figures it explains
+    notes = list(notes) + [f"Warning ({m}): {w}" for m, ws in (result.get("warnings") or {}).items() for w in ws]
     rows = format_rows(result["rows"])
     cols = list(rows[0]) if rows else []
     figs = []

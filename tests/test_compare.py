@@ -35,6 +35,20 @@ def test_compare_quick_writes_every_file(tmp_path):
     assert "learning_curves.png" in html and "whole-string" in html
 
 
+def test_compare_report_says_what_training_warned_of(tmp_path):
+    """A CNN stopped by its time limit: the warning is printed and written into the report's notes."""
+    pytest.importorskip("tensorflow")
+    out = tmp_path / "rep"
+    res = CliRunner().invoke(cli, ["compare", "--quick", "--methods", "cnn", "--report", str(out), "--count", "60",
+                                   "--train-sizes", "none", "--time-limit", "0.05"])
+    assert res.exit_code == 0, res.output
+    assert "warning: training stopped at its time limit (0.05 s)" in res.output
+    notes = json.loads((out / "results.json").read_text())["notes"]
+    assert any(n.startswith("Warning (cnn): training stopped at its time limit (0.05 s)") for n in notes)
+    assert "Warning (cnn): training stopped at its time limit" in (out / "report.md").read_text()
+    assert "training stopped at its time limit" in (out / "report.html").read_text()
+
+
 def test_compare_on_user_data(tmp_path, gen_dir):
     res = CliRunner().invoke(cli, ["compare", str(gen_dir), "--methods", "knn", "--report",
                                    str(tmp_path / "r"), "--train-sizes", "4", "--test-split", "0.25"])
