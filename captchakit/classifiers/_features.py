@@ -72,10 +72,15 @@ class PixelFeatures(_CropTransformer):
 class HOGFeatures(_CropTransformer):
     """Histogram of oriented gradients per crop (see :func:`hog_batch`).
 
+    *pixels_per_cell* is one cell size, or a tuple of them: the HOGs at
+    each size, concatenated (coarse and fine cells together).
+
     Examples
     --------
     >>> HOGFeatures().fit_transform(np.zeros((2, 32, 32))).shape
     (2, 324)
+    >>> HOGFeatures(pixels_per_cell=(8, 6)).fit_transform(np.zeros((2, 32, 32))).shape
+    (2, 900)
     """
 
     def __init__(self, orientations=9, pixels_per_cell=8, cells_per_block=2):
@@ -84,7 +89,10 @@ class HOGFeatures(_CropTransformer):
         self.cells_per_block = cells_per_block
 
     def _features(self, X):
-        return hog_batch(X, self.orientations, self.pixels_per_cell, self.cells_per_block)
+        cells = self.pixels_per_cell
+        if isinstance(cells, (tuple, list)):
+            return np.concatenate([hog_batch(X, self.orientations, c, self.cells_per_block) for c in cells], axis=1)
+        return hog_batch(X, self.orientations, cells, self.cells_per_block)
 
 
 def hog_batch(X, orientations=9, pixels_per_cell=8, cells_per_block=2):
