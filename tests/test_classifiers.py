@@ -212,3 +212,20 @@ def test_auto_features_are_stored_printed_and_pinnable(tmp_path, small_set):
     pinned = SegmentingRecognizer(classifier="knn", features="hog", front_end_search=False).fit(X[:100], y[:100])
     assert pinned.features_ == {"chosen": "hog"} and pinned.pipeline_.named_steps["features"].pixels_per_cell == 8
     assert "features:" not in pinned.training_note()
+
+
+def test_several_hog_cell_sizes_pinned_survive_the_bundle(tmp_path, small_set):
+    """A pinned HOGFeatures with a tuple of cell sizes comes back as that tuple (the JSON keeps it as a list)."""
+    from sklearn.base import clone
+
+    from captchakit import load_model
+
+    X, y = small_set
+    rec = SegmentingRecognizer(classifier="knn", features=HOGFeatures(pixels_per_cell=(8, 6)),
+                               front_end_search=False).fit(X[:100], y[:100])
+    assert rec.features_ == {"chosen": "HOGFeatures(pixels_per_cell=(8, 6))"}
+    rec.save(tmp_path / "m")
+    back = load_model(tmp_path / "m")
+    assert back.features.pixels_per_cell == (8, 6) and clone(back).features.pixels_per_cell == (8, 6)
+    assert back.pipeline_.named_steps["features"].pixels_per_cell == (8, 6)
+    assert back.predict(X[100:]) == rec.predict(X[100:])

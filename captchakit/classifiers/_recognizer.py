@@ -163,14 +163,18 @@ def _estimator_json(obj, names):
         return obj
     for name, cls in names.items():
         if type(obj) is cls:
-            return {"name": name, "params": {k: v for k, v in obj.get_params().items()
-                                             if isinstance(v, (int, float, str, bool, type(None)))}}
+            # a tuple of numbers (HOG's several cell sizes) is kept as a list, and comes back as a tuple
+            return {"name": name, "params": {
+                k: (list(v) if isinstance(v, tuple) else v) for k, v in obj.get_params().items()
+                if isinstance(v, (int, float, str, bool, type(None)))
+                or (isinstance(v, tuple) and all(isinstance(e, (int, float)) for e in v))}}
     raise CaptchakitError(f"cannot save a {type(obj).__name__}: use one of {', '.join(names)}")
 
 
 def _estimator_from_json(value, names):
     if isinstance(value, dict):
-        return names[value["name"]](**value["params"])
+        return names[value["name"]](**{k: (tuple(v) if isinstance(v, list) else v)
+                                       for k, v in value["params"].items()})
     return value
 
 
