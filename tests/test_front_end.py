@@ -610,3 +610,21 @@ def test_a_line_that_bends_under_a_character_is_followed_out_of_it():
         assert b[:, 150:].sum() > 100 and out[:, 150:].sum() <= 5, drop  # the bent tail went with the line
         assert out[15:65, stems].sum() == b[15:65, stems].sum()  # the stems it crossed stay
         assert out[:, :140].sum() == b[15:65, 40:46].sum() + b[15:65, 90:96].sum()  # the straight part went
+
+
+def test_two_straight_lines_come_off_from_one_hough_transform():
+    """The second line is taken from the first transform's candidates (its twins dropped), checked on the image
+    with the first line gone; with ``max_lines=1`` the weaker one stays."""
+    from captchakit.preprocess import find_straight_line, remove_straight_lines
+
+    b = np.zeros((40, 160), bool)
+    b[8:33, 30:34] = b[8:33, 90:94] = True  # two upright strokes
+    b[12:14, 4:156] = True  # a long line
+    xs = np.arange(10, 150)
+    for dy in (0, 1):
+        b[np.rint(20 + 0.08 * (xs - 10)).astype(int) + dy, xs] = True  # a shorter tilted one
+    out = remove_straight_lines(b, 2, bend=False)
+    assert find_straight_line(out) is None and out[:, :30].sum() == 0 and out[:, 94:].sum() == 0
+    assert out[8:33, 30:34].sum() >= 0.8 * 100 and out[8:33, 90:94].sum() >= 0.8 * 100  # the strokes stay
+    one = remove_straight_lines(b, 2, max_lines=1, bend=False)
+    assert find_straight_line(one) is not None and one[:, 100:].sum() > 40

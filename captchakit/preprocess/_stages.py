@@ -385,14 +385,24 @@ def find_straight_line(binary, min_length=0.4, max_tilt=45, max_gap=2, max_candi
     True
     """
     b = _check_2d(binary, "binary").astype(bool)
-    w = b.shape[1]
-    need = max(8, int(min_length * w))
+    return _first_continuous(b, _hough_candidates(b, min_length, max_tilt), min_length, max_gap, max_candidates)
+
+
+def _hough_candidates(b, min_length, max_tilt):
+    """The Hough lines ``(rho, theta)`` within *max_tilt* of horizontal with ``min_length`` of the width in votes,
+    strongest first (an (K, 2) array, maybe empty)."""
+    need = max(8, int(min_length * b.shape[1]))
     tilt = np.radians(float(max_tilt))
     lines = cv2.HoughLines(b.astype(np.uint8), 1, np.pi / 180, threshold=need,
                            min_theta=np.pi / 2 - tilt, max_theta=np.pi / 2 + tilt)
-    if lines is None:
-        return None
-    for rho, theta in lines[:max_candidates, 0]:
+    return np.zeros((0, 2), np.float32) if lines is None else lines[:, 0]
+
+
+def _first_continuous(b, candidates, min_length, max_gap, max_candidates):
+    """The first of *candidates* (at most *max_candidates* checked) whose ink runs over ``min_length`` of the width."""
+    w = b.shape[1]
+    need = max(8, int(min_length * w))
+    for rho, theta in candidates[:max_candidates]:
         # a drawn line is continuous; a row through the middle of the text meets strokes with gaps between
         along = _ink_along(b, _line_rows(rho, theta, w), 1)[0].any(axis=0)
         if _longest_run(along, max_gap) >= need:
@@ -433,12 +443,16 @@ def _longest_run(flags, max_gap):
 def _vertical_runs(b):
     """Per ink pixel, the vertical ink run above it (``up``) and below it (``down``), itself included."""
     b = np.asarray(b, bool)
-    rows = np.arange(len(b), dtype=np.int32)[:, None]
+    n = len(b)
+    rows = np.arange(n, dtype=np.int16 if n < 2 ** 14 else np.int32)[:, None]
+    paper = ~b
     # the run above a pixel reaches back to the last paper pixel in its column (vectorised, no row loop)
-    last_paper = np.maximum.accumulate(np.where(b, -1, rows), axis=0)
-    up = np.where(b, rows - last_paper, 0).astype(np.int32)
-    next_paper = np.minimum.accumulate(np.where(b, len(b), rows)[::-1], axis=0)[::-1]
-    down = np.where(b, next_paper - rows, 0).astype(np.int32)
+    last_paper = np.maximum.accumulate(np.where(b, rows.dtype.type(-1), rows), axis=0)
+    up = rows - last_paper
+    up[paper] = 0
+    next_paper = np.minimum.accumulate(np.where(b, rows.dtype.type(n), rows)[::-1], axis=0)[::-1]
+    down = next_paper - rows
+    down[paper] = 0
     return up, down
 
 
@@ -647,10 +661,16 @@ def remove_straight_lines(binary, thickness=2, min_length=0.4, max_lines=2, bend
     h, w = b.shape
     reach = int(thickness) + 1
     xs = np.arange(w)
+    # one Hough transform serves every line: removing a line takes votes from no other line but those of
+    # the pixels where it crossed it, so the next line is among the first transform's candidates
+    candidates = _hough_candidates(b, min_length, 45)
     for _ in range(int(max_lines)):
-        line = find_straight_line(b, min_length, max_gap=reach)
+        line = _first_continuous(b, candidates, min_length, reach, 8)
         if line is None:
             break
+        # the found line's near twins go with it (they are checked no more)
+        candidates = candidates[(np.abs(candidates[:, 0] - line[0]) > 2 * reach)
+                                | (np.abs(candidates[:, 1] - line[1]) > np.radians(3))]
         up, down = _vertical_runs(b)
         rows = _line_rows(*line, w)
         if bend:  # the line is thinner than the strokes: only ink on thin vertical runs bends it
