@@ -157,17 +157,21 @@ def _settings_json(obj):
     return obj.to_dict()
 
 
+def _json_params(est):
+    """*est*'s parameters that JSON holds: numbers, strings, None, and tuples of numbers (HOG's several cell
+    sizes), kept as lists (:func:`_estimator_from_json` makes them tuples again)."""
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in est.get_params().items()
+            if isinstance(v, (int, float, str, bool, type(None)))
+            or (isinstance(v, tuple) and all(isinstance(e, (int, float)) for e in v))}
+
+
 def _estimator_json(obj, names):
     """A step given by name or as an estimator, as JSON-ready data (``{"name", "params"}``)."""
     if isinstance(obj, str):
         return obj
     for name, cls in names.items():
         if type(obj) is cls:
-            # a tuple of numbers (HOG's several cell sizes) is kept as a list, and comes back as a tuple
-            return {"name": name, "params": {
-                k: (list(v) if isinstance(v, tuple) else v) for k, v in obj.get_params().items()
-                if isinstance(v, (int, float, str, bool, type(None)))
-                or (isinstance(v, tuple) and all(isinstance(e, (int, float)) for e in v))}}
+            return {"name": name, "params": _json_params(obj)}
     raise CaptchakitError(f"cannot save a {type(obj).__name__}: use one of {', '.join(names)}")
 
 
@@ -933,9 +937,7 @@ class SegmentingRecognizer(Recognizer):
             "piece_widths": list(getattr(self, "widths_", ())),
             "piece_width_median": getattr(self, "width_median_", None),
             "features": {"name": type(self.pipeline_.named_steps["features"]).__name__,
-                         "params": {k: (list(v) if isinstance(v, tuple) else v)
-                                    for k, v in self.pipeline_.named_steps["features"].get_params().items()
-                                    if isinstance(v, (int, float, str, bool, tuple))},
+                         "params": _json_params(self.pipeline_.named_steps["features"]),
                          "choice": getattr(self, "features_", None),
                          "scale": bool(self.scale), "n_components": self.n_components},
             "classifier": {k: v for k, v in clf.get_params().items()

@@ -345,7 +345,11 @@ def remove_lines(binary, thickness=2):
     return opened > 0
 
 
-def find_straight_line(binary, min_length=0.4, max_tilt=45, max_gap=2, max_candidates=8):
+#: find_straight_line's defaults, which remove_straight_lines uses too
+MAX_TILT, MAX_CANDIDATES = 45, 8
+
+
+def find_straight_line(binary, min_length=0.4, max_tilt=MAX_TILT, max_gap=2, max_candidates=MAX_CANDIDATES):
     """The strongest long straight line through the ink, as ``(rho, theta)``, or ``None``.
 
     A Hough transform (:func:`cv2.HoughLines`) over the ink pixels: a line
@@ -388,10 +392,15 @@ def find_straight_line(binary, min_length=0.4, max_tilt=45, max_gap=2, max_candi
     return _first_continuous(b, _hough_candidates(b, min_length, max_tilt), min_length, max_gap, max_candidates)
 
 
+def _votes_needed(min_length, w):
+    """A line's Hough votes and unbroken run of ink: *min_length* of the width *w*, at least 8 pixels."""
+    return max(8, int(min_length * w))
+
+
 def _hough_candidates(b, min_length, max_tilt):
     """The Hough lines ``(rho, theta)`` within *max_tilt* of horizontal with ``min_length`` of the width in votes,
     strongest first (an (K, 2) array, maybe empty)."""
-    need = max(8, int(min_length * b.shape[1]))
+    need = _votes_needed(min_length, b.shape[1])
     tilt = np.radians(float(max_tilt))
     lines = cv2.HoughLines(b.astype(np.uint8), 1, np.pi / 180, threshold=need,
                            min_theta=np.pi / 2 - tilt, max_theta=np.pi / 2 + tilt)
@@ -401,7 +410,7 @@ def _hough_candidates(b, min_length, max_tilt):
 def _first_continuous(b, candidates, min_length, max_gap, max_candidates):
     """The first of *candidates* (at most *max_candidates* checked) whose ink runs over ``min_length`` of the width."""
     w = b.shape[1]
-    need = max(8, int(min_length * w))
+    need = _votes_needed(min_length, w)
     for rho, theta in candidates[:max_candidates]:
         # a drawn line is continuous; a row through the middle of the text meets strokes with gaps between
         along = _ink_along(b, _line_rows(rho, theta, w), 1)[0].any(axis=0)
@@ -663,9 +672,9 @@ def remove_straight_lines(binary, thickness=2, min_length=0.4, max_lines=2, bend
     xs = np.arange(w)
     # one Hough transform serves every line: removing a line takes votes from no other line but those of
     # the pixels where it crossed it, so the next line is among the first transform's candidates
-    candidates = _hough_candidates(b, min_length, 45)
+    candidates = _hough_candidates(b, min_length, MAX_TILT)
     for _ in range(int(max_lines)):
-        line = _first_continuous(b, candidates, min_length, reach, 8)
+        line = _first_continuous(b, candidates, min_length, reach, MAX_CANDIDATES)
         if line is None:
             break
         # the found line's near twins go with it (they are checked no more)
