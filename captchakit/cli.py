@@ -140,6 +140,10 @@ def cnn_options(epochs, image_size, batch="measured from the data", patience="me
                           "3,000 images)."),
         click.option("--patience", type=click.IntRange(min=1), default=None,
                      help=f"CNN: early-stopping patience in epochs (default {patience})."),
+        click.option("--cnn-input", type=click.Choice(["auto", "luminance", "local"]), default="auto",
+                     show_default=True,
+                     help="CNN: read the grey image (luminance), or each pixel's colour distance from its column's "
+                          "paper (local: tiles of different colours); auto: measured on the training images."),
         click.option("--augment/--no-augment", default=True, show_default=True,
                      help="CNN: seeded rotation/shift/scale augmentation."),
         click.option("--noise", type=click.FloatRange(min=0), default=0.04, show_default=True,
@@ -183,7 +187,7 @@ def parse_time_limit(text):
 
 
 def _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule, defaults=None,
-                distribute="none", pretrain="none", time_limit=None):
+                distribute="none", pretrain="none", time_limit=None, cnn_input="auto"):
     """CNNRecognizer parameters from the CNN options; options not given stay "auto" (measured
     from the data) unless *defaults* names a value for them."""
     from captchakit.cnn_baseline import parse_image_size
@@ -198,7 +202,7 @@ def _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, 
             "patience": patience or d.get("patience", "auto"), "augment": augment, "noise": noise,
             "schedule": schedule, "warmup_steps": d.get("warmup_steps", "auto"),
             "distribute": None if distribute in (None, "none") else distribute, "pretrain": pretrain,
-            "time_limit": limit}
+            "time_limit": limit, "ink": cnn_input}
 
 
 def _threshold_option(text):
@@ -571,8 +575,8 @@ def train(data, method, model_path, features, search, seg_method, connectivity, 
           threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area, remove_lines,
           line_thickness, channel, frame, straight_lines, enlarge, flatten, config_file, alphabet, length, labels_file,
           pattern, val_split, seed, count,
-          epochs, batch_size, image_size, head, patience, augment, noise, schedule, distribute, pretrain, time_limit,
-          fresh, overwrite, front_end, segmentation, ignore_case, fold, task):
+          epochs, batch_size, image_size, head, patience, cnn_input, augment, noise, schedule, distribute, pretrain,
+          time_limit, fresh, overwrite, front_end, segmentation, ignore_case, fold, task):
     """Train a recognizer on the labelled images of DATA and save a model bundle.
 
     A validation part (--val-split, seeded) is held out; its figures are
@@ -595,7 +599,7 @@ def train(data, method, model_path, features, search, seg_method, connectivity, 
                     min_area, remove_lines, line_thickness, channel, frame, straight_lines, enlarge, flatten),
         _seg_kwargs(seg_method, connectivity, min_width, max_width, crop_size), segmentation)
     params = _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule,
-                         distribute=distribute, pretrain=pretrain, time_limit=time_limit)
+                         distribute=distribute, pretrain=pretrain, time_limit=time_limit, cnn_input=cnn_input)
     fold_spec = _fold_spec(ignore_case, fold)
     builtin = None
     if data is None:
@@ -762,7 +766,7 @@ QUICK_SET = {"count": 240, "test": 60, "alphabet": "digits", "length": 4}
 @click.option("--overwrite", is_flag=True, help="Write into a non-empty report folder.")
 @scheduler_option
 def compare(data, methods, report_dir, train_sizes, test_split, seed, count, alphabet, length, epochs, batch_size, image_size, head,
-            patience, augment, noise, schedule, distribute, pretrain, time_limit, fresh, seg_method, connectivity,
+            patience, cnn_input, augment, noise, schedule, distribute, pretrain, time_limit, fresh, seg_method, connectivity,
             min_width,
             max_width,
             crop_size,
@@ -798,7 +802,7 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, alp
     # the built-in set keeps the demo's tested recipe (and its time budget); a user's DATA is measured
     builtin = builtin_cnn_recipe(alphabet, quick, fresh)
     cnn_params = _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule,
-                             builtin if not data else None, distribute, pretrain, time_limit)
+                             builtin if not data else None, distribute, pretrain, time_limit, cnn_input)
     pre, seg, seg_mode = _front_end(
         front_end, config_file,
         _pre_kwargs(threshold, block_size, offset, median, mean_, filter_order, filter_stage,

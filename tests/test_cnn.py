@@ -92,6 +92,55 @@ def test_learns_toy_task_and_guard_silent():
     assert rec.score(X, y) == 1.0
 
 
+def tiled_set(n=64):
+    """The toy set drawn on two tiles, dark on the left and light on the right, with mid-grey bars:
+    in grey a bar is lighter than the left tile and darker than the right one."""
+    X, y = two_class_set(n)
+    out = []
+    for im in X:
+        t = np.where(im == 0, 125, 0).astype(np.uint8)
+        t[im != 0] = 0
+        t[:, :24][im[:, :24] != 0] = 40
+        t[:, 24:][im[:, 24:] != 0] = 215
+        out.append(t)
+    return out, y
+
+
+def test_tiles_of_different_colours_are_read_as_the_distance_from_their_own_paper(tmp_path, capsys):
+    from captchakit._errors import CaptchakitError
+    from captchakit.cnn_baseline._data import to_input
+
+    X, y = tiled_set()
+    rec = CNNRecognizer(epochs=12, learning_rate=1e-2, augment=False, verbose=1, **{
+        k: v for k, v in TINY.items() if k != "verbose"}).fit(X, y)
+    st = rec.settings_
+    assert st["ink"] == "local" and "ink" not in st["pinned"]
+    sep = st["derived"]["ink_separability"]
+    assert sep["local"] >= sep["luminance"] + 0.1
+    assert "colour distance from each column's paper" in capsys.readouterr().out + rec.training_note()
+    assert rec.score(X, y) == 1.0
+    # what the network read: both bars high, both tiles low, whatever the tile's shade
+    x = to_input(X[:2], 24, 48, "local")[..., 0]
+    assert x[:, 12, 4:40].max() > 0.9 and x[:, 1, :].max() < 0.1
+    rec.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert meta["input"]["ink"] == "local" and meta["training"]["settings"]["ink"] == "local"
+    back = CNNRecognizer.load(tmp_path / "m")
+    assert back.ink_ == "local" and back.predict(X[:8]) == rec.predict(X[:8])
+    # a bundle that names an input the reader does not know is refused
+    meta["input"]["ink"] = "saturation"
+    (tmp_path / "m" / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(CaptchakitError, match="input.ink"):
+        CNNRecognizer.load(tmp_path / "m")
+    # grey images keep the grey input; a pinned input is kept and listed as pinned; a bad one is refused
+    Xg, yg = two_class_set(16)
+    assert CNNRecognizer(epochs=1, **TINY).fit(Xg, yg).settings_["ink"] == "luminance"
+    pinned = CNNRecognizer(epochs=1, ink="luminance", **TINY).fit(X[:16], y[:16])
+    assert pinned.settings_["ink"] == "luminance" and "ink" in pinned.settings_["pinned"]
+    with pytest.raises(CaptchakitError, match="ink must be"):
+        CNNRecognizer(epochs=1, ink="sat", **TINY).fit(X[:16], y[:16])
+
+
 def test_stuck_guard_fires_when_broken(capsys):
     # broken: labels that do not match their images (random digits) -> nothing to learn
     X, _ = two_class_set()

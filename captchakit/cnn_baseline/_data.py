@@ -3,14 +3,44 @@
 import cv2
 import numpy as np
 
-from captchakit.preprocess import dark_ink, to_gray
+from captchakit._errors import CaptchakitError
+from captchakit.preprocess import dark_ink, ink_channel, to_gray
+
+#: What the CNN reads of an image: ``luminance``, the grey image with its ink made dark
+#: (:func:`~captchakit.preprocess.dark_ink`); ``local``, how far each pixel's colour is from its own
+#: column's paper (:func:`~captchakit.preprocess.ink_channel`), for paper whose colour changes across
+#: the image (tiles), where grey ink is light on one tile and dark on the next.
+INPUT_INKS = ("luminance", "local")
 
 
-def to_input(images, height, width):
-    """Grey, ink-high float32 arrays ``(n, height, width, 1)`` in 0-1."""
+def to_input(images, height, width, ink="luminance"):
+    """Ink-high float32 arrays ``(n, height, width, 1)`` in 0-1.
+
+    Parameters
+    ----------
+    images : sequence of (H, W) or (H, W, 3) uint8 ndarray
+    height, width : int
+        The network's input size (each image is resized to it, ``INTER_AREA``).
+    ink : {"luminance", "local"}
+        See :data:`INPUT_INKS`.
+
+    Examples
+    --------
+    >>> im = np.full((20, 40, 3), 230, np.uint8); im[5:15, 10:20] = 20
+    >>> x = to_input([im], 10, 20)
+    >>> x.shape, round(float(x[0, 5, 7, 0]), 2), round(float(x[0, 0, 0, 0]), 2)
+    ((1, 10, 20, 1), 0.92, 0.1)
+    >>> tiles = np.zeros((20, 40, 3), np.uint8); tiles[:, :20] = (200, 40, 40); tiles[:, 20:] = (40, 40, 200)
+    >>> tiles[8:12, 5:15] = (40, 40, 200); tiles[8:12, 25:35] = (200, 40, 40)   # each mark in the other tile's colour
+    >>> y = to_input([tiles], 20, 40, ink="local")
+    >>> bool(y[0, 10, 10, 0] > 0.9 and y[0, 10, 30, 0] > 0.9 and y[0, 2, 10, 0] < 0.1)
+    True
+    """
+    if ink not in INPUT_INKS:
+        raise CaptchakitError(f"ink must be one of {', '.join(INPUT_INKS)}, got {ink!r}")
     out = np.zeros((len(images), height, width, 1), np.float32)
     for i, im in enumerate(images):
-        g = dark_ink(to_gray(im))
+        g = ink_channel(im, "local") if ink == "local" else dark_ink(to_gray(im))
         g = cv2.resize(g, (width, height), interpolation=cv2.INTER_AREA)
         out[i, :, :, 0] = 1.0 - g.astype(np.float32) / 255.0
     return out

@@ -10,9 +10,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from captchakit._base import Recognizer, detail
 from captchakit._errors import CaptchakitError, LabelError, ModelFileError
-from captchakit.cnn_baseline._data import fresh_dataset, make_dataset, to_input
+from captchakit.cnn_baseline._data import INPUT_INKS, fresh_dataset, make_dataset, to_input
 from captchakit.cnn_baseline._model import build_model
-from captchakit.cnn_baseline._settings import AUTO_SETTINGS, derive_settings, restart_recipe
+from captchakit.cnn_baseline._settings import AUTO_SETTINGS, derive_settings, measure_ink, restart_recipe
 from captchakit.cnn_baseline._tf import import_keras
 from captchakit.data._alphabet import resolve_alphabet
 from captchakit.data._labels import fold_alphabet
@@ -323,6 +323,13 @@ class CNNRecognizer(Recognizer):
         last epochs settle the weights.  Said in the output, in
         ``warnings_`` and in the bundle (``training.time_limit``).  None:
         no limit.
+    ink : {"auto", "luminance", "local"}
+        What the network reads: ``luminance``, the grey image with dark ink;
+        ``local``, each pixel's colour distance from its own column's paper
+        (for paper whose colour changes across the image, such as one tile of
+        another colour per character).  Auto (default): measured on the
+        training images (:func:`measure_ink`: ``local`` only where it
+        separates ink from paper clearly better than grey).
 
     Attributes
     ----------
@@ -339,7 +346,7 @@ class CNNRecognizer(Recognizer):
                  dropout=0.25, epochs="auto", batch_size="auto", learning_rate=2e-3, patience="auto", augment=True,
                  noise=0.04, schedule="plateau", stuck_epochs=3, validation_split=0.1, seed=0, alphabet=None,
                  verbose=1, fold=None, task="text", warmup_steps="auto", distribute=None, restart=True,
-                 pretrain="none", fresh=None, time_limit=None):
+                 pretrain="none", fresh=None, time_limit=None, ink="auto"):
         self.height = height
         self.width = width
         self.head = head
@@ -366,6 +373,7 @@ class CNNRecognizer(Recognizer):
         self.pretrain = pretrain
         self.fresh = fresh
         self.time_limit = time_limit
+        self.ink = ink
 
     # ------------------------------------------------------------------ encoding
     def _encode(self, labels):
@@ -422,8 +430,11 @@ class CNNRecognizer(Recognizer):
         self.length_ = (min(lengths), max(lengths))
         if fresh:
             self.length_ = (min(self.length_[0], fresh["lengths"][0]), max(self.length_[1], fresh["lengths"][1]))
+        if self.ink != "auto" and self.ink not in INPUT_INKS:
+            raise CaptchakitError(f"ink must be auto or one of {', '.join(INPUT_INKS)}, got {self.ink!r}")
         derived = derive_settings([np.asarray(im).shape[:2] for im in X[:500]], list(lengths.elements()), len(X),
                                   n_classes=len(alphabet))
+        derived["ink"], derived["ink_separability"] = measure_ink(X) if self.ink == "auto" else (self.ink, None)
         self.settings_ = {k: (derived[k] if getattr(self, k) == "auto" else getattr(self, k)) for k in AUTO_SETTINGS}
         self.settings_["derived"] = derived
         self.settings_["pinned"] = [k for k in AUTO_SETTINGS if getattr(self, k) != "auto"]
@@ -431,6 +442,7 @@ class CNNRecognizer(Recognizer):
             self.settings_["head"] = "ctc"
         self.height_, self.width_ = int(self.settings_["height"]), int(self.settings_["width"])
         self.head_ = self.settings_["head"]
+        self.ink_ = self.settings_["ink"]
         batch_size, epochs = int(self.settings_["batch_size"]), int(self.settings_["epochs"])
         patience, warmup = int(self.settings_["patience"]), int(self.settings_["warmup_steps"])
         if self.head_ == "positions" and self.length_[0] != self.length_[1]:
@@ -561,8 +573,8 @@ class CNNRecognizer(Recognizer):
         keras.utils.set_random_seed(run["seed"])
         self.head_ = run["head"]
         batch_size, epochs, patience, warmup = run["batch_size"], run["epochs"], run["patience"], run["warmup_steps"]
-        xt, yt = to_input(X, self.height_, self.width_), self._encode(y)
-        xv, yvv = to_input(Xv, self.height_, self.width_), self._encode(yv)
+        xt, yt = to_input(X, self.height_, self.width_, self.ink_), self._encode(y)
+        xv, yvv = to_input(Xv, self.height_, self.width_, self.ink_), self._encode(yv)
         if strategy is not None and strategy.num_replicas_in_sync > 1:
             # every batch must split evenly between the replicas (an uneven last batch fails in TF's
             # cross-replica sum): a batch size that is a multiple of the replicas, and at most
@@ -609,7 +621,7 @@ class CNNRecognizer(Recognizer):
             if strategy is not None and strategy.num_replicas_in_sync > 1:
                 raise CaptchakitError("fresh data per epoch does not run under --distribute mirrored yet")
             per_epoch = fresh["per_epoch"]
-            source = FreshEpochs(fresh, per_epoch, lambda ims, labs: (to_input(ims, self.height_, self.width_),
+            source = FreshEpochs(fresh, per_epoch, lambda ims, labs: (to_input(ims, self.height_, self.width_, self.ink_),
                                                                      self._encode(self.fold_labels(labs))))
             steps = max(1, per_epoch // batch_size)
             train_ds = fresh_dataset((xt, yt), source, batch_size, self.augment, run["seed"], noise=self.noise)
@@ -635,8 +647,9 @@ class CNNRecognizer(Recognizer):
         s = self.fit_summary_
         st = s.get("settings") or {}
         pinned = ", ".join(st.get("pinned") or []) or "none"
+        ink = {"local": " (colour distance from each column's paper)", "luminance": " (grey)"}.get(st.get("ink"), "")
         head = (f"settings (measured from the data unless pinned; pinned: {pinned}): input {st.get('height')}x"
-                f"{st.get('width')}, head {st.get('head')}, batch {st.get('batch_size')}, at most {st.get('epochs')} "
+                f"{st.get('width')}{ink}, head {st.get('head')}, batch {st.get('batch_size')}, at most {st.get('epochs')} "
                 f"epochs, patience {st.get('patience')}, warm-up {st.get('warmup_steps')} steps\n") if st else ""
         return head + (f"trained on {s['n_images']} images ({s['n_validation']} more for early stopping), head "
                        f"{s['head']}, {s['epochs_run']} epochs in {s['seconds']:.0f} s"
@@ -686,7 +699,7 @@ class CNNRecognizer(Recognizer):
         X = list(X)
         if not X:
             return []
-        texts, confs = self._decode(self._forward(to_input(X, self.height_, self.width_)))
+        texts, confs = self._decode(self._forward(to_input(X, self.height_, self.width_, self.ink_)))
         return [detail(t, c, head=self.head_) for t, c in zip(texts, confs)]
 
     def _forward(self, x, batch_size=256):
@@ -719,8 +732,10 @@ class CNNRecognizer(Recognizer):
             "alphabet": self.alphabet_,
             "length": list(self.length_),
             "head": self.head_,
-            "input": {"height": self.height_, "width": self.width_, "channels": 1,
-                      "scaling": "grey, background light, 1 - grey/255 (ink high)", "resize": "INTER_AREA"},
+            "input": {"height": self.height_, "width": self.width_, "channels": 1, "ink": self.ink_,
+                      "scaling": ("grey, background light, 1 - grey/255 (ink high)" if self.ink_ == "luminance" else
+                                  "Lab distance from each column's paper, scaled to the image's largest (ink high)"),
+                      "resize": "INTER_AREA"},
             "training": self.fit_summary_,
             "history": self.history_,
         }
@@ -736,6 +751,9 @@ class CNNRecognizer(Recognizer):
             raise CaptchakitError(f"field 'head' must be positions or ctc, got {meta.get('head')!r}")
         self.alphabet_, self.length_, self.head_ = meta["alphabet"], tuple(meta["length"]), meta["head"]
         self.height_, self.width_ = int(meta["input"]["height"]), int(meta["input"]["width"])
+        self.ink_ = meta["input"].get("ink", "luminance")  # bundles from before the setting read grey
+        if self.ink_ not in INPUT_INKS:
+            raise CaptchakitError(f"field 'input.ink' must be one of {', '.join(INPUT_INKS)}, got {self.ink_!r}")
         self.history_, self.fit_summary_ = meta.get("history", {}), meta.get("training", {})
 
     def _write_payload(self, file):
