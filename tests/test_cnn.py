@@ -117,7 +117,11 @@ def test_tiles_of_different_colours_are_read_as_the_distance_from_their_own_pape
     assert st["ink"] == "local" and "ink" not in st["pinned"]
     sep = st["derived"]["ink_separability"]
     assert sep["local"] >= sep["luminance"] + 0.1
-    assert "colour distance from each column's paper" in capsys.readouterr().out + rec.training_note()
+    out = capsys.readouterr().out
+    # the measured settings are said before training starts, and again in the training note
+    assert "input 24x48 (colour distance from each column's paper)" in out
+    assert out.index("settings (measured from the data") < out.index("training: at most")
+    assert "(colour distance from each column's paper)" in rec.training_note()
     assert rec.score(X, y) == 1.0
     # what the network read: both bars high, both tiles low, whatever the tile's shade
     x = to_input(X[:2], 24, 48, "local")[..., 0]

@@ -148,6 +148,15 @@ def _plateau_hold(chance, watched, tolerance=0.9, budget=None, give_up=None, lea
     return PlateauHold()
 
 
+def _settings_line(st):
+    """One line saying the CNN's settings *st* (:attr:`CNNRecognizer.settings_`) and which were pinned."""
+    pinned = ", ".join(st.get("pinned") or []) or "none"
+    ink = {"local": " (colour distance from each column's paper)", "luminance": " (grey)"}.get(st.get("ink"), "")
+    return (f"settings (measured from the data unless pinned; pinned: {pinned}): input {st.get('height')}x"
+            f"{st.get('width')}{ink}, head {st.get('head')}, batch {st.get('batch_size')}, at most {st.get('epochs')} "
+            f"epochs, patience {st.get('patience')}, warm-up {st.get('warmup_steps')} steps")
+
+
 def epochs_fit(elapsed, longest, deadline):
     """Whether one more epoch fits before *deadline*: *elapsed* seconds so far plus the *longest* epoch yet.
 
@@ -472,6 +481,7 @@ class CNNRecognizer(Recognizer):
                       f"{fresh['per_epoch']} new python-captcha images (seed {fresh['seed']}, from image "
                       f"{fresh['start']} of that seeded sequence on)", flush=True)
         if self.verbose:
+            print(_settings_line(self.settings_), flush=True)
             # Keras counts to twice the epochs: those with the loss still near chance do not count
             print(f"training: at most {epochs} epochs (Keras counts to {2 * epochs}: epochs with the loss still "
                   f"near chance do not count), early-stopping patience {patience}"
@@ -646,11 +656,7 @@ class CNNRecognizer(Recognizer):
     def training_note(self):
         s = self.fit_summary_
         st = s.get("settings") or {}
-        pinned = ", ".join(st.get("pinned") or []) or "none"
-        ink = {"local": " (colour distance from each column's paper)", "luminance": " (grey)"}.get(st.get("ink"), "")
-        head = (f"settings (measured from the data unless pinned; pinned: {pinned}): input {st.get('height')}x"
-                f"{st.get('width')}{ink}, head {st.get('head')}, batch {st.get('batch_size')}, at most {st.get('epochs')} "
-                f"epochs, patience {st.get('patience')}, warm-up {st.get('warmup_steps')} steps\n") if st else ""
+        head = _settings_line(st) + "\n" if st else ""
         return head + (f"trained on {s['n_images']} images ({s['n_validation']} more for early stopping), head "
                        f"{s['head']}, {s['epochs_run']} epochs in {s['seconds']:.0f} s"
                        + (f"; {s['plateau_epochs']} epochs with the loss near chance (early stopping and the "
