@@ -98,10 +98,9 @@ def tiled_set(n=64):
     X, y = two_class_set(n)
     out = []
     for im in X:
-        t = np.where(im == 0, 125, 0).astype(np.uint8)
-        t[im != 0] = 0
-        t[:, :24][im[:, :24] != 0] = 40
-        t[:, 24:][im[:, 24:] != 0] = 215
+        t = np.full(im.shape, 215, np.uint8)
+        t[:, :24] = 40
+        t[im == 0] = 125
         out.append(t)
     return out, y
 

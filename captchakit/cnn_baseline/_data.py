@@ -13,6 +13,20 @@ from captchakit.preprocess import dark_ink, ink_channel, to_gray
 INPUT_INKS = ("luminance", "local")
 
 
+def check_ink(ink, name="ink", auto=False):
+    """*ink* when it names one of :data:`INPUT_INKS` (or ``"auto"``, with *auto*); else a one-line error naming *name*.
+
+    Examples
+    --------
+    >>> check_ink("local"), check_ink("auto", auto=True)
+    ('local', 'auto')
+    """
+    allowed = (("auto",) if auto else ()) + INPUT_INKS
+    if ink not in allowed:
+        raise CaptchakitError(f"{name} must be one of {', '.join(allowed)}, got {ink!r}")
+    return ink
+
+
 def to_input(images, height, width, ink="luminance"):
     """Ink-high float32 arrays ``(n, height, width, 1)`` in 0-1.
 
@@ -36,8 +50,7 @@ def to_input(images, height, width, ink="luminance"):
     >>> bool(y[0, 10, 10, 0] > 0.9 and y[0, 10, 30, 0] > 0.9 and y[0, 2, 10, 0] < 0.1)
     True
     """
-    if ink not in INPUT_INKS:
-        raise CaptchakitError(f"ink must be one of {', '.join(INPUT_INKS)}, got {ink!r}")
+    check_ink(ink)
     out = np.zeros((len(images), height, width, 1), np.float32)
     for i, im in enumerate(images):
         g = ink_channel(im, "local") if ink == "local" else dark_ink(to_gray(im))

@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from captchakit._base import Recognizer, detail
 from captchakit._errors import CaptchakitError, LabelError, ModelFileError
-from captchakit.cnn_baseline._data import INPUT_INKS, fresh_dataset, make_dataset, to_input
+from captchakit.cnn_baseline._data import check_ink, fresh_dataset, make_dataset, to_input
 from captchakit.cnn_baseline._model import build_model
 from captchakit.cnn_baseline._settings import AUTO_SETTINGS, derive_settings, measure_ink, restart_recipe
 from captchakit.cnn_baseline._tf import import_keras
@@ -439,8 +439,7 @@ class CNNRecognizer(Recognizer):
         self.length_ = (min(lengths), max(lengths))
         if fresh:
             self.length_ = (min(self.length_[0], fresh["lengths"][0]), max(self.length_[1], fresh["lengths"][1]))
-        if self.ink != "auto" and self.ink not in INPUT_INKS:
-            raise CaptchakitError(f"ink must be auto or one of {', '.join(INPUT_INKS)}, got {self.ink!r}")
+        check_ink(self.ink, auto=True)
         derived = derive_settings([np.asarray(im).shape[:2] for im in X[:500]], list(lengths.elements()), len(X),
                                   n_classes=len(alphabet))
         derived["ink"], derived["ink_separability"] = measure_ink(X) if self.ink == "auto" else (self.ink, None)
@@ -757,9 +756,8 @@ class CNNRecognizer(Recognizer):
             raise CaptchakitError(f"field 'head' must be positions or ctc, got {meta.get('head')!r}")
         self.alphabet_, self.length_, self.head_ = meta["alphabet"], tuple(meta["length"]), meta["head"]
         self.height_, self.width_ = int(meta["input"]["height"]), int(meta["input"]["width"])
-        self.ink_ = meta["input"].get("ink", "luminance")  # bundles from before the setting read grey
-        if self.ink_ not in INPUT_INKS:
-            raise CaptchakitError(f"field 'input.ink' must be one of {', '.join(INPUT_INKS)}, got {self.ink_!r}")
+        # bundles from before the setting read grey
+        self.ink_ = check_ink(meta["input"].get("ink", "luminance"), "field 'input.ink'")
         self.history_, self.fit_summary_ = meta.get("history", {}), meta.get("training", {})
 
     def _write_payload(self, file):

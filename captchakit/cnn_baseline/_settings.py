@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 
+from captchakit.preprocess import ink_channel, separability
+
 #: Settings of :class:`CNNRecognizer` that may be left ``"auto"``.
 AUTO_SETTINGS = ("height", "width", "head", "batch_size", "epochs", "patience", "warmup_steps", "ink")
 #: Optimizer steps a training aims at (early stopping usually ends sooner).
@@ -104,8 +106,6 @@ def measure_ink(images, max_images=200):
     >>> measure_ink([tiles] * 3)[0]
     'local'
     """
-    from captchakit.preprocess import ink_channel, separability
-
     images = list(images)[:max_images]
     sep = {c: round(float(np.median([separability(ink_channel(im, c)) for im in images])), 3)
            for c in ("luminance", "local")}
