@@ -628,3 +628,43 @@ def test_two_straight_lines_come_off_from_one_hough_transform():
     assert out[8:33, 30:34].sum() >= 0.8 * 100 and out[8:33, 90:94].sum() >= 0.8 * 100  # the strokes stay
     one = remove_straight_lines(b, 2, max_lines=1, bend=False)
     assert find_straight_line(one) is not None and one[:, 100:].sum() > 40
+
+
+def test_a_line_followed_off_the_top_of_the_image_takes_nothing_below():
+    """A steep line that leaves the image at the top: the rows searched beyond the edge lie above the image, and
+    hold no ink. (They once wrapped round to the image's upper rows and took a bar there for the line's next part.)"""
+    from captchakit.preprocess import remove_straight_lines
+
+    b = np.zeros((60, 120), bool)
+    for x in range(5, 77):
+        y = int(round(57 - 0.8 * (x - 5)))  # rises 0.8 px per column and leaves the top at column 77
+        b[max(0, y):y + 2, x] = True
+    b[40:42, 80:116] = True  # a thin bar past that column, well below the edge
+    out = remove_straight_lines(b, 2)
+    assert out[:, :77].sum() == 0  # the line went
+    assert out[40:42, 80:116].all()  # the bar stayed whole
+
+
+def test_vertical_runs_are_looked_up_as_numpy_finds_them():
+    """The line removal's run table agrees with a plain scan of the image: each ink pixel's run, and the ink row
+    nearest a point within a stretch of a column (the upper one of two as near; none off the image)."""
+    from captchakit.preprocess._stages import _Runs
+
+    rng = np.random.default_rng(0)
+    b = rng.random((23, 17)) < 0.45
+    runs = _Runs(b)
+    ys, xs = np.nonzero(b)
+    top, bottom = runs.extent(ys, xs)
+    for y, x, t, e in zip(ys, xs, top, bottom):
+        assert b[t:e, x].all() and (t == 0 or not b[t - 1, x]) and (e == 23 or not b[e, x]) and t <= y < e
+    for _ in range(500):
+        x, y = int(rng.integers(0, 17)), float(rng.uniform(-8, 30))
+        lo, hi = int(rng.integers(-5, 25)), int(rng.integers(-5, 30))
+        got = runs.nearest(x, max(0, lo), min(23, hi), y)
+        rows = np.arange(max(0, lo), min(23, hi))
+        ink = rows[b[rows, x]] if rows.size else rows
+        if not ink.size:
+            assert got is None
+            continue
+        r = int(ink[np.abs(ink - y).argmin()])
+        assert got[0] == r and b[got[1]:got[2], x].all() and got[1] <= r < got[2]

@@ -13,7 +13,9 @@ from scipy import ndimage as ndi
 
 from captchakit._errors import CaptchakitError
 from captchakit.preprocess._colour import cluster_ink, ink_color_spread, local_background
-from captchakit.preprocess._stages import binarize, find_straight_line, flatten_paper, light_ink, remove_lines
+from captchakit.preprocess._stages import (
+    binarize, find_straight_line, flatten_paper, label_components, light_ink, remove_lines,
+)
 
 CHANNELS = ("luminance", "saturation", "distance", "local")
 #: Every ink channel: the measured ones and ``clusters`` (colour clusters kept by shape,
@@ -142,7 +144,7 @@ def stroke_width(binary):
         return float("nan")
     # specks have no strokes: where they outnumber the characters (pepper noise) their 1-px skeletons
     # would decide the median. Components under 2% of the largest one's area are left out.
-    n, lab, stats, _ = cv2.connectedComponentsWithStats(b.astype(np.uint8), connectivity=8)
+    n, lab, stats = label_components(b)
     if n > 2:
         area = stats[1:, cv2.CC_STAT_AREA]
         keep = np.flatnonzero(area >= max(2.0, 0.02 * float(area.max()))) + 1

@@ -11,6 +11,7 @@ supplies the scores.
 import cv2
 import numpy as np
 
+from captchakit.preprocess._stages import label_components
 from captchakit.segment._segment import crop_to_square
 
 
@@ -86,7 +87,7 @@ class PieceCropper:
 
     def __init__(self, binary, max_width):
         self.binary = np.asarray(binary, bool)
-        n, self.labels, stats, _ = cv2.connectedComponentsWithStats(self.binary.astype(np.uint8), connectivity=8)
+        n, self.labels, stats = label_components(self.binary)
         self.x0 = stats[1:, cv2.CC_STAT_LEFT]
         self.x1 = self.x0 + stats[1:, cv2.CC_STAT_WIDTH]
         self.max_width = max_width

@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator, clone
 
 from captchakit._errors import CaptchakitError
 from captchakit._settings import SettingsMixin
+from captchakit.preprocess._stages import label_components
 
 
 @dataclass
@@ -258,8 +259,7 @@ class Segmenter(SettingsMixin, BaseEstimator):
 
     # Each piece: dict(x0, x1 (exclusive), ids (component ids or None), area)
     def _components(self, binary):
-        n, labels, stats, _ = cv2.connectedComponentsWithStats(
-            binary.astype(np.uint8), connectivity=self.connectivity)
+        n, labels, stats = label_components(binary, self.connectivity)
         comps = []
         for i in range(1, n):
             x, y, w, h, a = stats[i]
