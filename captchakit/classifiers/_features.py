@@ -90,12 +90,26 @@ class HOGFeatures(_CropTransformer):
 
     def _features(self, X):
         cells = self.pixels_per_cell
-        if isinstance(cells, (tuple, list)):
-            return np.concatenate([hog_batch(X, self.orientations, c, self.cells_per_block) for c in cells], axis=1)
+        if isinstance(cells, (tuple, list)):  # several cell sizes share one gradient pass
+            grads = _hog_gradients(np.asarray(X, np.float32), self.orientations)
+            return np.concatenate([hog_batch(X, self.orientations, c, self.cells_per_block, grads) for c in cells],
+                                  axis=1)
         return hog_batch(X, self.orientations, cells, self.cells_per_block)
 
 
-def hog_batch(X, orientations=9, pixels_per_cell=8, cells_per_block=2):
+def _hog_gradients(X, orientations):
+    """Per pixel of a (n, h, w) float32 batch: gradient magnitude and orientation bin (unsigned, hard bins)."""
+    gr = np.zeros_like(X)
+    gc = np.zeros_like(X)
+    gr[:, 1:-1, :] = X[:, 2:, :] - X[:, :-2, :]
+    gc[:, :, 1:-1] = X[:, :, 2:] - X[:, :, :-2]
+    mag = np.hypot(gr, gc)
+    ang = np.rad2deg(np.arctan2(gr, gc)) % 180.0
+    bins = np.minimum((ang * (orientations / 180.0)).astype(np.int32), orientations - 1)
+    return mag, bins
+
+
+def hog_batch(X, orientations=9, pixels_per_cell=8, cells_per_block=2, gradients=None):
     """HOG of a whole batch of crops at once, ``(n, n_features)`` float32.
 
     The same construction as scikit-image's ``hog`` (central-difference
@@ -103,6 +117,9 @@ def hog_batch(X, orientations=9, pixels_per_cell=8, cells_per_block=2):
     ``L2-Hys`` block normalisation), vectorised over the batch: about 50 times
     faster than calling ``skimage.feature.hog`` per crop, which matters when
     segmentation by recognition scores dozens of candidate pieces per image.
+
+    *gradients*, when given, is ``_hog_gradients(X, orientations)``, shared
+    by several cell sizes.
 
     Examples
     --------
@@ -116,13 +133,7 @@ def hog_batch(X, orientations=9, pixels_per_cell=8, cells_per_block=2):
     nbr, nbc = max(cr - cpb + 1, 0), max(cc - cpb + 1, 0)
     if n == 0 or nbr == 0 or nbc == 0:
         return np.zeros((n, nbr * nbc * cpb * cpb * nb), np.float32)
-    gr = np.zeros_like(X)
-    gc = np.zeros_like(X)
-    gr[:, 1:-1, :] = X[:, 2:, :] - X[:, :-2, :]
-    gc[:, :, 1:-1] = X[:, :, 2:] - X[:, :, :-2]
-    mag = np.hypot(gr, gc)
-    ang = np.rad2deg(np.arctan2(gr, gc)) % 180.0
-    bins = np.minimum((ang * (nb / 180.0)).astype(np.int32), nb - 1)
+    mag, bins = _hog_gradients(X, nb) if gradients is None else gradients
     mag, bins = mag[:, :cr * ppc, :cc * ppc], bins[:, :cr * ppc, :cc * ppc]
     cell = (np.arange(cr * ppc) // ppc)[:, None] * cc + (np.arange(cc * ppc) // ppc)[None, :]
     idx = (np.arange(n)[:, None, None] * (cr * cc) + cell[None]) * nb + bins

@@ -454,12 +454,11 @@ def _first_continuous(b, candidates, min_length, max_gap, max_candidates):
     near = pad.copy()
     near[1:-1] |= pad[:-2]
     near[1:-1] |= pad[2:]
-    xs = np.arange(w)
-    for rho, theta in candidates[:max_candidates]:
-        ys = np.clip(np.rint(_line_rows(rho, theta, w)).astype(int) + 2, 0, h + 3)
-        if _longest_run(near[ys, xs], max_gap) >= need:
-            return float(rho), float(theta)
-    return None
+    cand = candidates[:max_candidates]
+    rows = _line_rows(cand[:, :1], cand[:, 1:], w)  # every candidate at once, row by row as one would give it
+    ys = np.clip(np.rint(rows).astype(int) + 2, 0, h + 3)
+    ok = np.flatnonzero(_longest_runs(near[ys, np.arange(w)], max_gap) >= need)
+    return (float(cand[ok[0], 0]), float(cand[ok[0], 1])) if ok.size else None
 
 
 def _line_rows(rho, theta, w):
@@ -481,17 +480,20 @@ def _ink_along(b, rows, reach):
     return ink, ys
 
 
-def _longest_run(flags, max_gap):
-    """Length of the longest stretch of *flags* with no gap of more than *max_gap* False values."""
+def _longest_runs(flags, max_gap):
+    """Per row of a 2-D *flags*: the length of its longest stretch with no gap of more than *max_gap* False
+    values (0 for a row with no flag), for every row in one pass over the whole array."""
+    k, w = flags.shape
     idx = np.flatnonzero(flags)
+    out = np.zeros(k, int)
     if not idx.size:
-        return 0
-    breaks = np.flatnonzero(np.diff(idx) > max_gap + 1)
-    if not breaks.size:
-        return int(idx[-1] - idx[0] + 1)
-    starts = idx[np.concatenate(([0], breaks + 1))]
-    ends = idx[np.concatenate((breaks, [idx.size - 1]))]
-    return int((ends - starts + 1).max())
+        return out
+    row, col = np.divmod(idx, w)
+    # a stretch starts at a row's first flag or after a gap of more than max_gap
+    start = np.flatnonzero(np.r_[True, (np.diff(row) != 0) | (np.diff(col) > max_gap + 1)])
+    end = np.r_[start[1:], idx.size] - 1
+    np.maximum.at(out, row[start], col[end] - col[start] + 1)
+    return out
 
 
 class _Runs:
