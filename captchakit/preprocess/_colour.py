@@ -16,7 +16,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from captchakit._errors import CaptchakitError
-from captchakit.preprocess._stages import remove_straight_lines
+from captchakit.preprocess._stages import label_components, remove_straight_lines
 
 #: Ink pixels differ from the local background by more than this (Lab distance),
 #: or by 1.5 times what the border's own pixels vary, whichever is larger.
@@ -81,19 +81,31 @@ def kmeans(x, k, seed=0, n_iter=15):
     """
     x = np.asarray(x, np.float32)
     rng = np.random.default_rng(seed)
+    cols = [x[:, i:i + 1] for i in range(x.shape[1])]
+
+    def sq_dist(c):  # (n, len(c)) squared distances, channel by channel, summed in the order .sum(axis=-1) sums
+        d = (cols[0] - c[:, 0]) ** 2
+        for i in range(1, len(cols)):
+            d += (cols[i] - c[:, i]) ** 2
+        return d
+
     centres = [x[rng.integers(len(x))]]
-    d = ((x - centres[0]) ** 2).sum(axis=1)
+    d = sq_dist(centres[0][None])[:, 0]
     for _ in range(1, k):
         if d.sum() <= 0:
             break
         centres.append(x[rng.choice(len(x), p=d / d.sum())])
-        d = np.minimum(d, ((x - centres[-1]) ** 2).sum(axis=1))
+        d = np.minimum(d, sq_dist(centres[-1][None])[:, 0])
     c = np.array(centres)
     labels = np.zeros(len(x), int)
     for _ in range(n_iter):
-        labels = np.argmin(((x[:, None, :] - c[None]) ** 2).sum(axis=2), axis=1)
-        new = np.array([x[labels == j].mean(axis=0) if (labels == j).any() else c[j] for j in range(len(c))])
-        if np.allclose(new, c, atol=0.5):
+        labels = np.argmin(sq_dist(c), axis=1)
+        # each cluster's mean: its rows summed in order in float32 (as ``x[labels == j].mean(axis=0)``)
+        total = np.zeros_like(c)
+        np.add.at(total, labels, x)
+        count = np.bincount(labels, minlength=len(c))
+        new = np.where(count[:, None] > 0, total / np.maximum(count, 1)[:, None].astype(np.float32), c)
+        if np.all(np.abs(new - c) <= 0.5 + 1e-05 * np.abs(c)):  # np.allclose(new, c, atol=0.5)
             break
         c = new
     return labels, c
@@ -161,12 +173,14 @@ def ink_color_spread(image):
 
 def _components(mask):
     """Per 8-connected component of *mask*: area, length (major axis) and mean thickness."""
-    comp, n = ndi.label(mask, np.ones((3, 3), int))
+    n, comp, _ = label_components(mask)
+    n -= 1  # label 0 is the paper
     if n == 0:
         z = np.zeros(0)
         return comp, z, z, z
-    ys, xs = np.nonzero(comp)
-    c = comp[ys, xs]
+    flat = np.flatnonzero(comp)
+    ys, xs = np.divmod(flat, comp.shape[1])
+    c = comp.ravel()[flat].astype(np.intp)
     area = np.bincount(c, minlength=n + 1)[1:].astype(float)
     mx = np.bincount(c, xs, n + 1)[1:] / area
     my = np.bincount(c, ys, n + 1)[1:] / area
