@@ -1,5 +1,6 @@
 """The measuring front end and segmentation by recognition (issue 8/11)."""
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -245,6 +246,40 @@ def test_segmentation_by_recognition_roundtrip(tmp_path, small_set):
     assert rec.score(X[100:], y[100:]) > 0.2  # 100 training images: far above chance (0.01%)
     rec.save(tmp_path / "m")
     assert load_model(tmp_path / "m").predict(X[100:]) == texts
+
+
+def test_the_lattice_scorer_averages_five_seeds_and_reads_older_bundles(tmp_path, small_set):
+    """Five MLPs (seeds 0-4) score the pieces, saved as plain MLPs; a bundle with one MLP (before the
+    average) still loads, and a scorer list that is empty or holds another type is refused in one line."""
+    from captchakit import ModelFileError
+    from captchakit._bundle import load_sklearn, save_sklearn
+    from captchakit.classifiers._recognizer import TRUSTED_TYPES
+
+    X, y = small_set
+    rec = make_recognizer("svm", segmentation="recognition").fit(X[:100], y[:100])
+    seeds = [m.random_state for m in rec.scorer_.members_]
+    assert seeds == [0, 1, 2, 3, 4]
+    avg = np.mean([m.predict_proba(np.zeros((1, 256))) for m in rec.scorer_.members_], axis=0)
+    np.testing.assert_allclose(rec.scorer_.predict_proba(np.zeros((1, 256))), avg)
+    rec.save(tmp_path / "m")
+    file, mj = tmp_path / "m" / "classifier.skops", tmp_path / "m" / "model.json"
+    payload = load_sklearn(file, TRUSTED_TYPES)
+    assert isinstance(payload["scorer"], list) and len(payload["scorer"]) == 5
+
+    def rewrite(scorer):  # the payload as another version wrote it, its digest in model.json to match
+        save_sklearn({**payload, "scorer": scorer}, file)
+        meta = json.loads(mj.read_text())
+        meta["payload"]["sha256"] = hashlib.sha256(file.read_bytes()).hexdigest()
+        mj.write_text(json.dumps(meta))
+
+    one = payload["scorer"][0]
+    rewrite(one)  # the one-MLP layout
+    old = load_model(tmp_path / "m")
+    assert len(old.scorer_.members_) == 1 and all(len(t) == 4 for t in old.predict(X[100:110]))
+    for bad in ([], [one, "not a model"]):
+        rewrite(bad)
+        with pytest.raises(ModelFileError, match="needs its scorer"):
+            load_model(tmp_path / "m")
 
 
 @pytest.mark.skipif(not (SHARED / "lzu_digits").is_dir(), reason="shared lzu_digits not present")
