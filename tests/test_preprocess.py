@@ -96,3 +96,20 @@ def test_preprocessor_rejects_bad_settings():
         Preprocessor(median=4).validate()
     with pytest.raises(CaptchakitError, match="threshold must be one of"):
         Preprocessor(threshold="x").validate()
+
+
+def test_label_components_counts_past_what_16_bits_hold():
+    """16-bit labels only where they cannot overflow: 90,000 single-pixel components on a 600 x 600 image are
+    all counted, and a small image gets the same labels and areas as OpenCV's 32-bit labelling."""
+    import cv2
+
+    from captchakit.preprocess._stages import label_components
+
+    b = np.zeros((600, 600), bool)
+    b[::2, ::2] = True
+    n, labels, stats = label_components(b)
+    assert n == 90_001 and labels.max() == 90_000 and (stats[1:, cv2.CC_STAT_AREA] == 1).all()
+    small = np.random.default_rng(0).random((60, 90)) < 0.4
+    n16, l16, s16 = label_components(small)
+    n32, l32, s32, _ = cv2.connectedComponentsWithStats(small.astype(np.uint8), connectivity=8)
+    assert l16.dtype == np.uint16 and n16 == n32 and (l16 == l32).all() and (s16 == s32).all()
