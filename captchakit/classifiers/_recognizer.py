@@ -5,7 +5,7 @@ from collections import Counter
 
 import cv2
 import numpy as np
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neighbors import KNeighborsClassifier
@@ -62,7 +62,7 @@ TRUSTED_TYPES = tuple(_bundle.type_name(c) for c in (
 SCORER_SEEDS = 5
 
 
-class PieceScorer:
+class PieceScorer(ClassifierMixin, BaseEstimator):
     """The lattice's piece scorer: small MLPs on 16x16 crops, one per seed, their probabilities averaged.
 
     One MLP stopped after 40 passes learns differently from numbers rounded
@@ -97,7 +97,12 @@ class PieceScorer:
         return out
 
     def predict_proba(self, X):
+        """The members' class probabilities, averaged: ``(n, n_classes)``."""
         return np.mean([m.predict_proba(X) for m in self.members_], axis=0)
+
+    def predict(self, X):
+        """The most probable class of each row."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
 def _fit_quietly(scorer, X, y):
