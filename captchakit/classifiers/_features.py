@@ -91,7 +91,8 @@ class HOGFeatures(_CropTransformer):
     def _features(self, X):
         cells = self.pixels_per_cell
         if isinstance(cells, (tuple, list)):  # several cell sizes share one gradient pass
-            grads = _hog_gradients(np.asarray(X, np.float32), self.orientations)
+            X = np.asarray(X, np.float32)
+            grads = _hog_gradients(X, self.orientations)
             return np.concatenate([hog_batch(X, self.orientations, c, self.cells_per_block, grads) for c in cells],
                                   axis=1)
         return hog_batch(X, self.orientations, cells, self.cells_per_block)

@@ -216,10 +216,7 @@ def binarize(gray, method="otsu", threshold=128, block_size=15, offset=10, adapt
         t, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
         if speck_area > 1:
             first = gray <= t
-            _, labels, stats = label_components(first)
-            area = stats[:, cv2.CC_STAT_AREA]
-            small = area < speck_area
-            small[0] = False
+            labels, small, area = _specks(first, speck_area)
             speck_ink = int(area[small].sum())  # the specks' pixels, counted from the components' areas
             if speck_ink >= SPECK_SHARE * first.sum() and speck_ink < first.size:
                 specks = small[labels]
@@ -324,12 +321,20 @@ def remove_specks(binary, min_area=10, connectivity=8):
     binary = _check_2d(binary, "binary").astype(bool)
     if min_area <= 1:
         return binary.copy()
-    n, labels, stats = label_components(binary, connectivity)
-    keep = stats[:, cv2.CC_STAT_AREA] >= min_area
-    if keep[1:].all():  # no specks: no pass over the labels
+    labels, small, _ = _specks(binary, min_area, connectivity)
+    if not small.any():  # no specks: no pass over the labels
         return binary.copy()
-    keep[0] = False
-    return keep[labels]
+    return binary & ~small[labels]
+
+
+def _specks(binary, min_area, connectivity=8):
+    """The component labels of *binary*, which components are specks (under *min_area* pixels; never
+    label 0, the paper) and every component's area."""
+    _, labels, stats = label_components(binary, connectivity)
+    area = stats[:, cv2.CC_STAT_AREA]
+    small = area < min_area
+    small[0] = False
+    return labels, small, area
 
 
 def clear_border(binary, width, value=False):
@@ -535,12 +540,12 @@ class _Runs:
         starts, ends = self._lists
         base = x * self.stride + 1
         off = lo - y  # the distance of row r is |(r - lo) + (lo - y)|, as numpy would compute it over the stretch
+        f = math.floor(y)
         best = None
         k = bisect.bisect_right(ends, base + lo)  # the first run ending below row lo
         while k < len(starts) and starts[k] < base + hi:
             top, bottom = starts[k] - base, ends[k] - base
             a, z = max(top, lo), min(bottom, hi) - 1
-            f = math.floor(y)
             for r in (a, f, f + 1, z):  # the nearest row of a run is an end or a neighbour of y
                 if a <= r <= z:
                     d = abs((r - lo) + off)
