@@ -625,6 +625,31 @@ def test_a_line_of_a_characters_own_colour_takes_only_itself_away():
     assert g[5:25, 40:44].mean() >= 0.85  # (the line was drawn over two of its rows)
 
 
+def test_a_bare_straight_line_goes_without_a_search_for_characters_on_it(monkeypatch):
+    """Only a line component with more on it than a bar of its thickness is searched (the costly part
+    of the colour clusters); a bare line goes as it is, and a character on a line of its colour comes back."""
+    from captchakit.preprocess import _colour
+
+    calls = []
+    real = _colour.remove_straight_lines
+    monkeypatch.setattr(_colour, "remove_straight_lines", lambda b, *a, **k: calls.append(b.sum()) or real(b, *a, **k))
+    im = np.full((30, 90, 3), 250, np.uint8)
+    im[5:25, 40:44] = (30, 30, 200)  # a blue character
+    im[5:9, 40:50] = (30, 30, 200)
+    im[3:5, 2:88] = (200, 30, 30)  # a red line above it, on its own
+    sh = _colour._shaped_components(_colour.color_clusters(im, 2)[0])
+    bar = sh["line"] & (sh["across"] <= sh["thick"] ** 2 / 12 + _colour.BAR_SLACK)
+    assert sh["line"].sum() == 1 and bar[sh["line"]].all()
+    g = _colour.cluster_ink(im, 2) == 0
+    assert calls == [] and not g[3:5].any() and g[5:25, 40:44].all()
+    im[3:25, 10:14] = (200, 30, 30)  # a red character on the red line's path
+    sh = _colour._shaped_components(_colour.color_clusters(im, 2)[0])
+    bar = sh["line"] & (sh["across"] <= sh["thick"] ** 2 / 12 + _colour.BAR_SLACK)
+    assert sh["line"].sum() == 1 and not bar.any()
+    g = _colour.cluster_ink(im, 2) == 0
+    assert len(calls) == 1 and g[8:25, 10:14].mean() > 0.9 and not g[3:5, 30:38].any()
+
+
 def test_a_line_that_bends_under_a_character_is_followed_out_of_it():
     """claptcha's warp can bend its line sharply where a character hides it: the quadratic runs on
     straight, and the line's tail, coming out bent, stayed on the character (a tail on "5", "u", "r")."""
