@@ -650,6 +650,24 @@ def test_a_bare_straight_line_goes_without_a_search_for_characters_on_it(monkeyp
     assert len(calls) == 1 and g[8:25, 10:14].mean() > 0.9 and not g[3:5, 30:38].any()
 
 
+def test_a_piece_of_a_line_in_a_characters_colour_is_no_character():
+    """A line of a glyph's colour, cut short where other glyphs cross it, leaves bars as thin as the image's
+    lines in the glyph's cluster: they go; the glyph, with strokes thicker than the lines, stays."""
+    from captchakit.preprocess import cluster_ink
+
+    im = np.full((48, 120, 3), 250, np.uint8)
+    im[8:32, 10:15] = (200, 30, 30)  # a red glyph (a stem and a bar)
+    im[8:12, 10:22] = (200, 30, 30)
+    im[8:32, 60:65] = (30, 30, 200)  # a blue glyph
+    im[20:22, 30:56] = (200, 30, 30)  # what is left of a red line between them
+    im[35:37, :] = (30, 160, 30)  # a green line across the image
+    g = cluster_ink(im, 3) == 0
+    assert g[8:32, 10:15].all() and g[8:32, 60:65].all()
+    assert not g[20:22, 30:56].any() and not g[35:37].any()
+    im[35:37, :] = 250  # no line in the image: nothing tells how thin a line is, and the bar stays
+    assert (cluster_ink(im, 3)[20:22, 30:56] == 0).all()
+
+
 def test_a_line_that_bends_under_a_character_is_followed_out_of_it():
     """claptcha's warp can bend its line sharply where a character hides it: the quadratic runs on
     straight, and the line's tail, coming out bent, stayed on the character (a tail on "5", "u", "r")."""

@@ -34,6 +34,13 @@ COLOR_SPREAD = 25.0
 #: the 1,612 others by at most 0.25; the images read the same but five, which lost a line's leftovers.
 BAR_SLACK = 0.25
 
+#: A piece of a line, cut short by the characters it crosses, is a straight bar at most this many times as thick
+#: as the image's lines, and at least ``PIECE_LENGTH`` times as long as thick.  In a cluster that holds
+#: characters (a line of a character's colour) it is no character: colour-lines SVM 61.5 -> 65.8% (seed 0),
+#: 58.5 -> 62.8% (seed 1); only the lines' own thickness (1.0) read 60.5%.
+PIECE_THICKNESS = 1.2
+PIECE_LENGTH = 3.0
+
 
 def _lab(image):
     image = np.asarray(image)
@@ -248,7 +255,7 @@ def _shaped_components(labels):
     cluster[comp.ravel()[flat] - 1] = labels.ravel()[flat]
     line = _is_line(length, thick, labels.shape[0])
     biggest = max(1.0, float(area[~line].max())) if (~line).any() else 1.0
-    return {"comp": comp, "cluster": cluster, "area": area, "thick": thick, "across": across, "line": line,
+    return {"comp": comp, "cluster": cluster, "area": area, "length": length, "thick": thick, "across": across, "line": line,
             "dot": ~line & (area < 0.15 * biggest), "n_clusters": int(labels.max()) + 1}
 
 
@@ -322,8 +329,10 @@ def cluster_ink(image, n_colors=8, seed=0):
     component with it: the straight line is taken off that component and
     what is left comes back where it is character-shaped (a line component
     no wider across than a straight bar of its thickness has nothing on it
-    and goes as it is).  When no cluster looks like characters, every ink
-    pixel is kept.
+    and goes as it is).  Pieces of a line that characters cut short are no
+    characters either: straight bars as thin as the image's lines
+    (:func:`_line_pieces`).  When no cluster looks like characters, every
+    ink pixel is kept.
 
     Examples
     --------
@@ -343,9 +352,25 @@ def cluster_ink(image, n_colors=8, seed=0):
         return np.where(labels >= 0, 0, 255).astype(np.uint8)
     # the kept clusters' character-shaped components: their lines and dots stay out
     good = np.asarray(keep)[sh["cluster"]] & ~sh["line"] & ~sh["dot"]
+    if sh["line"].any():
+        # pieces of a line that characters crossed and cut short: straight bars as thin as the lines
+        good &= ~_line_pieces(sh["length"], sh["thick"], sh["across"], float(sh["thick"][sh["line"]].max()))
     ink = np.concatenate([[False], good])[sh["comp"]]
     ink |= _crossed_characters(sh)
     return np.where(ink, 0, 255).astype(np.uint8)
+
+
+def _line_pieces(length, thick, across, line_thick):
+    """Which components are pieces of lines: straight bars (see ``BAR_SLACK``) no thicker than
+    ``PIECE_THICKNESS`` times the image's lines (*line_thick*), at least ``PIECE_LENGTH`` times as long as thick.
+
+    Examples
+    --------
+    >>> _line_pieces(np.array([20.0, 20.0, 20.0]), np.array([2.0, 4.0, 2.0]), np.array([0.4, 1.4, 3.0]), 2.0)
+    array([ True, False, False])
+    """
+    return ((across <= thick ** 2 / 12 + BAR_SLACK) & (thick <= PIECE_THICKNESS * line_thick)
+            & (length >= PIECE_LENGTH * thick))
 
 
 def _crossed_characters(sh):
