@@ -638,13 +638,13 @@ def test_a_bare_straight_line_goes_without_a_search_for_characters_on_it(monkeyp
     im[5:9, 40:50] = (30, 30, 200)
     im[3:5, 2:88] = (200, 30, 30)  # a red line above it, on its own
     sh = _colour._shaped_components(_colour.color_clusters(im, 2)[0])
-    bar = sh["line"] & (sh["across"] <= sh["thick"] ** 2 / 12 + _colour.BAR_SLACK)
+    bar = sh["line"] & _colour._straight_bar(sh["thick"], sh["across"])
     assert sh["line"].sum() == 1 and bar[sh["line"]].all()
     g = _colour.cluster_ink(im, 2) == 0
     assert calls == [] and not g[3:5].any() and g[5:25, 40:44].all()
     im[3:25, 10:14] = (200, 30, 30)  # a red character on the red line's path
     sh = _colour._shaped_components(_colour.color_clusters(im, 2)[0])
-    bar = sh["line"] & (sh["across"] <= sh["thick"] ** 2 / 12 + _colour.BAR_SLACK)
+    bar = sh["line"] & _colour._straight_bar(sh["thick"], sh["across"])
     assert sh["line"].sum() == 1 and not bar.any()
     g = _colour.cluster_ink(im, 2) == 0
     assert len(calls) == 1 and g[8:25, 10:14].mean() > 0.9 and not g[3:5, 30:38].any()

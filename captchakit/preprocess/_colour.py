@@ -199,14 +199,12 @@ def ink_color_spread(image):
     return round(float(np.sqrt(ab.var(axis=0).sum())), 2)
 
 
-def _stats(comp, n, across=False):
-    """Per component 1..*n* of the label map *comp*: area, length (major axis) and mean thickness (area over length).
-
-    With *across*, also the variance of its pixels across the major axis.
-    """
+def _stats(comp, n):
+    """Per component 1..*n* of the label map *comp*: area, length (major axis), mean thickness (area over
+    length) and the variance of its pixels across the major axis."""
     if n == 0:
         z = np.zeros(0)
-        return (z, z, z, z) if across else (z, z, z)
+        return z, z, z, z
     flat = np.flatnonzero(comp)
     ys, xs = np.divmod(flat, comp.shape[1])
     c = comp.ravel()[flat].astype(np.intp)
@@ -220,15 +218,19 @@ def _stats(comp, n, across=False):
     root = np.sqrt(((sxx - syy) / 2) ** 2 + sxy ** 2)
     lam = (sxx + syy) / 2 + root
     length = np.sqrt(12 * lam) + 1  # a bar of length L has variance L^2 / 12 along it
-    if across:
-        return area, length, area / length, np.maximum((sxx + syy) / 2 - root, 0.0)
-    return area, length, area / length
+    return area, length, area / length, np.maximum((sxx + syy) / 2 - root, 0.0)
 
 
 def _components(mask):
     """Per 8-connected component of *mask*: its label map, area, length (major axis) and mean thickness."""
     n, comp, _ = label_components(mask)
-    return (comp,) + _stats(comp, n - 1)  # label 0 is the paper
+    return (comp,) + _stats(comp, n - 1)[:3]  # label 0 is the paper
+
+
+def _straight_bar(thick, across):
+    """Components whose pixels vary across them no more than a straight bar of their thickness (``t^2 / 12``)
+    and ``BAR_SLACK``: nothing sticks out of them."""
+    return across <= thick ** 2 / 12 + BAR_SLACK
 
 
 def _is_line(length, thick, h):
@@ -242,21 +244,22 @@ def _shaped_components(labels):
     Returns a dict: ``comp`` (the map, 0 on the paper; components numbered
     in raster order of their first pixel, so each cluster's in the order
     its own labelling gives), per component ``cluster``, ``area``,
-    ``thick``, ``line`` and ``dot``; and ``n_clusters``.  One labelling of
+    ``length``, ``thick``, ``across`` (see :func:`_stats`), ``line`` and
+    ``dot``; and ``n_clusters``.  One labelling of
     the cluster map (8-connected regions of one cluster) replaces one per
     cluster.
     """
     labels = np.asarray(labels)
     comp = measure.label(labels + 1, background=0, connectivity=2)
     n = int(comp.max())
-    area, length, thick, across = _stats(comp, n, across=True)
+    area, length, thick, across = _stats(comp, n)
     cluster = np.zeros(n, int)
     flat = np.flatnonzero(comp)
     cluster[comp.ravel()[flat] - 1] = labels.ravel()[flat]
     line = _is_line(length, thick, labels.shape[0])
     biggest = max(1.0, float(area[~line].max())) if (~line).any() else 1.0
-    return {"comp": comp, "cluster": cluster, "area": area, "length": length, "thick": thick, "across": across, "line": line,
-            "dot": ~line & (area < 0.15 * biggest), "n_clusters": int(labels.max()) + 1}
+    return {"comp": comp, "cluster": cluster, "area": area, "length": length, "thick": thick, "across": across,
+            "line": line, "dot": ~line & (area < 0.15 * biggest), "n_clusters": int(labels.max()) + 1}
 
 
 def cluster_shapes(labels):
@@ -361,7 +364,7 @@ def cluster_ink(image, n_colors=8, seed=0):
 
 
 def _line_pieces(length, thick, across, line_thick):
-    """Which components are pieces of lines: straight bars (see ``BAR_SLACK``) no thicker than
+    """Which components are pieces of lines: straight bars (:func:`_straight_bar`) no thicker than
     ``PIECE_THICKNESS`` times the image's lines (*line_thick*), at least ``PIECE_LENGTH`` times as long as thick.
 
     Examples
@@ -369,8 +372,7 @@ def _line_pieces(length, thick, across, line_thick):
     >>> _line_pieces(np.array([20.0, 20.0, 20.0]), np.array([2.0, 4.0, 2.0]), np.array([0.4, 1.4, 3.0]), 2.0)
     array([ True, False, False])
     """
-    return ((across <= thick ** 2 / 12 + BAR_SLACK) & (thick <= PIECE_THICKNESS * line_thick)
-            & (length >= PIECE_LENGTH * thick))
+    return _straight_bar(thick, across) & (thick <= PIECE_THICKNESS * line_thick) & (length >= PIECE_LENGTH * thick)
 
 
 def _crossed_characters(sh):
@@ -391,10 +393,8 @@ def _crossed_characters(sh):
     h = comp.shape[0]
     line_cluster = np.concatenate([[-1], np.where(line, sh["cluster"], -1)])[comp]
     out = np.zeros(comp.shape, bool)
-    # a straight bar as thin as it looks (its pixels' variance across it within that of a bar of its
-    # thickness, t^2 / 12, and a quarter pixel^2) has nothing of a character on it
-    bar = line & (sh["across"] <= sh["thick"] ** 2 / 12 + BAR_SLACK)
-    for j in np.unique(sh["cluster"][line & ~bar]):
+    # a line that is a bare straight bar has nothing of a character on it
+    for j in np.unique(sh["cluster"][line & ~_straight_bar(sh["thick"], sh["across"])]):
         rest = remove_straight_lines(line_cluster == j, max(2, int(np.ceil(thin))), max_lines=1)
         sub, area_, length, thick = _components(rest)
         good = (area_ >= 0.15 * biggest) & ~_is_line(length, thick, h)
