@@ -507,9 +507,9 @@ class SegmentingRecognizer(Recognizer):
         for _ in range(2 if search else 0):
             was = self.segmentation_
             cands = self._front_end_candidates(X, pinned_settings(pre))
-            if rounds:  # the second round: the first round's choice against it enlarged (the other candidates
-                # were weighed in the first round, or cost more than they gained: colour-lines 170 s, no change)
-                cands = [(rounds[-1]["chosen"], cands[0][1])] + [c for c in cands[1:] if c[0].startswith("enlarged")]
+            if rounds:  # the second round: every candidate around the first round's choice (under segmentation by
+                # recognition the first round weighed only those that can let characters come apart)
+                cands = [(rounds[-1]["chosen"], cands[0][1])] + cands[1:]
             if len(cands) < 2:
                 if not rounds:
                     self.front_end_["search"] = {"skipped": "segmentation by recognition (the forced-split proxy "
@@ -532,9 +532,9 @@ class SegmentingRecognizer(Recognizer):
                 self.segmentation_ = "recognition" if natural_rate < AUTO_NATURAL_RATE else "forced"
             if not (was == "recognition" and self.segmentation_ == "forced"):
                 break
-            # the chosen front end let the characters come apart: the enlarged images, which the first round could
-            # not weigh (segmentation by recognition), are tried with it (claptcha: straight lines removed, then
-            # the images enlarged twice)
+            # the chosen front end let the characters come apart: the candidates that the first round could not
+            # weigh (segmentation by recognition) are tried around it (claptcha: straight lines removed, then the
+            # images enlarged twice; wheezy.captcha: straight lines removed, then the thin lines kept)
         if rounds:
             self.front_end_["search"] = rounds[0]
             if len(rounds) > 1:
@@ -847,7 +847,7 @@ class SegmentingRecognizer(Recognizer):
             if "second_round" in search:
                 again = search["second_round"]
                 table = ", ".join(f"{r['name']} {r['cv_string_accuracy']:.1%}" for r in again["candidates"])
-                head += (f"the characters came apart: second round, enlarged ({again['seconds']:.0f} s): {table} "
+                head += (f"the characters came apart: second round ({again['seconds']:.0f} s): {table} "
                          f"-> {again['chosen']}\n")
         lines = f"line removal {p.line_thickness} px" if p.remove_lines and p.line_thickness else "lines kept"
         return (head +
