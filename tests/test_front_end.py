@@ -124,6 +124,30 @@ def test_colour_clusters_keep_the_glyphs_and_drop_the_line_of_another_colour():
     assert cluster_ink(np.full((20, 40, 3), 200, np.uint8)).min() == 255  # no ink: nothing kept
 
 
+def test_a_thin_character_cut_by_a_line_of_another_colour_keeps_its_cluster():
+    """A thin "7" that a line of another colour cuts in two measures 2.4 px thick (area over length) against the
+    other glyphs' 5.7: at half their thickness its cluster went with the anti-aliased fringes (about 1 px)."""
+    from captchakit.preprocess import cluster_ink, cluster_shapes, color_clusters, keep_clusters
+
+    im = np.full((40, 120, 3), 250, np.uint8)
+    for x, ink in zip((12, 52), ((200, 30, 30), (30, 30, 200))):
+        im[8:32, x:x + 5] = ink
+        im[8:13, x:x + 14] = ink
+    im[8:10, 88:100] = (250, 170, 60)  # a thin orange "7": its bar
+    im[8:32, 98:100] = (250, 170, 60)  # and its stem
+    im[19:22, :] = (30, 160, 30)  # a green line cuts it in two
+    shapes = cluster_shapes(color_clusters(im, 4)[0])
+    assert sorted(round(s["thickness"], 1) for s in shapes) == [0.0, 2.4, 5.7, 5.7]
+    assert keep_clusters(shapes).count(True) == 3 and keep_clusters(shapes, 0.5).count(True) == 2
+    g = cluster_ink(im, 4)
+    # the bar and the stem above the line (below it, a bare 2-px bar is taken for a piece of a line)
+    assert g[8, 90] == 0 and g[14, 98] == 0
+    assert g[20, 60] == 255  # the line still goes
+    # a fringe (1 px thick beside 5.7) still goes with the new share
+    assert keep_clusters([{"char_pixels": 150, "thickness": 5.7}, {"char_pixels": 40, "thickness": 1.0}]) == [
+        True, False]
+
+
 def test_clusters_channel_in_the_chain_and_the_search():
     from captchakit.classifiers._front_end import front_end_candidates
 
