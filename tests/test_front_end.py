@@ -4,6 +4,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -146,6 +147,25 @@ def test_a_thin_character_cut_by_a_line_of_another_colour_keeps_its_cluster():
     # a fringe (1 px thick beside 5.7) still goes with the new share
     assert keep_clusters([{"char_pixels": 150, "thickness": 5.7}, {"char_pixels": 40, "thickness": 1.0}]) == [
         True, False]
+
+
+def test_a_descender_into_the_bottom_band_leaves_the_paper_above_it_paper():
+    """A stem that fills the bottom tenth moved its columns' background median off the paper, and the paper
+    above it became a cluster of bars kept as characters (32 of colour-lines' 400 test images)."""
+    from captchakit.preprocess import cluster_ink
+    from captchakit.preprocess._colour import local_background
+
+    im = np.full((50, 120, 3), (250, 250, 245), np.uint8)
+    im[10:35, 10:15] = (200, 30, 30)
+    im[10:15, 10:22] = (200, 30, 30)
+    im[15:50, 60:64] = (40, 30, 180)  # a "p"-like stem down into the bottom band
+    im[15:30, 60:72] = (40, 30, 180)
+    im[22:24, :] = (30, 160, 30)  # a line of a third colour
+    g = cluster_ink(im, 4)
+    assert g[20, 12] == 0 and g[40, 61] == 0  # both glyphs
+    assert (g[:14, 55:70] == 255).all()  # the paper above the stem is no ink
+    lab = cv2.cvtColor(im, cv2.COLOR_RGB2LAB).astype(np.float32)
+    assert np.abs(local_background(lab)[61] - lab[0, 61]).max() > 10  # the 5-column background was off there
 
 
 def test_clusters_channel_in_the_chain_and_the_search():

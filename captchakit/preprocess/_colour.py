@@ -49,21 +49,45 @@ def _lab(image):
     return cv2.cvtColor(np.ascontiguousarray(image[:, :, :3]), cv2.COLOR_RGB2LAB).astype(np.float32)
 
 
-def local_background(lab):
+#: The colour clusters find ink against each column's background smoothed over this many columns.  A stem that
+#: runs into the bottom (or top) tenth, a descender, fills half of its columns' edge pixels and moved their median
+#: off the paper, so that the paper above it counted as ink: 32 of colour-lines' 400 test images had such columns
+#: (runs of 4, a stem's width, that the 5-column median left), and their paper became a "character" cluster of bars.
+#: Over 9 columns none had (colour-lines SVM 66.5 -> 67.2%, seed 1 64.5 -> 64.2%, KNN 62.7% unchanged).
+INK_BACKGROUND_COLUMNS = 9
+
+
+def local_background(lab, size=5):
     """Each column's background colour, ``(W, C)``: the median of its top and bottom tenth.
 
     A slowly varying background (tiles of different colours, gradients)
-    is followed column by column; a 5-column median smooths it.
+    is followed column by column; a median over *size* columns smooths it.
+
+    Examples
+    --------
+    >>> lab = np.zeros((20, 30, 3), np.float32); lab[:, 15:] = 100  # two tiles
+    >>> local_background(lab)[[0, 14, 15, 29], 0].tolist()
+    [0.0, 0.0, 100.0, 100.0]
     """
     lab = np.asarray(lab, np.float32)
     k = max(1, lab.shape[0] // 10)
     edge = np.concatenate([lab[:k], lab[-k:]], axis=0)
-    return ndi.median_filter(np.median(edge, axis=0), size=(5, 1), mode="nearest")
+    return ndi.median_filter(np.median(edge, axis=0), size=(int(size), 1), mode="nearest")
 
 
 def _ink_pixels(lab):
-    """Pixels whose colour differs from their column's background by more than the border's own noise."""
-    diff = lab - local_background(lab)[None]
+    """Pixels whose colour differs from their column's background by more than the border's own noise.
+
+    Examples
+    --------
+    A stem that runs into the bottom tenth leaves the paper above it paper:
+
+    >>> im = np.full((50, 60, 3), (250, 250, 245), np.uint8); im[15:50, 20:24] = (40, 30, 180)
+    >>> ink = _ink_pixels(_lab(im))
+    >>> bool(ink[30, 21]), bool(ink[:15, 20:24].any())
+    (True, False)
+    """
+    diff = lab - local_background(lab, INK_BACKGROUND_COLUMNS)[None]
     d = diff[:, :, 0] ** 2  # summed channel by channel, as .sum(axis=2) sums them
     for i in range(1, diff.shape[2]):
         d += diff[:, :, i] ** 2
