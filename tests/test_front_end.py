@@ -4,7 +4,6 @@ import hashlib
 import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -153,7 +152,7 @@ def test_a_descender_into_the_bottom_band_leaves_the_paper_above_it_paper():
     """A stem that fills the bottom tenth moved its columns' background median off the paper, and the paper
     above it became a cluster of bars kept as characters (32 of colour-lines' 400 test images)."""
     from captchakit.preprocess import cluster_ink
-    from captchakit.preprocess._colour import local_background
+    from captchakit.preprocess._colour import _lab, local_background
 
     im = np.full((50, 120, 3), (250, 250, 245), np.uint8)
     im[10:35, 10:15] = (200, 30, 30)
@@ -164,7 +163,7 @@ def test_a_descender_into_the_bottom_band_leaves_the_paper_above_it_paper():
     g = cluster_ink(im, 4)
     assert g[20, 12] == 0 and g[40, 61] == 0  # both glyphs
     assert (g[:14, 55:70] == 255).all()  # the paper above the stem is no ink
-    lab = cv2.cvtColor(im, cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab = _lab(im)
     assert np.abs(local_background(lab)[61] - lab[0, 61]).max() > 10  # the 5-column background was off there
 
 
@@ -569,12 +568,11 @@ def test_straight_line_removal_is_weighed_when_a_third_of_the_images_have_a_line
     from captchakit.classifiers._front_end import front_end_candidates
 
     p = Preprocessor(channel="luminance", polarity="dark", frame=0, line_thickness=2, min_area=4)
-    names = lambda share: [n for n, _ in front_end_candidates(p, {"straight_line_share": share,  # noqa: E731
-                                                                   "stroke_width": 3.0})]
-    assert "straight lines removed" in names(0.42) and "straight lines removed" in names(0.3)
-    assert "straight lines removed" not in names(0.2)  # chinese_4char 0.21, python-captcha 0.03
-    chosen = dict(front_end_candidates(p, {"straight_line_share": 0.42, "stroke_width": 3.0}))
-    assert chosen["straight lines removed"].straight_lines == 3
+    cands = {share: dict(front_end_candidates(p, {"straight_line_share": share, "stroke_width": 3.0}))
+             for share in (0.42, 0.3, 0.2)}
+    assert "straight lines removed" in cands[0.42] and "straight lines removed" in cands[0.3]
+    assert "straight lines removed" not in cands[0.2]  # chinese_4char 0.21, python-captcha 0.03
+    assert cands[0.42]["straight lines removed"].straight_lines == 3
 
 
 def test_search_weighs_straight_line_removal_and_the_flag_pins_it(tmp_path):

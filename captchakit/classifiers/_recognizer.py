@@ -382,7 +382,7 @@ class SegmentingRecognizer(Recognizer):
         After measuring the front end, score a few alternatives around it
         (line removal kept or thicker, a median filter, the runner-up ink
         channel, colour clusters when the ink has several colours, straight-line
-        removal when most images have a long straight line across them, an
+        removal when a third of the images have a long straight line across them, an
         adaptive threshold, the former fixed front end) by 2-fold
         cross-validation of a forced-split proxy on up to 600 training images,
         and keep the measured one unless another reads at least 2 points more
