@@ -723,8 +723,45 @@ def test_a_piece_of_a_line_in_a_characters_colour_is_no_character():
     g = cluster_ink(im, 3) == 0
     assert g[8:32, 10:15].all() and g[8:32, 60:65].all()
     assert not g[20:22, 30:56].any() and not g[35:37].any()
-    im[35:37, :] = 250  # no line in the image: nothing tells how thin a line is, and the bar stays
-    assert (cluster_ink(im, 3)[20:22, 30:56] == 0).all()
+    im[35:37, :] = 250  # no line in the image: the strokes tell, and a bar under 0.6 of their thickness goes
+    assert (cluster_ink(im, 3)[20:22, 30:56] == 255).all()
+    im[20:24, 30:56] = (200, 30, 30)  # a bar as thick as the strokes is no piece of a line
+    assert (cluster_ink(im, 3)[20:24, 30:56] == 0).all()
+
+
+def test_a_bar_much_thinner_than_the_strokes_goes_where_the_lines_measure_thinner():
+    """A diagonal 2-px line loses its anti-aliased edge to other clusters and measures about 1 px; a horizontal
+    2-px piece of a line, shorter than a line, stayed beside 5-px strokes (read "c" as "e")."""
+    from captchakit.preprocess import cluster_ink
+
+    im = np.full((48, 120, 3), 250, np.uint8)
+    im[8:32, 10:15] = (200, 30, 30)
+    im[8:12, 10:22] = (200, 30, 30)
+    im[8:32, 60:65] = (30, 30, 200)
+    im[36, :] = (30, 160, 30)  # a 1-px line across the image
+    im[3:5, 66:100] = (160, 30, 160)  # a 2-px bar of its own colour, 34 px long (a line is 0.8 of the height)
+    g = cluster_ink(im, 4) == 0
+    assert g[8:32, 10:15].all() and g[8:32, 60:65].all()
+    assert not g[36].any() and not g[3:5, 66:100].any()
+
+
+def test_a_characters_top_that_a_line_cut_off_comes_back():
+    """A line of another colour across a stem leaves its top a dot-sized piece of the stem's cluster: it is a
+    piece of the character (within the line's thickness and a pixel of it), not a dot; a dot of that colour
+    away from the characters still goes."""
+    from captchakit.preprocess import cluster_ink
+
+    im = np.full((48, 120, 3), 250, np.uint8)
+    im[6:40, 10:16] = (200, 30, 30)  # a big red glyph
+    im[6:12, 10:30] = (200, 30, 30)
+    im[11:40, 60:65] = (30, 30, 200)  # a blue stem ...
+    im[20:40, 65:75] = (30, 30, 200)  # ... with its bowl
+    im[14:16, :] = (30, 160, 30)  # a green line cuts the stem's top off
+    im[40:42, 100:102] = (30, 30, 200)  # a blue dot on its own
+    g = cluster_ink(im, 3) == 0
+    assert g[11:14, 60:65].all()  # the top (15 pixels, a "dot" beside the glyphs) is back
+    assert g[20:40, 60:75].all() and not g[14:16].any()
+    assert not g[40:42, 100:102].any()
 
 
 def test_a_line_that_bends_under_a_character_is_followed_out_of_it():
