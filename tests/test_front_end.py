@@ -745,6 +745,23 @@ def test_a_bar_much_thinner_than_the_strokes_goes_where_the_lines_measure_thinne
     assert not g[36].any() and not g[3:5, 66:100].any()
 
 
+def test_a_thin_stem_that_a_line_cut_off_is_no_piece_of_a_line():
+    """Below a line of another colour, a thin "1"'s stem is a straight bar as thin as the lines: beside the rest
+    of its character (within the line's width and a pixel) it stays; the same bar away from it goes."""
+    from captchakit.preprocess import cluster_ink
+
+    im = np.full((48, 120, 3), 250, np.uint8)
+    im[8:40, 10:16] = (200, 30, 30)  # a big red glyph
+    im[8:13, 10:30] = (200, 30, 30)
+    im[8:14, 56:62] = (30, 30, 200)  # a blue "1": its flag ...
+    im[8:40, 60:62] = (30, 30, 200)  # ... and its 2-px stem
+    im[14:16, :] = (30, 160, 30)  # a green line cuts the stem below the flag
+    im[30:32, 80:110] = (30, 30, 200)  # a blue bar on its own: a piece of a line
+    g = cluster_ink(im, 3) == 0
+    assert g[16:40, 60:62].all() and g[8:14, 56:62].all()
+    assert not g[30:32, 80:110].any() and not g[14:16].any()
+
+
 def test_a_characters_top_that_a_line_cut_off_comes_back():
     """A line of another colour across a stem leaves its top a dot-sized piece of the stem's cluster: it is a
     piece of the character (within the line's thickness and a pixel of it), not a dot; a dot of that colour
