@@ -44,13 +44,14 @@ PIECE_LENGTH = 3.0
 #: A straight bar no thicker than this share of the characters' strokes (the bulk's thickness, area over length)
 #: is a piece of a line too, where the image's lines measure thinner than they are: a diagonal line loses its
 #: anti-aliased edge to other clusters (1.0-1.3 px for 2-px lines) and a horizontal piece of one keeps its 2 px.
-#: With the fragments below: colour-lines SVM 70.0 -> 75.0% (0.5: 74.0%, 0.7: 75.0%); alone 67.2 -> 67.5%.
+#: With the fragments below: colour-lines SVM 70.0 -> 75.8% (with a fixed 3-px reach 0.5: 74.0%, 0.6 and 0.7: 75.0%);
+#: alone 67.2 -> 67.5%.
 BAR_SHARE = 0.6
 
 #: A dot-sized component of a character cluster within the lines' thickness and this many pixels of a character
 #: component of its own cluster is a piece of that character that a line of another colour cut off (a stem's top
 #: above the line), not a dot.  colour-lines SVM 67.2 -> 70.0% alone (seed 0; a reach of 2 px: 68.8%, 4 px: 70.2%).
-#: So is a line piece there (a "1"'s stem below the line is a straight bar): 75.8 -> 79.0%, seed 1 75.5 -> 81.0%.
+#: So is a line piece there (a "1"'s stem below the line is a straight bar): 75.8 -> 79.0%, seed 1 75.5 -> 80.8%.
 FRAGMENT_REACH = 1
 
 
