@@ -684,6 +684,22 @@ def test_a_line_of_a_characters_own_colour_takes_only_itself_away():
     assert g[5:25, 40:44].mean() >= 0.85  # (the line was drawn over two of its rows)
 
 
+def test_a_short_line_of_a_characters_own_colour_takes_only_itself_away():
+    """A line of a character's colour, 0.8 of the height long or more (a line component with the character) but
+    shorter than 0.4 of the width, took the character away: the line removal looked for lines over 0.4 of the width."""
+    from captchakit.preprocess import cluster_ink
+
+    im = np.full((48, 160, 3), 250, np.uint8)
+    im[8:36, 20:25] = (200, 30, 30)  # a red glyph
+    im[8:12, 20:32] = (200, 30, 30)
+    im[10:34, 70:73] = (30, 30, 200)  # a thin blue one ...
+    im[10:13, 70:78] = (30, 30, 200)
+    im[24:26, 55:115] = (30, 30, 200)  # ... crossed by a blue line 60 px long (0.8 of the height is 38)
+    g = cluster_ink(im, 3) == 0
+    assert g[10:34, 70:73].mean() > 0.9 and g[10:13, 70:78].all()
+    assert not g[24:26, 85:115].any() and g[8:36, 20:25].all()
+
+
 def test_a_bare_straight_line_goes_without_a_search_for_characters_on_it(monkeypatch):
     """Only a line component with more on it than a bar of its thickness is searched (the costly part
     of the colour clusters); a bare line goes as it is, and a character on a line of its colour comes back."""
