@@ -289,7 +289,7 @@ def _shaped_components(labels):
     in raster order of their first pixel, so each cluster's in the order
     its own labelling gives), per component ``cluster``, ``area``,
     ``length``, ``thick``, ``across`` (see :func:`_stats`), ``line`` and
-    ``dot``; and ``n_clusters``.  One labelling of
+    ``dot``; ``n_clusters`` and ``labels`` (the cluster map itself).  One labelling of
     the cluster map (8-connected regions of one cluster) replaces one per
     cluster.
     """
@@ -303,7 +303,8 @@ def _shaped_components(labels):
     line = _is_line(length, thick, labels.shape[0])
     biggest = max(1.0, float(area[~line].max())) if (~line).any() else 1.0
     return {"comp": comp, "cluster": cluster, "area": area, "length": length, "thick": thick, "across": across,
-            "line": line, "dot": ~line & (area < 0.15 * biggest), "n_clusters": int(labels.max()) + 1}
+            "line": line, "dot": ~line & (area < 0.15 * biggest), "n_clusters": int(labels.max()) + 1,
+            "labels": labels}
 
 
 def cluster_shapes(labels):
@@ -411,14 +412,15 @@ def cluster_ink(image, n_colors=8, seed=0):
     if not any(keep):
         return np.where(labels >= 0, 0, 255).astype(np.uint8)
     # the kept clusters' character-shaped components: their lines and dots stay out
-    good = np.asarray(keep)[sh["cluster"]] & ~sh["line"] & ~sh["dot"]
+    in_kept = np.asarray(keep)[sh["cluster"]]
+    good = in_kept & ~sh["line"] & ~sh["dot"]
     line_thick = float(sh["thick"][sh["line"]].max()) if sh["line"].any() else 0.0
     # pieces of a line that characters crossed and cut short: straight bars as thin as the lines, or much
     # thinner than the characters' strokes
     pieces = good & _line_pieces(sh["length"], sh["thick"], sh["across"], line_thick, _bulk_thickness(shapes))
     good &= ~pieces
     # what a line of another colour cut off a character: dots and bars beside a character of their colour
-    good |= _fragments(sh, good, pieces | (np.asarray(keep)[sh["cluster"]] & sh["dot"]), line_thick)
+    good |= _fragments(sh, good, pieces | (in_kept & sh["dot"]), line_thick)
     ink = np.concatenate([[False], good])[sh["comp"]]
     ink |= _crossed_characters(sh)
     return np.where(ink, 0, 255).astype(np.uint8)
@@ -465,12 +467,12 @@ def _fragments(sh, good, candidates, line_thick):
     comp = sh["comp"]
     reach = int(np.ceil(line_thick or 2.0)) + FRAGMENT_REACH
     kernel = np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
-    cluster_map = np.concatenate([[-1], sh["cluster"]])[comp]
     good_map = np.concatenate([[False], good])[comp]
     frag_map = np.concatenate([[False], frag])[comp]
     for j in np.unique(sh["cluster"][frag]):
-        near = cv2.dilate((good_map & (cluster_map == j)).astype(np.uint8), kernel).astype(bool)
-        hit = np.unique(comp[near & frag_map & (cluster_map == j)])
+        in_j = sh["labels"] == j
+        near = cv2.dilate((good_map & in_j).astype(np.uint8), kernel).astype(bool)
+        hit = np.unique(comp[near & frag_map & in_j])
         out[hit - 1] = True
     return out
 
@@ -493,11 +495,11 @@ def _crossed_characters(sh):
     biggest = float(area[~line].max()) if (~line).any() else 1.0
     h, w = comp.shape
     line_cluster = np.concatenate([[-1], np.where(line, sh["cluster"], -1)])[comp]
+    thickness = max(2, int(np.ceil(thin)))
     out = np.zeros(comp.shape, bool)
     # a line that is a bare straight bar has nothing of a character on it
     for j in np.unique(sh["cluster"][line & ~_straight_bar(sh["thick"], sh["across"])]):
         own = line_cluster == j
-        thickness = max(2, int(np.ceil(thin)))
         rest = remove_straight_lines(own, thickness, max_lines=1)
         if np.array_equal(rest, own) and h < w:
             # no line over 0.4 of the width: a line need only be 0.8 of the height long
