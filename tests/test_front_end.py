@@ -875,3 +875,70 @@ def test_vertical_runs_are_looked_up_as_numpy_finds_them():
             continue
         r = int(ink[np.abs(ink - y).argmin()])
         assert got[0] == r and b[got[1]:got[2], x].all() and got[1] <= r < got[2]
+
+
+def test_a_line_along_the_border_is_not_taken_for_the_papers_noise():
+    """The ink threshold follows the paper's own noise, read on the border; a line running along the top border
+    made that noise look as strong as the line, and pale characters were no ink at all (a whole image read empty)."""
+    from captchakit.preprocess import color_clusters
+
+    im = np.full((50, 140, 3), (250, 250, 245), np.uint8)
+    for x, colour in ((10, (150, 200, 240)), (45, (240, 170, 170)), (80, (170, 230, 170))):  # pale glyphs
+        im[12:40, x:x + 5] = colour
+        im[12:16, x:x + 14] = colour
+    im[1:3, 4:136] = (20, 20, 160)  # a dark line along the top border, through both top quarters
+    labels, _ = color_clusters(im, 4)
+    assert (labels[12:40, 10:15] >= 0).all() and (labels[12:40, 80:85] >= 0).all()
+    assert (labels[20:30, 100:130] < 0).all()  # the paper stays paper
+
+
+def test_a_character_that_lines_cut_into_small_pieces_comes_back():
+    """Two lines of another colour cut a glyph into pieces each smaller than a dot's limit (15% of the largest
+    glyph) and no whole piece of it is left to come back beside: together they are a character and come back."""
+    from captchakit.preprocess import cluster_ink
+
+    im = np.full((48, 140, 3), 250, np.uint8)
+    im[4:44, 10:18] = (200, 30, 30)  # a big red glyph (the largest component)
+    im[4:12, 10:30] = (200, 30, 30)
+    im[8:40, 60:64] = (30, 30, 200)  # a blue glyph: a stem and a flag ...
+    im[8:10, 64:70] = (30, 30, 200)
+    im[8:40, 110:114] = (30, 30, 200)  # ... and another blue one, whole, away from it
+    im[8:20, 114:124] = (30, 30, 200)
+    im[18:20, 40:100] = (30, 160, 30)  # two green lines cut the first blue glyph in three
+    im[30:32, 40:100] = (30, 160, 30)
+    g = cluster_ink(im, 3) == 0
+    assert g[8:18, 60:64].all() and g[20:30, 60:64].all() and g[32:40, 60:64].all()
+    assert g[4:44, 10:18].all() and g[8:40, 110:114].all()
+    assert not g[18:20, 40:100].any() and not g[30:32, 40:100].any()
+
+
+def test_pieces_that_the_removal_of_a_line_of_their_colour_cut_apart_come_back_together():
+    """A glyph joined only through a line of its own colour is cut in two when the line is taken off; each piece
+    is under a dot's limit, but the two together are a character."""
+    from captchakit.preprocess import cluster_ink
+
+    im = np.full((48, 140, 3), 250, np.uint8)
+    im[4:44, 10:18] = (200, 30, 30)  # a big red glyph
+    im[4:12, 10:30] = (200, 30, 30)
+    im[10:24, 60:64] = (30, 30, 200)  # a blue glyph's upper stroke ...
+    im[26:38, 66:70] = (30, 30, 200)  # ... and its lower one, offset, joined only by the line
+    im[24:26, 30:138] = (30, 30, 200)  # a blue line across most of the image
+    g = cluster_ink(im, 3) == 0
+    assert g[10:24, 60:64].all() and g[26:38, 66:70].all()
+    assert not g[24:26, 90:138].any() and g[4:44, 10:18].all()
+
+
+def test_a_characters_edge_in_a_cluster_of_its_own_comes_back_but_the_lines_stay_out():
+    """k-means puts a glyph's anti-aliased edge in a cluster of its own, too thin to be kept (a fringe): the glyphs
+    grow back into the ink beside them, two pixels at most, but not into a line component."""
+    from captchakit.preprocess import cluster_ink
+
+    im = np.full((48, 140, 3), 250, np.uint8)
+    for x0, core, edge in ((20, (200, 30, 30), (240, 150, 150)), (80, (30, 30, 200), (150, 150, 240))):
+        im[9:37, x0 - 1:x0 + 7] = edge  # a 1-px edge of a paler shade ...
+        im[10:36, x0:x0 + 6] = core  # ... around each glyph's stem
+    im[41:43, :] = (30, 160, 30)  # a green line across the image, beside the glyphs' feet
+    g = cluster_ink(im, 4) == 0
+    assert g[10:36, 20:26].all() and g[10:36, 80:86].all()
+    assert g[9:37, 19].all() and g[9:37, 26].all() and g[9, 80:86].all()  # the edges are back
+    assert not g[41:43].any()  # the line is not grown into
