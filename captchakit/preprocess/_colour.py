@@ -547,7 +547,9 @@ def _pieced_characters(sh, candidates, line_thick):
     biggest = max(1.0, float(area[~sh["line"]].max())) if (~sh["line"]).any() else 1.0
     reach = int(np.ceil(line_thick or 2.0)) + FRAGMENT_REACH
     cand_map = np.concatenate([[False], cand])[comp]
-    for j in np.unique(sh["cluster"][cand]):
+    # only a cluster whose candidates add up to a character's size can have a group that does
+    total = np.bincount(sh["cluster"][cand], area[cand], sh["n_clusters"])
+    for j in np.flatnonzero(total >= 0.15 * biggest):
         mine = cand_map & (sh["labels"] == j)
         groups, n = _groups(mine, reach)
         g_area, g_len, g_thick, g_across = _stats(groups, n)
