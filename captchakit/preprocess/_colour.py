@@ -304,7 +304,9 @@ def _shaped_components(labels):
     in raster order of their first pixel, so each cluster's in the order
     its own labelling gives), per component ``cluster``, ``area``,
     ``length``, ``thick``, ``across`` (see :func:`_stats`), ``line`` and
-    ``dot``; ``n_clusters`` and ``labels`` (the cluster map itself).  One labelling of
+    ``dot``; ``biggest`` (the largest component's area that is no line, 1
+    where there is none); ``n_clusters`` and ``labels`` (the cluster map
+    itself).  One labelling of
     the cluster map (8-connected regions of one cluster) replaces one per
     cluster.
     """
@@ -318,8 +320,8 @@ def _shaped_components(labels):
     line = _is_line(length, thick, labels.shape[0])
     biggest = max(1.0, float(area[~line].max())) if (~line).any() else 1.0
     return {"comp": comp, "cluster": cluster, "area": area, "length": length, "thick": thick, "across": across,
-            "line": line, "dot": ~line & (area < 0.15 * biggest), "n_clusters": int(labels.max()) + 1,
-            "labels": labels}
+            "line": line, "dot": ~line & (area < 0.15 * biggest), "biggest": biggest,
+            "n_clusters": int(labels.max()) + 1, "labels": labels}
 
 
 def cluster_shapes(labels):
@@ -410,8 +412,10 @@ def cluster_ink(image, n_colors=8, seed=0):
     character comes back: pieces beside a character of their colour
     (:func:`_fragments`), and pieces that together are as large as a
     character where no whole component of it is left
-    (:func:`_pieced_characters`).  When no cluster looks like characters,
-    every ink pixel is kept.
+    (:func:`_pieced_characters`).  The characters then grow by up to
+    ``EDGE_GROWTH`` pixels into the ink beside them that is no line (their
+    edges and shades that k-means put in other clusters).  When no cluster
+    looks like characters, every ink pixel is kept.
 
     Examples
     --------
@@ -543,8 +547,7 @@ def _pieced_characters(sh, candidates, line_thick):
     out = np.zeros(len(cand), bool)
     if not cand.any():
         return out
-    comp, area, h = sh["comp"], sh["area"], sh["comp"].shape[0]
-    biggest = max(1.0, float(area[~sh["line"]].max())) if (~sh["line"]).any() else 1.0
+    comp, area, h, biggest = sh["comp"], sh["area"], sh["comp"].shape[0], sh["biggest"]
     reach = int(np.ceil(line_thick or 2.0)) + FRAGMENT_REACH
     cand_map = np.concatenate([[False], cand])[comp]
     # only a cluster whose candidates add up to a character's size can have a group that does
@@ -571,11 +574,11 @@ def _crossed_characters(sh):
     of what is left, components that are neither lines nor dots (under 15%
     of the largest character-like component) come back.
     """
-    comp, line, area = sh["comp"], sh["line"], sh["area"]
+    comp, line = sh["comp"], sh["line"]
     if not line.any():
         return False
     thin = float(sh["thick"][line].min())
-    biggest = float(area[~line].max()) if (~line).any() else 1.0
+    biggest = sh["biggest"]
     h, w = comp.shape
     line_cluster = np.concatenate([[-1], np.where(line, sh["cluster"], -1)])[comp]
     thickness = max(2, int(np.ceil(thin)))
