@@ -67,6 +67,9 @@ SHORT_LINE = 0.4
 #: (seed 1); one pixel read 86.0 and 87.8%, three 88.5 and 88.5%.
 EDGE_GROWTH = 2
 
+#: A component under this share of the largest one that is no line is a dot (a speck, or a piece of something).
+DOT_SHARE = 0.15
+
 
 def _lab(image):
     image = np.asarray(image)
@@ -286,6 +289,17 @@ def _stats(comp, n):
     return area, length, area / length, np.maximum((sxx + syy) / 2 - root, 0.0)
 
 
+def _on_pixels(flags, comp):
+    """Per-component *flags* (components 1..n) painted on the label map *comp*: a per-pixel mask, False on 0.
+
+    Examples
+    --------
+    >>> _on_pixels(np.array([True, False]), np.array([[0, 1, 2]])).tolist()
+    [[False, True, False]]
+    """
+    return np.concatenate([[False], flags])[comp]
+
+
 def _straight_bar(thick, across):
     """Components whose pixels vary across them no more than a straight bar of their thickness (``t^2 / 12``)
     and ``BAR_SLACK``: nothing sticks out of them."""
@@ -320,7 +334,7 @@ def _shaped_components(labels):
     line = _is_line(length, thick, labels.shape[0])
     biggest = max(1.0, float(area[~line].max())) if (~line).any() else 1.0
     return {"comp": comp, "cluster": cluster, "area": area, "length": length, "thick": thick, "across": across,
-            "line": line, "dot": ~line & (area < 0.15 * biggest), "biggest": biggest,
+            "line": line, "dot": ~line & (area < DOT_SHARE * biggest), "biggest": biggest,
             "n_clusters": int(labels.max()) + 1, "labels": labels}
 
 
@@ -442,13 +456,16 @@ def cluster_ink(image, n_colors=8, seed=0):
     # thinner than the characters' strokes
     pieces = good & _line_pieces(sh["length"], sh["thick"], sh["across"], line_thick, _bulk_thickness(shapes))
     good &= ~pieces
-    # what a line of another colour cut off a character: dots and bars beside a character of their colour
-    good |= _fragments(sh, good, pieces | (in_kept & sh["dot"]), line_thick)
-    good |= _pieced_characters(sh, (pieces | (in_kept & sh["dot"])) & ~good, line_thick)
-    ink = np.concatenate([[False], good])[sh["comp"]]
+    # what lines cut off a character: pieces of lines and dots of the character clusters, within the lines'
+    # thickness and a pixel (2-px lines where there are none) of a character of their colour, or of each other
+    loose = pieces | (in_kept & sh["dot"])
+    reach = int(np.ceil(line_thick or 2.0)) + FRAGMENT_REACH
+    good |= _fragments(sh, good, loose, reach)
+    good |= _pieced_characters(sh, loose & ~good, reach)
+    ink = _on_pixels(good, sh["comp"])
     ink |= _crossed_characters(sh)
     # the characters' own edges and shades that k-means put in other clusters: ink beside them, outside the lines
-    free = (labels >= 0) & ~ink & ~np.concatenate([[False], sh["line"]])[sh["comp"]]
+    free = (labels >= 0) & ~ink & ~_on_pixels(sh["line"], sh["comp"])
     ink = _grow(ink, free, EDGE_GROWTH)
     return np.where(ink, 0, 255).astype(np.uint8)
 
@@ -486,10 +503,10 @@ def _line_pieces(length, thick, across, line_thick, stroke=0.0):
     return _straight_bar(thick, across) & (thick <= most) & (length >= PIECE_LENGTH * thick)
 
 
-def _fragments(sh, good, candidates, line_thick):
+def _fragments(sh, good, candidates, reach):
     """Which of the *candidates* (dot-sized components of the character clusters, pieces of lines) are pieces
-    of a character that a line cut off: those within the lines' thickness and ``FRAGMENT_REACH`` pixels (2-px
-    lines where there are none) of a *good* (character) component of their own cluster.
+    of a character that a line cut off: those within *reach* pixels (the lines' thickness and
+    ``FRAGMENT_REACH``) of a *good* (character) component of their own cluster.
 
     A piece of a line of a character's colour is cut off by the other characters it crosses, away from its
     own; a straight piece beside a character of its colour is a stroke of it (the stem of a "1" below a line).
@@ -501,7 +518,7 @@ def _fragments(sh, good, candidates, line_thick):
     >>> lab[2:4, 50:52] = 0  # a dot of the characters' colour, away from them
     >>> sh = _shaped_components(lab)
     >>> good = ~sh["line"] & ~sh["dot"] & (sh["cluster"] == 0)
-    >>> int(sh["dot"].sum()), _fragments(sh, good, sh["dot"], 2.0).nonzero()[0].tolist()
+    >>> int(sh["dot"].sum()), _fragments(sh, good, sh["dot"], 3).nonzero()[0].tolist()
     (2, [2])
     """
     frag = np.asarray(candidates, bool)
@@ -509,10 +526,9 @@ def _fragments(sh, good, candidates, line_thick):
     if not frag.any() or not good.any():
         return out
     comp = sh["comp"]
-    reach = int(np.ceil(line_thick or 2.0)) + FRAGMENT_REACH
     kernel = np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
-    good_map = np.concatenate([[False], good])[comp]
-    frag_map = np.concatenate([[False], frag])[comp]
+    good_map = _on_pixels(good, comp)
+    frag_map = _on_pixels(frag, comp)
     for j in np.unique(sh["cluster"][frag]):
         in_j = sh["labels"] == j
         near = cv2.dilate((good_map & in_j).astype(np.uint8), kernel).astype(bool)
@@ -539,26 +555,25 @@ def _groups(mask, reach):
     return np.where(mask, labels, 0), n - 1
 
 
-def _pieced_characters(sh, candidates, line_thick):
+def _pieced_characters(sh, candidates, reach):
     """Which of the *candidates* together make a character that lines of other colours cut into pieces: groups of
-    them, of one cluster, that :func:`_groups` joins (each grown by the lines' thickness and ``FRAGMENT_REACH``
-    pixels), as large as a character (15% of the largest character-like component) and shaped like none of the lines."""
+    them, of one cluster, that :func:`_groups` joins (each grown by *reach* pixels), as large as a character
+    (``DOT_SHARE`` of the largest character-like component) and shaped like no line nor piece of one."""
     cand = np.asarray(candidates, bool)
     out = np.zeros(len(cand), bool)
     if not cand.any():
         return out
     comp, area, h, biggest = sh["comp"], sh["area"], sh["comp"].shape[0], sh["biggest"]
-    reach = int(np.ceil(line_thick or 2.0)) + FRAGMENT_REACH
-    cand_map = np.concatenate([[False], cand])[comp]
+    cand_map = _on_pixels(cand, comp)
     # only a cluster whose candidates add up to a character's size can have a group that does
     total = np.bincount(sh["cluster"][cand], area[cand], sh["n_clusters"])
-    for j in np.flatnonzero(total >= 0.15 * biggest):
+    for j in np.flatnonzero(total >= DOT_SHARE * biggest):
         mine = cand_map & (sh["labels"] == j)
         groups, n = _groups(mine, reach)
         g_area, g_len, g_thick, g_across = _stats(groups, n)
-        ok = ((g_area >= 0.15 * biggest) & ~_is_line(g_len, g_thick, h)
-              & ~(_straight_bar(g_thick, g_across) & (g_len >= PIECE_LENGTH * g_thick)))
-        hit = np.unique(comp[np.concatenate([[False], ok])[groups]])
+        ok = ((g_area >= DOT_SHARE * biggest) & ~_is_line(g_len, g_thick, h)
+              & ~_line_pieces(g_len, g_thick, g_across, np.inf))
+        hit = np.unique(comp[_on_pixels(ok, groups)])
         out[hit[hit > 0] - 1] = True
     return out
 
@@ -593,6 +608,6 @@ def _crossed_characters(sh):
         # pieces that the line's removal cut apart are measured together
         sub, n = _groups(rest, thickness + FRAGMENT_REACH)
         area_, length, thick, _ = _stats(sub, n)
-        good = (area_ >= 0.15 * biggest) & ~_is_line(length, thick, h)
-        out |= np.concatenate([[False], good])[sub]
+        good = (area_ >= DOT_SHARE * biggest) & ~_is_line(length, thick, h)
+        out |= _on_pixels(good, sub)
     return out
