@@ -423,6 +423,41 @@ def test_time_limit_stops_before_an_epoch_that_would_end_past_it(monkeypatch):
     assert rates == [0.002, 0.002, 0.001, 0.0005, 0.0005] and state == {"epochs": 5, "stopped": True, "annealed": 2}
 
 
+def test_time_limit_does_not_take_the_first_epochs_tracing_for_the_epochs_to_come(monkeypatch):
+    """The first epoch also traces the model: a 60 s limit whose first epoch took 20 s and the next 5 s each
+    keeps its learning rate until the end comes near (the former rule, the longest epoch yet, halved it from
+    the first epoch on, and a 500-image learning-curve point of the demo never left chance)."""
+    from types import SimpleNamespace
+
+    from captchakit.cnn_baseline import _recognizer as r
+
+    class Rate:
+        def __init__(self):
+            self.value = 1.0
+
+        def __array__(self, dtype=None, copy=None):
+            return np.asarray(self.value, dtype)
+
+        def assign(self, v):
+            self.value = v
+
+    clock = [0.0]
+    monkeypatch.setattr(r.time, "perf_counter", lambda: clock[0])
+    state = {}
+    cb = r._deadline_callback(0.0, 60.0, state)
+    cb.set_model(SimpleNamespace(stop_training=False, optimizer=SimpleNamespace(learning_rate=Rate())))
+    rates = []
+    for epoch, seconds in enumerate([20.0] + [5.0] * 20):
+        cb.on_epoch_begin(epoch)
+        clock[0] += seconds
+        cb.on_epoch_end(epoch)
+        rates.append(cb.model.optimizer.learning_rate.value)
+        if cb.model.stop_training:
+            break
+    # ends at 20, 25, ..., 45 at full rate (45 + 3 x 5 = 60 still fits); 50 and 55 halve; 60 stops
+    assert rates == [1.0] * 6 + [0.5, 0.25, 0.25] and state == {"epochs": 9, "stopped": True, "annealed": 2}
+
+
 def test_time_limit_ends_training_keeps_a_model_and_says_so(tmp_path, capsys):
     X, y = two_class_set()
     params = dict(epochs=200, patience=200, learning_rate=1e-2, augment=False, **{**TINY, "verbose": 1})
