@@ -122,7 +122,7 @@ def fresh(out, alphabets=("digits", "alnum"), fixed_digits=None):
                          "train s": f"{row['train_seconds']:.0f}"})
             print(rows[-1], f"(wall {time.perf_counter() - t0:.0f} s)", flush=True)
     print("CNN, built-in python-captcha sets: train 10,000 (seed 0; 9,000 + 1,000 for early stopping), test 1,000 "
-          "(seed 10,000); built-in recipe (40x100 for digits, 48x128 for alnum, batch 64, patience 4; at most 15 "
+          "(seed 10,000); built-in recipe (40x100; 48x128 for fresh alnum; batch 64, patience 4; at most 15 "
           "epochs for digits, 30 for alnum, twice that with fresh images)")
     print(table(rows, list(rows[0])) if rows else "no rows")
 
