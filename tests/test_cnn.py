@@ -369,6 +369,19 @@ def test_training_keeps_tensorflows_start_up_chatter_and_keras_warnings_off_the_
         assert noise not in out.stderr, out.stderr
 
 
+class Rate:
+    """A stand-in for an optimizer's learning-rate variable: read with ``np.asarray``, set with ``assign``."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.value, dtype)
+
+    def assign(self, v):
+        self.value = v
+
+
 def test_time_limit_stops_before_an_epoch_that_would_end_past_it(monkeypatch):
     """The deadline callback: the next epoch, as long as the longest yet, must end within the limit."""
     from types import SimpleNamespace
@@ -399,19 +412,9 @@ def test_time_limit_stops_before_an_epoch_that_would_end_past_it(monkeypatch):
     assert state["stopped"]
 
     # as the limit comes near (fewer than three more epochs fit), each epoch halves the learning rate
-    class Rate:
-        def __init__(self):
-            self.value = 0.002
-
-        def __array__(self, dtype=None, copy=None):
-            return np.asarray(self.value, dtype)
-
-        def assign(self, v):
-            self.value = v
-
     clock[0], state = 100.0, {}
     cb = r._deadline_callback(100.0, 50.0, state)
-    cb.set_model(SimpleNamespace(stop_training=False, optimizer=SimpleNamespace(learning_rate=Rate())))
+    cb.set_model(SimpleNamespace(stop_training=False, optimizer=SimpleNamespace(learning_rate=Rate(0.002))))
     rates = []
     for epoch in range(8):  # 10 s each: after the 2nd, 20 + 3 x 10 fits; after the 3rd and 4th not; the 5th ends at 50
         cb.on_epoch_begin(epoch)
@@ -431,21 +434,11 @@ def test_time_limit_does_not_take_the_first_epochs_tracing_for_the_epochs_to_com
 
     from captchakit.cnn_baseline import _recognizer as r
 
-    class Rate:
-        def __init__(self):
-            self.value = 1.0
-
-        def __array__(self, dtype=None, copy=None):
-            return np.asarray(self.value, dtype)
-
-        def assign(self, v):
-            self.value = v
-
     clock = [0.0]
     monkeypatch.setattr(r.time, "perf_counter", lambda: clock[0])
     state = {}
     cb = r._deadline_callback(0.0, 60.0, state)
-    cb.set_model(SimpleNamespace(stop_training=False, optimizer=SimpleNamespace(learning_rate=Rate())))
+    cb.set_model(SimpleNamespace(stop_training=False, optimizer=SimpleNamespace(learning_rate=Rate(1.0))))
     rates = []
     for epoch, seconds in enumerate([20.0] + [5.0] * 20):
         cb.on_epoch_begin(epoch)
