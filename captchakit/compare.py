@@ -85,7 +85,8 @@ def builtin_cnn_recipe(alphabet="digits", quick=False, fresh=False):
     if fresh and not quick:
         epochs *= 2
     limit = BUILTIN_TIME_LIMIT if small and not (quick or fresh) else None
-    return {"epochs": epochs, "image_size": "48x128" if fresh and not small else "40x100", "batch_size": 64, "patience": 4, "warmup_steps": 0,
+    size = "48x128" if fresh and not (small or quick) else "40x100"
+    return {"epochs": epochs, "image_size": size, "batch_size": 64, "patience": 4, "warmup_steps": 0,
             "time_limit": limit}
 
 
