@@ -383,7 +383,7 @@ class Rate:
 
 
 def test_time_limit_stops_before_an_epoch_that_would_end_past_it(monkeypatch):
-    """The deadline callback: the next epoch, as long as the longest yet, must end within the limit."""
+    """The deadline callback: the next epoch, as long as the longest after the first, must end within the limit."""
     from types import SimpleNamespace
 
     from captchakit.cnn_baseline import _recognizer as r

@@ -347,7 +347,7 @@ def cluster_shapes(labels):
         Per cluster: ``pixels``; ``line_share`` (of its pixels, those in
         long thin components: longer than 0.8 of the image height and
         thinner than a tenth of their length or 2.5 px, i.e. lines);
-        ``dot_share`` (those in components under 15% of the image's largest
+        ``dot_share`` (those in components under ``DOT_SHARE`` of the image's largest
         non-line component: dots and specks); ``char_pixels`` and
         ``thickness`` (the pixels of its other components, and their
         area-weighted mean thickness, area over length).
@@ -586,8 +586,8 @@ def _crossed_characters(sh):
     :func:`~captchakit.preprocess.remove_straight_lines` takes the line off
     each cluster's lines (strokes crossing it stay; where no line runs over
     0.4 of the width, one over ``SHORT_LINE`` of the height is looked for);
-    of what is left, components that are neither lines nor dots (under 15%
-    of the largest character-like component) come back.
+    of what is left, components that are neither lines nor dots (under
+    ``DOT_SHARE`` of the largest character-like component) come back.
     """
     comp, line = sh["comp"], sh["line"]
     if not line.any():
