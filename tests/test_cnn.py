@@ -11,8 +11,9 @@ pytest.importorskip("tensorflow")
 from captchakit._errors import ModelFileError  # noqa: E402
 from captchakit.cnn_baseline import CNNRecognizer, build_model, chance_loss  # noqa: E402
 
-# the toy tests pin the positions head and no warm-up; the measured defaults are tested below
-TINY = dict(height=24, width=48, filters=(4, 8, 8, 8), rnn_units=8, batch_size=16, verbose=0, seed=0,
+# the toy tests pin the positions head and no warm-up; the measured defaults are tested below. They leave the
+# recurrent layer out: tracing it doubles a tiny fit's time, and the tests that keep it say so (rnn_units=8)
+TINY = dict(height=24, width=48, filters=(4, 8, 8, 8), rnn_units=0, batch_size=16, verbose=0, seed=0,
             head="positions", warmup_steps=0)
 
 
@@ -51,7 +52,7 @@ def test_chance_loss():
 
 def test_train_save_load_identical(tmp_path, small_set):
     X, y = small_set
-    rec = CNNRecognizer(epochs=2, **TINY).fit(X[:60], y[:60])
+    rec = CNNRecognizer(epochs=2, **{**TINY, "rnn_units": 8}).fit(X[:60], y[:60])
     before = rec.predict(X[100:110])
     texts, conf = rec.predict(X[100:102], return_confidence=True)
     assert all(len(t) == 4 for t in texts) and all(len(c) == 4 for c in conf)
@@ -283,7 +284,7 @@ def test_settings_are_measured_from_the_data_and_stored(tmp_path):
     assert big["head"] == "positions" and big["batch_size"] == 64 and big["epochs"] == 29  # 4,000 steps of 141
 
     X, y = generate_captchas(40, width=120, height=30, seed=2)
-    rec = CNNRecognizer(epochs=1, filters=(4, 8, 8, 8), rnn_units=8, verbose=0, batch_size=8).fit(X, y)
+    rec = CNNRecognizer(epochs=1, filters=(4, 8, 8, 8), rnn_units=0, verbose=0, batch_size=8).fit(X, y)
     st = rec.settings_
     assert (st["height"], st["width"], st["head"], st["batch_size"]) == (32, 128, "ctc", 8)
     assert st["pinned"] == ["batch_size", "epochs"]

@@ -16,7 +16,7 @@ from captchakit.cli import cli
 from captchakit.preprocess import Preprocessor
 from captchakit.segment import Segmenter
 
-TINY_CNN = dict(height=24, width=48, filters=(4, 8, 8, 8), rnn_units=8, batch_size=16, verbose=0, epochs=1)
+TINY_CNN = dict(height=24, width=48, filters=(4, 8, 8, 8), rnn_units=0, batch_size=16, verbose=0, epochs=1)
 
 
 def test_registry_builds_every_method():

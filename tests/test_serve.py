@@ -146,7 +146,7 @@ def test_serve_command_refuses_a_bad_model_in_one_line(tmp_path):
 def test_cnn_served_equals_offline(tmp_path, images):
     pytest.importorskip("tensorflow")
     X, y = generate_captchas(60, seed=4)
-    rec = make_recognizer("cnn", epochs=1, height=32, width=64, filters=(8, 16, 16, 16), rnn_units=16, verbose=0)
+    rec = make_recognizer("cnn", epochs=1, height=32, width=64, filters=(8, 16, 16, 16), rnn_units=0, verbose=0)
     rec.fit(X, y).save(tmp_path / "cnn")
     model = load_model(tmp_path / "cnn")
     client = TestClient(Server({"cnn": model}).app())
