@@ -13,7 +13,7 @@ from captchakit._errors import CaptchakitError, LabelError, ModelFileError
 from captchakit.cnn_baseline._data import check_ink, fresh_dataset, make_dataset, to_input
 from captchakit.cnn_baseline._model import build_model
 from captchakit.cnn_baseline._settings import AUTO_SETTINGS, derive_settings, measure_ink, restart_recipe
-from captchakit.cnn_baseline._tf import import_keras
+from captchakit.cnn_baseline._tf import import_keras, native_noise_filtered
 from captchakit.data._alphabet import resolve_alphabet
 from captchakit.data._labels import fold_alphabet
 
@@ -655,11 +655,12 @@ class CNNRecognizer(Recognizer):
         else:
             train_ds = make_dataset(xt, yt, batch_size, self.augment, run["seed"], noise=self.noise)
         try:
-            hist = self.model_.fit(
-                train_ds, steps_per_epoch=steps,
-                validation_data=make_dataset(xv, yvv, 256, False, run["seed"], shuffle=False) if len(xv) else None,
-                epochs=2 * epochs, callbacks=callbacks, verbose=keras_verbosity(self.verbose),
-                shuffle=False)  # the dataset shuffles itself, seeded
+            with native_noise_filtered():  # what TensorFlow's C++ core says meanwhile, less its chatter
+                hist = self.model_.fit(
+                    train_ds, steps_per_epoch=steps,
+                    validation_data=make_dataset(xv, yvv, 256, False, run["seed"], shuffle=False) if len(xv) else None,
+                    epochs=2 * epochs, callbacks=callbacks, verbose=keras_verbosity(self.verbose),
+                    shuffle=False)  # the dataset shuffles itself, seeded
         finally:
             if source is not None:
                 source.close()

@@ -1,13 +1,15 @@
-"""Import TensorFlow and Keras once, without their C++ start-up chatter on the terminal."""
+"""Import TensorFlow and Keras once, and keep their C++ core's chatter off the terminal."""
 
+import contextlib
 import os
 import sys
 import tempfile
 
-#: Pieces of the lines that TensorFlow's C++ core writes straight to file descriptor 2 while it
-#: starts on a machine without a GPU (no Python setting or environment variable silences them:
-#: they come before its logging is set up). Any other line is passed on unchanged.
-START_UP_NOISE = (
+#: Pieces of the lines that TensorFlow's C++ core writes straight to file descriptor 2: while it starts on a
+#: machine without a GPU, and once per process when a graph with boolean tensors (the CTC loss) meets a CPU
+#: that oneDNN does not take them on. No Python setting or environment variable silences them short of
+#: hiding real errors too. Any other line is passed on unchanged.
+NATIVE_NOISE = (
     "absl::InitializeLog",
     "cudart_stub.cc",
     "cuda_platform.cc",
@@ -17,48 +19,59 @@ START_UP_NOISE = (
     "Unable to register cu",
     "computation placer already registered",
     "oneDNN custom operations are on",
+    "oneDNN supports DT_BOOL only on platforms with AVX-512",
 )
 
 
-def start_up_lines(text):
-    """The lines of *text* that are not TensorFlow's known start-up chatter.
+def useful_lines(text):
+    """The lines of *text* that are not TensorFlow's known chatter (:data:`NATIVE_NOISE`).
 
     Examples
     --------
-    >>> start_up_lines("I0000 cudart_stub.cc:31] Could not find cuda drivers\\nreal problem\\n")
+    >>> useful_lines("I0000 cudart_stub.cc:31] Could not find cuda drivers\\nreal problem\\n")
     ['real problem']
     """
-    return [line for line in text.splitlines() if line.strip() and not any(n in line for n in START_UP_NOISE)]
+    return [line for line in text.splitlines() if line.strip() and not any(n in line for n in NATIVE_NOISE)]
+
+
+@contextlib.contextmanager
+def native_noise_filtered():
+    """Catch what is written to file descriptor 2 meanwhile; then pass it on without :data:`NATIVE_NOISE`.
+
+    TensorFlow's C++ core writes to the descriptor itself, past ``sys.stderr``.
+    What comes meanwhile reaches standard error when the block ends (also when
+    it raises), in its order.
+    """
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no standard error to catch: nothing reaches a terminal anyway
+        yield
+        return
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            for line in useful_lines(caught.read().decode("utf-8", "replace")):
+                print(line, file=sys.stderr)
 
 
 def import_keras():
     """Import TensorFlow and Keras (once) and start TensorFlow's devices; returns the keras module.
 
     What TensorFlow writes to the process's standard error while it starts
-    is caught and passed on without the lines in :data:`START_UP_NOISE`.
+    is caught and passed on without its chatter (:func:`native_noise_filtered`).
     """
     if "tensorflow" in sys.modules and "keras" in sys.modules:
         return sys.modules["keras"]
-    sys.stderr.flush()
-    try:
-        saved = os.dup(2)
-    except OSError:  # no standard error to catch: nothing reaches a terminal anyway
+    with native_noise_filtered():
         import keras
+        import tensorflow as tf
 
-        return keras
-    with tempfile.TemporaryFile() as caught:
-        os.dup2(caught.fileno(), 2)
-        try:
-            import keras
-            import tensorflow as tf
-
-            tf.config.list_logical_devices()  # the devices start here (and say so on fd 2)
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-        caught.seek(0)
-        text = caught.read().decode("utf-8", "replace")
-    for line in start_up_lines(text):
-        print(line, file=sys.stderr)
+        tf.config.list_logical_devices()  # the devices start here (and say so on fd 2)
     return keras
