@@ -280,6 +280,27 @@ def test_candidate_cuts_include_the_valley_between_touching_blocks():
     assert crop.shape == (16, 16) and ink > 0
 
 
+def test_a_piece_takes_its_overhanging_components_whole_and_leaves_its_neighbours_out():
+    """The piece's mask: the range, components mostly inside taken whole, small ones mostly outside left out."""
+    from captchakit.segment._segment import crop_to_square
+
+    b = np.zeros((16, 40), bool)
+    b[2:8, 8:18] = True    # 10 columns, 8 of them inside 10-30: taken whole
+    b[2:4, 29:35] = True   # 6 columns, 1 inside: left out (no wider than the widest character, 8)
+    b[11:13, 25:35] = True  # 10 columns, half inside: cut at the range's edge
+    cropper = PieceCropper(b, 8)
+    expected = np.zeros_like(b)
+    expected[2:8, 8:18] = True
+    expected[11:13, 25:30] = True
+    assert np.array_equal(cropper.mask(10, 30), expected)
+    # the crop is the square crop of that mask, cut from the columns the piece reaches
+    crop, ink = cropper.crop(10, 30, 16)
+    assert np.array_equal(crop, crop_to_square(expected, 16)) and ink == int(expected.sum())
+    # wider than a character, the neighbour is cut at the range's edge instead of left out
+    wide = PieceCropper(b, 5).mask(10, 30)
+    assert wide[2:4, 29].all() and not wide[2:4, 30:].any()
+
+
 def test_segmentation_by_recognition_roundtrip(tmp_path, small_set):
     X, y = small_set
     rec = make_recognizer("svm", segmentation="recognition").fit(X[:100], y[:100])
