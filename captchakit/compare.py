@@ -178,8 +178,9 @@ def run_compare(train, test, methods=ALL_METHODS, train_sizes=(), cnn_params=Non
         train_s = time.perf_counter() - t0
         if getattr(rec, "history_", None):
             histories[method] = rec.history_
-        for w in rec.warnings_:
-            echo(f"warning: {w}")
+        if not getattr(rec, "verbose", 0):  # a verbose CNN said each one as it came (RESTART:, TIME LIMIT:...)
+            for w in rec.warnings_:
+                echo(f"warning: {w}")
         if rec.warnings_:
             said[method] = list(rec.warnings_)
         res = evaluate(rec, Xte, yte, data_note)

@@ -42,7 +42,9 @@ def test_compare_report_says_what_training_warned_of(tmp_path):
     res = CliRunner().invoke(cli, ["compare", "--quick", "--methods", "cnn", "--report", str(out), "--count", "60",
                                    "--train-sizes", "none", "--time-limit", "0.05"])
     assert res.exit_code == 0, res.output
-    assert "warning: training stopped at its time limit (0.05 s)" in res.output
+    # said once, as training stopped (it was also repeated as a "warning:" line right after)
+    assert res.output.count("training stopped at its time limit (0.05 s)") == 1
+    assert "TIME LIMIT: training stopped at its time limit (0.05 s)" in res.output
     notes = json.loads((out / "results.json").read_text())["notes"]
     assert any(n.startswith("Warning (cnn): training stopped at its time limit (0.05 s)") for n in notes)
     assert "Warning (cnn): training stopped at its time limit" in (out / "report.md").read_text()
