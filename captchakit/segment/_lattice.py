@@ -90,6 +90,7 @@ class PieceCropper:
         n, self.labels, stats = label_components(self.binary)
         self.x0 = stats[1:, cv2.CC_STAT_LEFT]
         self.x1 = self.x0 + stats[1:, cv2.CC_STAT_WIDTH]
+        self.width = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], 1)
         self.max_width = max_width
 
     def mask(self, x0, x1):
@@ -108,13 +109,12 @@ class PieceCropper:
         """The piece's ink in the columns it can reach (the range and its whole components), and the first one."""
         w = self.binary.shape[1]
         x0, x1 = min(max(int(x0), 0), w), min(max(int(x1), 0), w)
-        ov = np.clip(np.minimum(self.x1, x1) - np.maximum(self.x0, x0), 0, None)
-        width = np.maximum(self.x1 - self.x0, 1)
-        share = ov / width
+        share = np.clip(np.minimum(self.x1, x1) - np.maximum(self.x0, x0), 0, None) / self.width
         whole = share >= 0.7
-        left_out = (share <= 0.3) & (width <= self.max_width)
+        left_out = (share <= 0.3) & (self.width <= self.max_width)
         a, b = x0, max(x1, x0)
-        if whole.any():
+        any_whole = bool(whole.any())
+        if any_whole:
             lo, hi = int(self.x0[whole].min()), int(self.x1[whole].max())
             a, b = min(a, lo), max(b, hi)
         m = np.zeros((self.binary.shape[0], b - a), bool)
@@ -123,7 +123,7 @@ class PieceCropper:
         # sorts: a lattice crops thousands of pieces per image set
         if left_out.any():
             m[:, x0 - a:x1 - a] &= ~np.concatenate(([False], left_out))[self.labels[:, x0:x1]]
-        if whole.any():
+        if any_whole:
             m[:, lo - a:hi - a] |= np.concatenate(([False], whole))[self.labels[:, lo:hi]]
         return m, a
 
