@@ -91,7 +91,7 @@ def main():
         tr = [change(x, rng) for x in Xtr]
         te = [change(x, rng) for x in Xte]
         for m in args.methods.split(","):
-            rec = make_recognizer(m)
+            rec = make_recognizer(m, n_jobs=2)  # as the command line builds it (--jobs 2)
             t0 = time.perf_counter()
             rec.fit(tr, ytr)
             fit_s = time.perf_counter() - t0

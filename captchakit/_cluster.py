@@ -111,6 +111,27 @@ class QueueByName:
         self._queue.put(item)
 
 
+def each(fn, args, n_jobs=None):
+    """``fn(*a)`` for every tuple *a* of *args*, yielded in order.
+
+    With *n_jobs* None or 1 the calls run here, one by one, as the results
+    are asked for.  Otherwise they run in *n_jobs* of joblib's loky worker
+    processes, named explicitly: a joblib backend set around the caller (the
+    Dask backend inside a cluster's task, whose nested calls would wait for
+    the cluster's busy workers) is never inherited.
+
+    Examples
+    --------
+    >>> list(each(pow, [(2, 3), (3, 2)]))
+    [8, 9]
+    """
+    if n_jobs is None or n_jobs == 1:
+        return (fn(*a) for a in args)
+    from joblib import Parallel, delayed
+
+    return Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")(delayed(fn)(*a) for a in args)
+
+
 @contextlib.contextmanager
 def parallel_runner(scheduler=None, n_jobs=1):
     """Context manager: joblib's backend set for *scheduler*; yields a :class:`Runner`.

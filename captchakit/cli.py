@@ -257,6 +257,9 @@ def front_end_options(f):
         click.option("--segmentation", type=click.Choice(["auto", "recognition", "forced"]), default=None,
                      help="Classic: segmentation by recognition, the forced split, or auto (by recognition when "
                           "few training images fall apart naturally). Default: auto."),
+        click.option("--jobs", "-j", type=click.IntRange(min=1), default=2, show_default=True,
+                     help="Classic: worker processes for the front-end search's fits and the piece scorer's MLPs "
+                          "(segmentation by recognition); the model is the same for any number."),
     ])
 
 
@@ -576,7 +579,7 @@ def train(data, method, model_path, features, search, seg_method, connectivity, 
           line_thickness, channel, frame, straight_lines, enlarge, flatten, config_file, alphabet, length, labels_file,
           pattern, val_split, seed, count,
           epochs, batch_size, image_size, head, patience, cnn_input, augment, noise, schedule, distribute, pretrain,
-          time_limit, fresh, overwrite, front_end, segmentation, ignore_case, fold, task):
+          time_limit, fresh, overwrite, front_end, segmentation, jobs, ignore_case, fold, task):
     """Train a recognizer on the labelled images of DATA and save a model bundle.
 
     A validation part (--val-split, seeded) is held out; its figures are
@@ -615,7 +618,7 @@ def train(data, method, model_path, features, search, seg_method, connectivity, 
         raise CaptchakitError(f"--{'fresh' if fresh else 'count'} is for the built-in generated set: "
                               "leave out DATA to use it")
     rec = make_recognizer(method, **params, preprocessor=pre, segmenter=seg, features=features, seed=seed,
-                          alphabet=alphabet, segmentation=seg_mode, fold=fold_spec, task=task,
+                          alphabet=alphabet, segmentation=seg_mode, fold=fold_spec, task=task, n_jobs=jobs,
                           **({"front_end_search": False} if front_end != "auto" else {}))
     with lock(mp.parent / f".{mp.name}.lock", "model"):
         if builtin is None:
@@ -773,7 +776,7 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, alp
             crop_size,
             threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area, remove_lines,
             line_thickness, channel, frame, straight_lines, enlarge, flatten, config_file, quick, overwrite, front_end,
-            segmentation, ignore_case, fold, task, scheduler):
+            segmentation, jobs, ignore_case, fold, task, scheduler):
     """Compare KNN, SVM and the CNN on one seeded split and write a report.
 
     Without DATA, a built-in seeded set is generated (python-captcha, 4
@@ -815,7 +818,9 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, alp
             raise CaptchakitError(f"--{name} is for the built-in generated set: leave out DATA to use it")
     if len(data_sets) > 1 or scheduler:
         classic = {"preprocessor": pre, "segmenter": seg, "segmentation": seg_mode,
-                   "front_end_search": front_end == "auto" and "auto", "fold": fold_spec, "task": task}
+                   "front_end_search": front_end == "auto" and "auto", "fold": fold_spec, "task": task,
+                   # on a cluster each set is one task on one worker: its search runs there, in that worker
+                   **({} if scheduler else {"n_jobs": jobs})}
         return _compare_sets(data_sets, meths, report_dir, overwrite, train_sizes, test_split, seed, cnn_params,
                              classic, scheduler, t_start)
     folder = OutputFolder(report_dir, overwrite=overwrite, append=None, inputs=[data] if data else [])
@@ -864,7 +869,7 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, alp
                                          # the built-in set keeps its measured front end (the search kept it
                                          # there too, at 30 s per classic method of the demo's time budget)
                                          "front_end_search": front_end == "auto" and data is not None and "auto",
-                                         "fold": fold_spec, "task": task})
+                                         "fold": fold_spec, "task": task, "n_jobs": jobs})
     notes = [f"Data: {note}.", f"Seed: {seed}. Test images are never used for training, tuning or early stopping.",
              f"Classic methods: front end {front_end} (settings left 'auto' are measured on the training images; "
              f"each model's measured values are in its model.json), preprocessing {pre.to_dict()}, segmentation "

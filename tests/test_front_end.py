@@ -312,6 +312,31 @@ def test_segmentation_by_recognition_roundtrip(tmp_path, small_set):
     assert load_model(tmp_path / "m").predict(X[100:]) == texts
 
 
+def test_the_piece_scorers_mlps_fit_in_workers_to_the_same_weights(monkeypatch):
+    """``n_jobs`` (``--jobs``) fits the scorer's seeded MLPs in joblib's workers: the same MLPs as in one;
+    a small scorer is fitted in this process."""
+    import os
+
+    import captchakit.classifiers._recognizer as recognizer
+    from captchakit._cluster import each
+    from captchakit.classifiers._recognizer import PieceScorer, _fit_quietly
+
+    assert set(each(os.getpid, [()] * 4, 2)) - {os.getpid()}  # two workers: other processes
+    asked = []
+    monkeypatch.setattr(recognizer, "each", lambda fn, args, n_jobs: asked.append(n_jobs) or each(fn, args, n_jobs))
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 4000).astype(str)  # SCORER_WORKERS_FROM: fewer crops are fitted in this process
+    X = rng.random((4000, 16)) + np.eye(3)[y.astype(int)].repeat(6, axis=1)[:, :16]
+    one, two = (_fit_quietly(PieceScorer(n_seeds=2, n_jobs=n), X, y) for n in (None, 2))
+    assert [m.random_state for m in two.members_] == [0, 1]
+    for a, b in zip(one.members_, two.members_):
+        for p, q in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
+            np.testing.assert_array_equal(p, q)
+    np.testing.assert_array_equal(one.predict_proba(X), two.predict_proba(X))
+    _fit_quietly(PieceScorer(n_seeds=2, n_jobs=2), X[:300], y[:300])
+    assert asked == [None, 2, None]
+
+
 def test_the_lattice_scorer_averages_five_seeds_and_reads_older_bundles(tmp_path, small_set):
     """Five MLPs (seeds 0-4) score the pieces, saved as plain MLPs; a bundle with one MLP (before the
     average) still loads, and a scorer list that is empty or holds another type is refused in one line."""
@@ -412,6 +437,30 @@ def test_search_finds_the_front_end_that_reads_and_keeps_the_measured_one_on_a_t
     assert by["other"]["changes"] == {"polarity": "dark"}
     chosen, rep = search_front_end(rec, X, y, [("measured", right), ("same", Preprocessor(**right.get_params()))])
     assert rep["chosen"] == "measured"
+
+
+def test_search_in_two_workers_scores_as_in_one_and_counts_every_fit(small_set):
+    """The search's fits run in joblib's workers (``--jobs``, default 2 on the command line): the same
+    scores and choice, and the progress bar sees each candidate-and-fold fit once."""
+    from captchakit.classifiers._front_end import search_front_end
+
+    X, y = small_set
+    right = Preprocessor(channel="luminance", polarity="dark", frame=0, line_thickness=4, min_area=12)
+    cands = [("measured", Preprocessor(**{**right.get_params(), "polarity": "light"})), ("other", right),
+             ("thicker", Preprocessor(**{**right.get_params(), "line_thickness": 6}))]
+    ticks = []
+
+    def progress(items):
+        for item in items:
+            ticks.append(item)
+            yield item
+
+    reports = []
+    for n_jobs in (1, 2):
+        chosen, rep = search_front_end(make_recognizer("knn"), X, y, cands, n_jobs=n_jobs, progress=progress)
+        reports.append({k: v for k, v in rep.items() if k != "seconds"})
+    assert reports[0] == reports[1] and reports[0]["chosen"] in ("other", "thicker")
+    assert len(ticks) == 2 * len(cands) * 2  # two runs, three candidates, two folds
 
 
 def test_search_raises_a_fault_in_the_code_instead_of_scoring_it_zero(small_set, monkeypatch):

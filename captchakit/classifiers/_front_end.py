@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import KFold
 
+from captchakit._cluster import each
 from captchakit._errors import CaptchakitError
 from captchakit.preprocess import Preprocessor
 from captchakit.preprocess._measure import flatten_size_for
@@ -188,8 +189,12 @@ def front_end_candidates(resolved, measured, pinned=()):
     return cands
 
 
-def search_front_end(rec, X, y, candidates, max_images=600, cv=2, seed=0, progress=None):
+def search_front_end(rec, X, y, candidates, max_images=600, cv=2, seed=0, progress=None, n_jobs=None):
     """Score *candidates* by *cv*-fold CV of a forced-split proxy of *rec* on (a sample of) X, y.
+
+    The candidate-and-fold fits run in *n_jobs* worker processes (None or 1: here;
+    :func:`captchakit._cluster.each`); every fit is seeded and the same wherever it runs, so the
+    scores do not depend on *n_jobs*.
 
     Returns
     -------
@@ -199,8 +204,6 @@ def search_front_end(rec, X, y, candidates, max_images=600, cv=2, seed=0, progre
         settings changed), ``chosen``, ``n_images``, ``cv``, ``seed``,
         ``seconds``.
     """
-    from captchakit.metrics import summarize
-
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     idx = np.sort(rng.permutation(len(X))[:max_images])
@@ -209,19 +212,13 @@ def search_front_end(rec, X, y, candidates, max_images=600, cv=2, seed=0, progre
     proxy = clone(rec).set_params(front_end_search=False, segmentation="forced", n_components=48)
     jobs = [(c, f) for c in range(len(candidates)) for f in range(len(folds))]
     scores = {c: [] for c in range(len(candidates))}
-    for c, f in (progress(jobs) if progress else jobs):
-        tr, te = folds[f]
-        est = clone(proxy).set_params(preprocessor=candidates[c][1],
-                                      segmenter=segmenter_for(proxy.segmenter, candidates[c][1]))
-        try:
-            est.fit([Xs[i] for i in tr], [ys[i] for i in tr])
-            pred = est.predict([Xs[i] for i in te])
-            s = summarize([ys[i] for i in te], pred, 0.0, len(te))
-            scores[c].append((s["string_accuracy"], s["char_accuracy"]))
-        except (CaptchakitError, ValueError):
-            # a front end under which nothing segments (or too little to fit) scores 0; a fault in the
-            # code is raised, not scored (a NameError once passed here for a front end that read badly)
-            scores[c].append((0.0, 0.0))
+    # the fits run here or in worker processes (their results come back in order), and the bar counts them
+    results = each(_score_front_end, ((clone(proxy).set_params(
+        preprocessor=candidates[c][1], segmenter=segmenter_for(proxy.segmenter, candidates[c][1])),
+        [Xs[i] for i in folds[f][0]], [ys[i] for i in folds[f][0]],
+        [Xs[i] for i in folds[f][1]], [ys[i] for i in folds[f][1]]) for c, f in jobs), n_jobs)
+    for score, (c, _) in zip(results, progress(jobs) if progress else jobs):
+        scores[c].append(score)
     rows = []
     base = candidates[0][1].get_params()
     for c, (name, p) in enumerate(candidates):
@@ -235,3 +232,17 @@ def search_front_end(rec, X, y, candidates, max_images=600, cv=2, seed=0, progre
     report = {"candidates": rows, "chosen": rows[best]["name"], "n_images": len(Xs), "cv": cv, "seed": seed,
               "margin": MARGIN, "proxy": "forced split, PCA 48", "seconds": round(time.perf_counter() - t0, 1)}
     return candidates[best][1], report
+
+
+def _score_front_end(est, X_train, y_train, X_test, y_test):
+    """Whole-string and per-character accuracy of *est* fitted on the one part and read on the other."""
+    from captchakit.metrics import summarize
+
+    try:
+        est.fit(X_train, y_train)
+        s = summarize(y_test, est.predict(X_test), 0.0, len(y_test))
+    except (CaptchakitError, ValueError):
+        # a front end under which nothing segments (or too little to fit) scores 0; a fault in the
+        # code is raised, not scored (a NameError once passed here for a front end that read badly)
+        return (0.0, 0.0)
+    return (s["string_accuracy"], s["char_accuracy"])

@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from captchakit import _bundle
 from captchakit._base import Recognizer, detail
+from captchakit._cluster import each
 from captchakit._errors import CaptchakitError, LabelError
 from captchakit.classifiers._front_end import (
     enlarged_settings, front_end_candidates, pinned_settings, search_front_end, segmenter_for,
@@ -60,6 +61,9 @@ TRUSTED_TYPES = tuple(_bundle.type_name(c) for c in (
 
 #: How many piece scorers, seeds 0 to SCORER_SEEDS - 1, the lattice averages.
 SCORER_SEEDS = 5
+#: The scorer's MLPs are fitted in worker processes (``n_jobs``) from this many crops on (captcha_images_v2's
+#: 832 training images give tens of thousands; a small set's fits take less than starting the workers).
+SCORER_WORKERS_FROM = 4000
 
 
 class PieceScorer(ClassifierMixin, BaseEstimator):
@@ -78,13 +82,16 @@ class PieceScorer(ClassifierMixin, BaseEstimator):
     (['a', 'b'], (1, 2), 2)
     """
 
-    def __init__(self, n_seeds=SCORER_SEEDS):
+    def __init__(self, n_seeds=SCORER_SEEDS, n_jobs=None):
         self.n_seeds = n_seeds
+        self.n_jobs = n_jobs
 
     def fit(self, X, y):
-        self.members_ = [MLPClassifier(hidden_layer_sizes=(128,), alpha=1e-3, batch_size=128,
-                                       learning_rate_init=2e-3, max_iter=40, random_state=k).fit(X, y)
-                         for k in range(int(self.n_seeds))]
+        """Fit one MLP per seed, here or in *n_jobs* worker processes (each is seeded: the same MLPs anywhere).
+
+        Fewer than ``SCORER_WORKERS_FROM`` crops are fitted here: starting the workers would cost more."""
+        n_jobs = self.n_jobs if len(X) >= SCORER_WORKERS_FROM else None
+        self.members_ = list(each(_fit_member, ((X, y, k) for k in range(int(self.n_seeds))), n_jobs))
         self.classes_ = self.members_[0].classes_
         return self
 
@@ -103,6 +110,14 @@ class PieceScorer(ClassifierMixin, BaseEstimator):
     def predict(self, X):
         """The most probable class of each row."""
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def _fit_member(X, y, seed):
+    """One piece-scorer MLP (its 40 passes are a time budget: no ConvergenceWarning, in whichever process)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return MLPClassifier(hidden_layer_sizes=(128,), alpha=1e-3, batch_size=128, learning_rate_init=2e-3,
+                             max_iter=40, random_state=seed).fit(X, y)
 
 
 def _fit_quietly(scorer, X, y):
@@ -389,6 +404,11 @@ class SegmentingRecognizer(Recognizer):
         (:func:`~captchakit.classifiers._front_end.search_front_end`).
         Settings the user gave are never changed.  ``auto`` (default): from
         300 training images on.  The table is stored in ``front_end_["search"]``.
+    n_jobs : int, optional
+        Worker processes (joblib's loky; None or 1: none, the fits run in this
+        process) for the front-end search's fits and, with segmentation by
+        recognition, the piece scorer's MLPs.  Every fit is seeded: the model
+        is the same for any number.
 
     Attributes
     ----------
@@ -422,7 +442,7 @@ class SegmentingRecognizer(Recognizer):
 
     def __init__(self, preprocessor=None, segmenter=None, features="auto", scale=False,
                  n_components="auto", classifier="svm", alphabet=None, n_chars=None, alt_windows=(),
-                 segmentation="auto", front_end_search="auto", fold=None, task="text"):
+                 segmentation="auto", front_end_search="auto", fold=None, task="text", n_jobs=None):
         self.preprocessor = preprocessor
         self.segmenter = segmenter
         self.features = features
@@ -436,6 +456,7 @@ class SegmentingRecognizer(Recognizer):
         self.front_end_search = front_end_search
         self.fold = fold
         self.task = task
+        self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------
     def _settings(self):
@@ -520,7 +541,7 @@ class SegmentingRecognizer(Recognizer):
             # multiply its cost)
             probe = clone(self).set_params(segmenter=self.segmenter_,
                                            features="hog" if self.features == "auto" else self.features)
-            chosen, report = search_front_end(probe, sized, y, cands, progress=progress)
+            chosen, report = search_front_end(probe, sized, y, cands, progress=progress, n_jobs=self.n_jobs)
             rounds.append(report)
             if chosen is cands[0][1]:
                 break
@@ -759,9 +780,8 @@ class SegmentingRecognizer(Recognizer):
         self._jit = (jit, jit_y)
         return pos, (pos16, neg), pos_y, used, spans_all
 
-    @staticmethod
-    def _new_scorer():
-        return PieceScorer()
+    def _new_scorer(self):
+        return PieceScorer(n_jobs=self.n_jobs)
 
     def _lattice(self, binary, n, boxes, cropper=None):
         """Cuts, pieces and the scorer's crops of one image; ``None`` when there is nothing to cut."""
