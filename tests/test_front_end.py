@@ -324,16 +324,17 @@ def test_the_piece_scorers_mlps_fit_in_workers_to_the_same_weights(monkeypatch):
     assert set(each(os.getpid, [()] * 4, 2)) - {os.getpid()}  # two workers: other processes
     asked = []
     monkeypatch.setattr(recognizer, "each", lambda fn, args, n_jobs: asked.append(n_jobs) or each(fn, args, n_jobs))
+    monkeypatch.setattr(recognizer, "SCORER_WORKERS_FROM", 300)  # fewer crops are fitted in this process
     rng = np.random.default_rng(0)
-    y = rng.integers(0, 3, 4000).astype(str)  # SCORER_WORKERS_FROM: fewer crops are fitted in this process
-    X = rng.random((4000, 16)) + np.eye(3)[y.astype(int)].repeat(6, axis=1)[:, :16]
+    y = rng.integers(0, 3, 300).astype(str)
+    X = rng.random((300, 16)) + np.eye(3)[y.astype(int)].repeat(6, axis=1)[:, :16]
     one, two = (_fit_quietly(PieceScorer(n_seeds=2, n_jobs=n), X, y) for n in (None, 2))
     assert [m.random_state for m in two.members_] == [0, 1]
     for a, b in zip(one.members_, two.members_):
         for p, q in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
             np.testing.assert_array_equal(p, q)
     np.testing.assert_array_equal(one.predict_proba(X), two.predict_proba(X))
-    _fit_quietly(PieceScorer(n_seeds=2, n_jobs=2), X[:300], y[:300])
+    _fit_quietly(PieceScorer(n_seeds=2, n_jobs=2), X[:299], y[:299])
     assert asked == [None, 2, None]
 
 
@@ -446,8 +447,7 @@ def test_search_in_two_workers_scores_as_in_one_and_counts_every_fit(small_set):
 
     X, y = small_set
     right = Preprocessor(channel="luminance", polarity="dark", frame=0, line_thickness=4, min_area=12)
-    cands = [("measured", Preprocessor(**{**right.get_params(), "polarity": "light"})), ("other", right),
-             ("thicker", Preprocessor(**{**right.get_params(), "line_thickness": 6}))]
+    cands = [("measured", Preprocessor(**{**right.get_params(), "polarity": "light"})), ("other", right)]
     ticks = []
 
     def progress(items):
@@ -459,8 +459,8 @@ def test_search_in_two_workers_scores_as_in_one_and_counts_every_fit(small_set):
     for n_jobs in (1, 2):
         chosen, rep = search_front_end(make_recognizer("knn"), X, y, cands, n_jobs=n_jobs, progress=progress)
         reports.append({k: v for k, v in rep.items() if k != "seconds"})
-    assert reports[0] == reports[1] and reports[0]["chosen"] in ("other", "thicker")
-    assert len(ticks) == 2 * len(cands) * 2  # two runs, three candidates, two folds
+    assert reports[0] == reports[1] and reports[0]["chosen"] == "other"
+    assert len(ticks) == 2 * len(cands) * 2  # two runs, two candidates, two folds
 
 
 def test_search_raises_a_fault_in_the_code_instead_of_scoring_it_zero(small_set, monkeypatch):
