@@ -319,7 +319,7 @@ def test_the_piece_scorers_mlps_fit_in_workers_to_the_same_weights(monkeypatch):
 
     import captchakit.classifiers._recognizer as recognizer
     from captchakit._cluster import each
-    from captchakit.classifiers._recognizer import PieceScorer, _fit_quietly
+    from captchakit.classifiers._recognizer import PieceScorer
 
     assert set(each(os.getpid, [()] * 4, 2)) - {os.getpid()}  # two workers: other processes
     asked = []
@@ -328,13 +328,13 @@ def test_the_piece_scorers_mlps_fit_in_workers_to_the_same_weights(monkeypatch):
     rng = np.random.default_rng(0)
     y = rng.integers(0, 3, 300).astype(str)
     X = rng.random((300, 16)) + np.eye(3)[y.astype(int)].repeat(6, axis=1)[:, :16]
-    one, two = (_fit_quietly(PieceScorer(n_seeds=2, n_jobs=n), X, y) for n in (None, 2))
+    one, two = (PieceScorer(n_seeds=2, n_jobs=n).fit(X, y) for n in (None, 2))
     assert [m.random_state for m in two.members_] == [0, 1]
     for a, b in zip(one.members_, two.members_):
         for p, q in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
             np.testing.assert_array_equal(p, q)
     np.testing.assert_array_equal(one.predict_proba(X), two.predict_proba(X))
-    _fit_quietly(PieceScorer(n_seeds=2, n_jobs=2), X[:299], y[:299])
+    PieceScorer(n_seeds=2, n_jobs=2).fit(X[:299], y[:299])
     assert asked == [None, 2, None]
 
 

@@ -212,11 +212,12 @@ def search_front_end(rec, X, y, candidates, max_images=600, cv=2, seed=0, progre
     proxy = clone(rec).set_params(front_end_search=False, segmentation="forced", n_components=48)
     jobs = [(c, f) for c in range(len(candidates)) for f in range(len(folds))]
     scores = {c: [] for c in range(len(candidates))}
+    # each fold's training and test part, built once for all candidates
+    parts = [([Xs[i] for i in tr], [ys[i] for i in tr], [Xs[i] for i in te], [ys[i] for i in te]) for tr, te in folds]
     # the fits run here or in worker processes (their results come back in order), and the bar counts them
     results = each(_score_front_end, ((clone(proxy).set_params(
-        preprocessor=candidates[c][1], segmenter=segmenter_for(proxy.segmenter, candidates[c][1])),
-        [Xs[i] for i in folds[f][0]], [ys[i] for i in folds[f][0]],
-        [Xs[i] for i in folds[f][1]], [ys[i] for i in folds[f][1]]) for c, f in jobs), n_jobs)
+        preprocessor=candidates[c][1], segmenter=segmenter_for(proxy.segmenter, candidates[c][1])), *parts[f])
+        for c, f in jobs), n_jobs)
     for score, (c, _) in zip(results, progress(jobs) if progress else jobs):
         scores[c].append(score)
     rows = []

@@ -77,7 +77,7 @@ class PieceScorer(ClassifierMixin, BaseEstimator):
     Examples
     --------
     >>> X = np.r_[np.zeros((150, 4)), np.ones((150, 4))]; y = ["a"] * 150 + ["b"] * 150
-    >>> s = _fit_quietly(PieceScorer(n_seeds=2), X, y)
+    >>> s = PieceScorer(n_seeds=2).fit(X, y)
     >>> s.classes_.tolist(), s.predict_proba(X[:1]).shape, len(s.members_)
     (['a', 'b'], (1, 2), 2)
     """
@@ -118,13 +118,6 @@ def _fit_member(X, y, seed):
         warnings.simplefilter("ignore", ConvergenceWarning)
         return MLPClassifier(hidden_layer_sizes=(128,), alpha=1e-3, batch_size=128, learning_rate_init=2e-3,
                              max_iter=40, random_state=seed).fit(X, y)
-
-
-def _fit_quietly(scorer, X, y):
-    """Fit the piece scorer; its 40 passes are a time budget, so scikit-learn's ConvergenceWarning is not shown."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return scorer.fit(X, y)
 
 
 def make_classifier(method="svm", **params):
@@ -718,7 +711,7 @@ class SegmentingRecognizer(Recognizer):
             c = PieceCropper(binaries[i], self.widths_[1])
             first.extend(c.crop(int(b[0]), int(b[2]), SCORER_SIZE)[0] for b in segs[i].boxes)
         first_y = [ch for i in keep for ch in y[i]]
-        scorer = _fit_quietly(self._new_scorer(), np.asarray(first).reshape(len(first), -1), first_y)
+        scorer = self._new_scorer().fit(np.asarray(first).reshape(len(first), -1), first_y)
         rng = np.random.default_rng(seed)
         order = sorted(rng.permutation(len(binaries))[:max_align])
         for _ in range(2):  # align with the first scorer, then once more with the better one
@@ -731,7 +724,7 @@ class SegmentingRecognizer(Recognizer):
             self.width_median_ = float(np.median(w))
             pos16, neg = pos16
             Xs = np.asarray(pos16 + neg).reshape(len(pos16) + len(neg), -1)
-            scorer = _fit_quietly(self._new_scorer(), Xs, pos_y + [REJECT] * len(neg))
+            scorer = self._new_scorer().fit(Xs, pos_y + [REJECT] * len(neg))
         self.scorer_ = scorer
         jit, jit_y = self._jit
         del self._jit
