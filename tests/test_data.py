@@ -135,6 +135,18 @@ def test_labels_from_csv_json_and_nested(tmp_path):
     assert {lab for _, lab in items} == {"one", "two"}
 
 
+@pytest.mark.parametrize("header", ["file,label", "Image,Text", "image_path,answer", "path , labels"])
+def test_a_labels_files_header_row_is_skipped_under_any_common_name(tmp_path, header):
+    Image.fromarray(np.full((10, 10, 3), 255, np.uint8)).save(tmp_path / "one.png")
+    (tmp_path / "l.csv").write_text(f"{header}\none.png,33\n")
+    items, problems = find_labelled_images(tmp_path / "l.csv")
+    assert [lab for _, lab in items] == ["33"] and problems == []
+    # a first row that lists an image is data, whatever its label
+    (tmp_path / "l.csv").write_text("one.png,text\n")
+    items, problems = find_labelled_images(tmp_path / "l.csv")
+    assert [lab for _, lab in items] == ["text"] and problems == []
+
+
 def test_load_labelled_skips_and_lists_bad_files(gen_dir):
     (gen_dir / "junk_1.png").write_text("not an image")
     (gen_dir / "labels.csv").unlink()

@@ -22,6 +22,8 @@ from captchakit._errors import CaptchakitError, ImageReadError, ImageTooLargeErr
 from captchakit.data._alphabet import check_label
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp")
+#: Column names that make a labels file's first row a header (with a first column that names no image).
+HEADER_LABELS = ("label", "labels", "text", "answer", "solution", "captcha", "code", "value", "string")
 #: Default pixel limit: far above any captcha, far below a decompression bomb.
 DEFAULT_MAX_PIXELS = 4096 * 4096
 
@@ -248,9 +250,28 @@ def _read_text(path):
         raise CaptchakitError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
+def _is_header(row):
+    """Whether a CSV row is a header such as ``filename,label`` or ``image,text``: two words, no image file.
+
+    Examples
+    --------
+    >>> _is_header(["filename", "label"]), _is_header(["Image Path", "text"]), _is_header(["file", "label"])
+    (True, True, True)
+    >>> _is_header(["a.png", "label"]), _is_header(["one", "ab12"]), _is_header(["x"])
+    (False, False, False)
+    """
+    if len(row) < 2:
+        return False
+    name, label = (c.strip().lower() for c in row[:2])
+    words = all(re.fullmatch(r"[a-z][a-z _-]*", c) for c in (name, label))
+    return words and not name.endswith(IMAGE_SUFFIXES) and label in HEADER_LABELS
+
+
 def read_labels_file(path, problems=None):
     """Read a labels file: CSV ``filename,label`` or JSON ``{filename: label}``.
 
+    A first row naming the columns (``filename,label``, ``file,label``,
+    ``image,text``...) is a header and skipped.
     UTF-8 with or without a byte-order mark.  A file name listed twice is
     reported in *problems* (when given) and its later rows are ignored.
 
@@ -279,7 +300,7 @@ def read_labels_file(path, problems=None):
         raise CaptchakitError(f"{path}: not a valid CSV file ({exc})") from None
     out, first_line = {}, {}
     for i, row in enumerate(rows, 1):
-        if not row or (i == 1 and [c.strip().lower() for c in row[:2]] == ["filename", "label"]):
+        if not row or (i == 1 and _is_header(row)):
             continue
         if len(row) < 2:
             raise CaptchakitError(f"{path}: line {i} is not 'filename,label'")
