@@ -67,3 +67,36 @@ def test_compare_passes_preprocessing_to_classic_methods(tmp_path, gen_dir):
     meta = json.loads((out / "models" / "knn" / "model.json").read_text())
     assert meta["preprocess"]["line_thickness"] == 2 and meta["preprocess"]["median"] == 3
     assert "'line_thickness': 2" in (out / "report.md").read_text()
+
+
+def test_a_small_learning_curve_point_trains_the_cnn_with_a_smaller_batch(monkeypatch):
+    """The recipe's batch of 64 left a 500-image point 8 steps per epoch: it sat at chance until its time ran out."""
+    import captchakit.compare as compare
+
+    made = []
+
+    class Fake:
+        warnings_, verbose = [], 0
+
+        def __init__(self, params):
+            made.append(params)
+
+        def fit(self, X, y, progress=None):
+            return self
+
+        def fold_labels(self, y):
+            return list(y)
+
+        def predict_details(self, X):
+            return [{"text": "0000", "confidence": 1.0, "extra": {}} for _ in X]
+
+        def score(self, X, y):
+            return 0.5
+
+    monkeypatch.setattr(compare, "make_recognizer", lambda method, cnn, seed, alphabet, classic: Fake(dict(cnn)))
+    images = [None] * 3000
+    compare.run_compare((images, ["0000"] * 3000), ([None] * 4, ["0000"] * 4), methods=("cnn",),
+                        train_sizes=(100, 500, 2000), cnn_params={"batch_size": 64, "time_limit": 240},
+                        echo=lambda *a: None)
+    assert [p["batch_size"] for p in made] == [64, 16, 16, 64]
+    assert [p["time_limit"] for p in made] == [240, 60.0, 80.0, 320.0]
