@@ -234,7 +234,7 @@ def test_train_without_data_on_the_built_in_set_with_fresh_images(tmp_path):
     """No DATA: the built-in generated set; --fresh draws new images every CNN epoch (stored in the bundle)."""
     pytest.importorskip("tensorflow")
     res = run("train", "--method", "cnn", "--fresh", "--count", 40, "--seed", 2, "--model", tmp_path / "m",
-              "--epochs", 2, "--image-size", "24x48", "--batch-size", 16, "--no-augment", "--head", "ctc")
+              "--epochs", 1, "--image-size", "24x48", "--batch-size", 16, "--no-augment", "--head", "ctc")
     assert res.exit_code == 0, res.output
     assert "no DATA: generating the built-in python-captcha 4-digits set (40 images, seed 2)" in res.output
     meta = json.loads((tmp_path / "m" / "model.json").read_text())

@@ -14,8 +14,10 @@ from captchakit.cnn_baseline import CNNRecognizer, build_model, chance_loss  # n
 
 # the toy tests pin the positions head and no warm-up; the measured defaults are tested below. They leave the
 # recurrent layer out: tracing it doubles a tiny fit's time, and the tests that keep it say so (rnn_units=8)
+# no restart: a tiny run of a few epochs stays near chance, and the restart would train it all again (the
+# restart has its own test)
 TINY = dict(height=24, width=48, filters=(4, 8, 8, 8), rnn_units=0, batch_size=16, verbose=0, seed=0,
-            head="positions", warmup_steps=0)
+            head="positions", warmup_steps=0, restart=False)
 
 
 def two_class_set(n=64):
@@ -151,12 +153,12 @@ def test_stuck_guard_fires_when_broken(capsys):
     X, _ = two_class_set()
     rng = np.random.default_rng(1)
     y = ["".join(rng.choice(list("0123456789"), 4)) for _ in X]
-    rec = CNNRecognizer(epochs=3, stuck_epochs=2, augment=False, restart=False, **TINY).fit(X, y)
+    rec = CNNRecognizer(epochs=3, stuck_epochs=2, augment=False, **TINY).fit(X, y)
     assert len(rec.warnings_) == 1
     assert "near chance" in rec.warnings_[0] and "one softmax over all positions" in rec.warnings_[0]
     # early stopping waits while nothing is learned yet: the plateau is not taken for convergence,
     # and its epochs do not count against the budget (up to as many again)
-    rec = CNNRecognizer(epochs=3, patience=1, stuck_epochs=9, augment=False, restart=False, **TINY).fit(X, y)
+    rec = CNNRecognizer(epochs=3, patience=1, stuck_epochs=9, augment=False, **TINY).fit(X, y)
     s = rec.fit_summary_
     assert s["plateau_epochs"] >= 3 and 3 < s["epochs_run"] <= 6
     assert s["epochs_run"] == 6 or s["epochs_run"] - s["plateau_epochs"] == 3
@@ -188,7 +190,7 @@ def test_stuck_run_restarts_once_with_the_small_data_recipe(tmp_path, capsys):
     X, _ = two_class_set()
     rng = np.random.default_rng(1)
     y = ["".join(rng.choice(list("0123456789"), 4)) for _ in X]
-    rec = CNNRecognizer(epochs=4, stuck_epochs=2, augment=False, **{**TINY, "verbose": 1}).fit(X, y)
+    rec = CNNRecognizer(epochs=4, stuck_epochs=2, augment=False, **{**TINY, "verbose": 1, "restart": True}).fit(X, y)
     s = rec.fit_summary_
     assert s["restart"]["after_epochs"] == 2 and s["restart"]["first_run"]["settings"]["head"] == "positions"
     # pinned settings stay (head, batch and epochs were pinned by TINY / here), the rest follow the recipe
@@ -317,7 +319,7 @@ def test_fresh_images_every_epoch_follow_the_given_ones(tmp_path, monkeypatch):
 
     monkeypatch.setattr(_fresh.FreshEpochs, "draw", spy)
     spec = {"alphabet": "digits", "length": 4, "width": 96, "height": 36, "seed": 5, "start": 40, "per_epoch": 32}
-    rec = CNNRecognizer(epochs=3, fresh=spec, augment=False, restart=False, **{**TINY, "head": "ctc"}).fit(X, y)
+    rec = CNNRecognizer(epochs=3, fresh=spec, augment=False, **{**TINY, "head": "ctc"}).fit(X, y)
     f = rec.fit_summary_["fresh"]
     assert f["per_epoch"] == 32 and f["images_drawn"] >= 32 and f["start"] == 40
     assert drawn and [k for k, _, _ in drawn] == list(range(len(drawn)))
@@ -366,7 +368,7 @@ def test_training_keeps_tensorflows_start_up_chatter_and_keras_warnings_off_the_
     code = ("import numpy as np; from captchakit.cnn_baseline import CNNRecognizer; "
             "X = [np.full((24, 48, 3), 255 - 60 * (i % 2), np.uint8) for i in range(16)]; "
             "y = ['aaaa', 'bbbb'] * 8; "
-            f"CNNRecognizer(**{dict(TINY, epochs=1, head='ctc', restart=False)!r}).fit(X, y); print('fitted')")
+            f"CNNRecognizer(**{dict(TINY, epochs=1, head='ctc')!r}).fit(X, y); print('fitted')")
     # as a user runs it: without the conftest's TF_CPP_MIN_LOG_LEVEL, which hides the chatter (and real errors)
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)

@@ -381,7 +381,7 @@ def test_lzu_digits_no_flags():
     files = list_images(SHARED / "lzu_digits")[:1500]
     X, y = [read_image(f) for f in files], [f.stem for f in files]
     train, test, _ = split_data(X, y, 0.2, 0)
-    rec = make_recognizer("svm").fit(*train)
+    rec = make_recognizer("svm", n_jobs=2).fit(*train)  # two workers, as the command line's default
     assert rec.preprocessor_.line_thickness == 0
     assert rec.score(*test) >= 0.93
 
