@@ -2,7 +2,7 @@
 
 Starts the server (uvicorn, one process) on a free port with a classic model
 trained on the built-in python-captcha set (or ``--model PATH``), drives
-``POST /predict`` with N concurrent httpx async clients, and prints
+``POST /predict`` with N concurrent httpx2 (or httpx) async clients, and prints
 requests/s, p50/p95/p99 latency, errors and the server's resident memory
 after warm-up and at the end; in the same run, the offline single-image
 ``predict_details`` time of the same model on the same images.
@@ -44,8 +44,17 @@ def free_port():
         return s.getsockname()[1]
 
 
+def _httpx():
+    """httpx2 (what the test extra installs: Starlette's test client deprecated httpx for it), else httpx."""
+    try:
+        import httpx2 as httpx
+    except ImportError:
+        import httpx
+    return httpx
+
+
 async def drive(url, payloads, clients, seconds):
-    import httpx
+    httpx = _httpx()
 
     lat, errors, stop = [], [], time.perf_counter() + seconds
 
@@ -96,8 +105,7 @@ def main():
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     try:
-        import httpx
-
+        httpx = _httpx()
         for _ in range(600):
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 pytest.importorskip("fastapi")
-pytest.importorskip("httpx")
+pytest.importorskip("httpx2")  # the client of Starlette's TestClient (plain httpx is deprecated there)
 
 from fastapi.testclient import TestClient  # noqa: E402
 
