@@ -147,6 +147,19 @@ def test_a_labels_files_header_row_is_skipped_under_any_common_name(tmp_path, he
     assert [lab for _, lab in items] == ["text"] and problems == []
 
 
+def test_labels_files_with_semicolons_or_tabs_and_empty_ones(tmp_path):
+    Image.fromarray(np.full((10, 10, 3), 255, np.uint8)).save(tmp_path / "one.png")
+    for text in ("file;label\none.png;33\n", "one.png\t33\n"):
+        (tmp_path / "l.csv").write_text(text)
+        items, problems = find_labelled_images(tmp_path / "l.csv")
+        assert [lab for _, lab in items] == ["33"] and problems == []
+    # a file that lists nothing says so, naming itself (it said "no images found" of its folder, which has one)
+    for text in ("", "filename,label\n", "\n\n"):
+        (tmp_path / "l.csv").write_text(text)
+        with pytest.raises(CaptchakitError, match=r"l\.csv: lists no images"):
+            find_labelled_images(tmp_path / "l.csv")
+
+
 def test_load_labelled_skips_and_lists_bad_files(gen_dir):
     (gen_dir / "junk_1.png").write_text("not an image")
     (gen_dir / "labels.csv").unlink()

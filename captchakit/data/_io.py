@@ -267,11 +267,26 @@ def _is_header(row):
     return words and not name.endswith(IMAGE_SUFFIXES) and label in HEADER_LABELS
 
 
+def _delimiter(text):
+    r"""The labels file's column separator: a comma, or a semicolon or tab where the first line has no comma.
+
+    Examples
+    --------
+    >>> _delimiter("a.png,12\n"), _delimiter("file;label\na.png;12\n"), _delimiter("a.png\t12"), _delimiter("")
+    (',', ';', '\t', ',')
+    """
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    if "," in first:
+        return ","
+    return next((d for d in ";\t" if d in first), ",")
+
+
 def read_labels_file(path, problems=None):
     """Read a labels file: CSV ``filename,label`` or JSON ``{filename: label}``.
 
     A first row naming the columns (``filename,label``, ``file,label``,
-    ``image,text``...) is a header and skipped.
+    ``image,text``...) is a header and skipped.  Columns are separated by
+    commas, or by semicolons or tabs where the first line has no comma.
     UTF-8 with or without a byte-order mark.  A file name listed twice is
     reported in *problems* (when given) and its later rows are ignored.
 
@@ -295,7 +310,7 @@ def read_labels_file(path, problems=None):
             raise CaptchakitError(f"{path}: expected a JSON object mapping file name to label")
         return dict(data)
     try:
-        rows = list(csv.reader(io.StringIO(text)))
+        rows = list(csv.reader(io.StringIO(text), delimiter=_delimiter(text)))
     except csv.Error as exc:
         raise CaptchakitError(f"{path}: not a valid CSV file ({exc})") from None
     out, first_line = {}, {}
@@ -373,6 +388,8 @@ def find_labelled_images(source, labels_file=None, pattern=None, alphabet=None, 
     items, problems = [], []
     if labels_file is not None:
         mapping = read_labels_file(labels_file, problems)
+        if not mapping:
+            raise CaptchakitError(f"{labels_file}: lists no images (expected rows of 'filename,label')")
         base = Path(labels_file).parent
         listed = set()
         for name, label in mapping.items():
