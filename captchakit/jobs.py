@@ -11,7 +11,7 @@ from pathlib import Path
 
 from captchakit._errors import CaptchakitError
 from captchakit.data._io import (
-    LOCK, OutputFolder, check_separate, label_from_name, list_images, lock, read_image, safe_name,
+    IMAGE_SUFFIXES, LOCK, OutputFolder, check_separate, label_from_name, list_images, lock, read_image, safe_name,
 )
 
 #: Images read and recognised at a time by predict (bounds memory) ...
@@ -172,7 +172,10 @@ def predict_files(model, inputs, progress=None):
     for i in inputs:
         p = Path(i)
         if p.is_dir():
-            entries.extend({"path": f} for f in list_images(p))
+            found = list_images(p)
+            entries.extend({"path": f} for f in found)
+            if not found:
+                entries.append({"path": p, "error": f"{p}: no images found (looked for {', '.join(IMAGE_SUFFIXES)})"})
         elif p.exists():
             entries.append({"path": p})
         else:

@@ -138,6 +138,11 @@ def test_train_predict_evaluate(tmp_path):
     assert res.exit_code == 0
     preds = json.loads(res.output)
     assert len(preds) == 10 and all(len(p["text"]) == 4 for p in preds)
+    # a folder with no images is a problem named in one line and a non-zero exit, beside the images read
+    (tmp_path / "empty").mkdir()
+    res = run("predict", model, tmp_path / "empty", test / sorted(p.name for p in test.glob("*.png"))[0])
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert f"{tmp_path / 'empty'}: no images found" in res.output and res.output.count("\t") == 2
     rep = tmp_path / "rep"
     res = run("evaluate", model, test, "--report", rep)
     assert res.exit_code == 0, res.output
