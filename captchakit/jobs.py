@@ -11,7 +11,7 @@ from pathlib import Path
 
 from captchakit._errors import CaptchakitError
 from captchakit.data._io import (
-    IMAGE_SUFFIXES, LOCK, OutputFolder, check_separate, label_from_name, list_images, lock, read_image, safe_name,
+    LOCK, OutputFolder, check_separate, label_from_name, list_images, lock, no_images, read_image, safe_name,
 )
 
 #: Images read and recognised at a time by predict (bounds memory) ...
@@ -25,7 +25,7 @@ def image_files(src):
     src = Path(src)
     files = [src] if src.is_file() else list_images(src)
     if not files:
-        raise CaptchakitError(f"{src}: no images found")
+        raise no_images(src)
     return files
 
 
@@ -172,10 +172,10 @@ def predict_files(model, inputs, progress=None):
     for i in inputs:
         p = Path(i)
         if p.is_dir():
-            found = list_images(p)
-            entries.extend({"path": f} for f in found)
-            if not found:
-                entries.append({"path": p, "error": f"{p}: no images found (looked for {', '.join(IMAGE_SUFFIXES)})"})
+            try:
+                entries.extend({"path": f} for f in image_files(p))
+            except CaptchakitError as exc:  # a folder with no image
+                entries.append({"path": p, "error": str(exc)})
         elif p.exists():
             entries.append({"path": p})
         else:

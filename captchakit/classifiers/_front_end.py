@@ -214,10 +214,9 @@ def search_front_end(rec, X, y, candidates, max_images=600, cv=2, seed=0, progre
     scores = {c: [] for c in range(len(candidates))}
     # each fold's training and test part, built once for all candidates
     parts = [([Xs[i] for i in tr], [ys[i] for i in tr], [Xs[i] for i in te], [ys[i] for i in te]) for tr, te in folds]
+    ests = [clone(proxy).set_params(preprocessor=p, segmenter=segmenter_for(proxy.segmenter, p)) for _, p in candidates]
     # the fits run here or in worker processes (their results come back in order), and the bar counts them
-    results = each(_score_front_end, ((clone(proxy).set_params(
-        preprocessor=candidates[c][1], segmenter=segmenter_for(proxy.segmenter, candidates[c][1])), *parts[f])
-        for c, f in jobs), n_jobs)
+    results = each(_score_front_end, ((clone(ests[c]), *parts[f]) for c, f in jobs), n_jobs)
     for score, (c, _) in zip(results, progress(jobs) if progress else jobs):
         scores[c].append(score)
     rows = []

@@ -213,6 +213,11 @@ def list_images(folder, recursive=True):
     return files
 
 
+def no_images(folder):
+    """The one-line error for a folder that holds no image."""
+    return CaptchakitError(f"{folder}: no images found (looked for {', '.join(IMAGE_SUFFIXES)})")
+
+
 def label_from_name(path, pattern=None):
     """The label a file name carries.
 
@@ -411,7 +416,7 @@ def find_labelled_images(source, labels_file=None, pattern=None, alphabet=None, 
             except LabelError as exc:
                 problems.append(str(exc))
     if not items and not problems:
-        raise CaptchakitError(f"{root}: no images found (looked for {', '.join(IMAGE_SUFFIXES)})")
+        raise no_images(root)
     kept = []
     for p, label in items:
         try:
