@@ -13,6 +13,8 @@ held-out part.  Sets:
 - three other generators from PyPI (benchmark-only extras, ``pip install
   -e '.[bench]'``): ``claptcha``, ``multicolorcaptcha`` and ``wheezy.captcha``
   (2,000 images each, seed 0, 80/20);
+- ``svg-captcha`` from npm, rendered to PNG (``benchmarks/npm``; needs ``node``
+  and ``npm install --prefix benchmarks/npm``), 2,000 images, seed 0, 80/20;
 - ``colour-lines`` (ours, no extra): characters of many colours crossed by
   lines of other colours, for the colour clusters of the front end;
 - the peer column: ``ddddocr`` (pretrained, no training) on the same test
@@ -102,6 +104,27 @@ def gen_wheezy(n, seed):
     return X, y
 
 
+NPM = Path(__file__).resolve().parent / "npm"
+
+
+def gen_svg_captcha(n, seed):
+    """svg-captcha (npm, the common captcha of Node.js sites) with its defaults, rendered to PNG by resvg:
+    4 characters of upper and lower case letters and digits (62, case-sensitive), each in its own colour,
+    drawn as outlined glyphs, crossed by two curves of other colours.  Needs ``node`` and ``npm install
+    --prefix benchmarks/npm`` (benchmark-only, like the PyPI generators)."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    node = shutil.which("node")
+    if node is None or not (NPM / "node_modules" / "svg-captcha").is_dir():
+        raise ImportError("svg-captcha needs node and: npm install --prefix benchmarks/npm")
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([node, str(NPM / "svg_captcha.js"), tmp, str(n), str(seed)], check=True)
+        X, y, _, _ = load_labelled(Path(tmp) / "labels.csv")
+    return X, y
+
+
 def gen_colour_lines(n, seed):
     """Our own stress scheme (no extra needed): 4 characters, each in its own colour (hue at random,
     some pale), crossed by three 2-px lines of other random colours. It stands in for the real schemes
@@ -153,10 +176,11 @@ def load_set(name, count):
         return (generate_captchas(5000, length="4-6", seed=1), generate_captchas(1000, length="4-6", seed=2),
                 "python-captcha 4-6 digits, train 5000 seed 1 / test 1000 seed 2")
     gens = {"claptcha": gen_claptcha, "multicolorcaptcha": gen_multicolor, "wheezy.captcha": gen_wheezy,
-            "colour-lines": gen_colour_lines}
+            "colour-lines": gen_colour_lines, "svg-captcha": gen_svg_captcha}
     try:
         X, y = gens[name](count, 0)
-    except ImportError:
+    except ImportError as exc:
+        print(f"{name}: {exc}", flush=True)
         return None
     return split_data(X, y, 0.2, 0, f"{name} ({count} generated, seed 0)")
 
@@ -184,7 +208,7 @@ def peer_ddddocr(test):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sets", default="lzu_digits,captcha_images_v2,math_captcha,python-captcha,python-captcha-4-6,"
-                                      "claptcha,multicolorcaptcha,wheezy.captcha,colour-lines,chinese_4char")
+                                      "claptcha,multicolorcaptcha,wheezy.captcha,svg-captcha,colour-lines,chinese_4char")
     ap.add_argument("--methods", default="knn,svm")
     ap.add_argument("--cnn", action="store_true", help="also the CNN, no flags (slow on a CPU)")
     ap.add_argument("--count", type=int, default=2000, help="images per generated foreign scheme")
