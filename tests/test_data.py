@@ -79,14 +79,19 @@ def test_read_image_modes(tmp_path, mode):
     assert out[0, 0].min() > 200 and out[4, 6].max() < 60
 
 
-@pytest.mark.parametrize("fmt", ["JPEG", "GIF", "BMP", "WEBP"])
-def test_read_image_formats(tmp_path, fmt):
+@pytest.mark.parametrize("fmt, suffix", [("JPEG", "jpg"), ("JPEG", "jpeg"), ("GIF", "gif"), ("BMP", "bmp"),
+                                         ("WEBP", "webp"), ("TIFF", "tif"), ("TIFF", "tiff")])
+def test_read_image_formats(tmp_path, fmt, suffix):
+    """Every format Pillow reads that a captcha comes in is read, and a folder's listing finds it."""
+    from captchakit.data import list_images
+
     rgb = np.full((16, 16, 3), 250, np.uint8)
     rgb[4:12, 4:12] = 5
-    p = tmp_path / f"x.{fmt.lower()}"
+    p = tmp_path / f"x.{suffix.upper() if fmt == 'TIFF' else suffix}"
     Image.fromarray(rgb).save(p, format=fmt)
     out = read_image(p)
     assert out.shape == (16, 16, 3) and out[8, 8].max() < 80
+    assert list_images(tmp_path) == [p]
 
 
 def test_read_image_bad_files(tmp_path):

@@ -21,7 +21,7 @@ import numpy as np
 from captchakit._errors import CaptchakitError, ImageReadError, ImageTooLargeError, LabelError
 from captchakit.data._alphabet import check_label
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 #: Column names that make a labels file's first row a header (with a first column that names no image).
 HEADER_LABELS = ("label", "labels", "text", "answer", "solution", "captcha", "code", "value", "string")
 #: Default pixel limit: far above any captcha, far below a decompression bomb.
