@@ -10,8 +10,8 @@ held-out part.  Sets:
 - python-captcha 4 digits (our own generator, as a regression check) and
   4-6 digits (variable length);
 - ``chinese_4char`` (80/20, seed 0): 119 CJK characters;
-- three other generators from PyPI (benchmark-only extras, ``pip install
-  -e '.[bench]'``): ``claptcha``, ``multicolorcaptcha`` and ``wheezy.captcha``
+- four other generators from PyPI (benchmark-only extras, ``pip install
+  -e '.[bench]'``): ``claptcha``, ``multicolorcaptcha``, ``wheezy.captcha`` and ``gvcode``
   (2,000 images each, seed 0, 80/20);
 - ``svg-captcha`` from npm, rendered to PNG (``benchmarks/npm``; needs ``node``
   and ``npm install --prefix benchmarks/npm``), 2,000 images, seed 0, 80/20;
@@ -104,6 +104,23 @@ def gen_wheezy(n, seed):
     return X, y
 
 
+def gen_gvcode(n, seed):
+    """gvcode (PyPI, a "verification code" generator of Chinese Python sites) with its defaults: 200x80, 5
+    characters of upper and lower case letters and digits (62, case-sensitive), each in one of six colours
+    and turned by -30 to 90 degrees inside its own 55-px tile (the turn can clip it), five 3-px lines of
+    the same colours."""
+    from gvcode import VFCode
+
+    random.seed(seed)  # gvcode draws with the random module
+    X, y = [], []
+    for _ in range(n):
+        v = VFCode()
+        v.generate_mix()
+        X.append(_pil_to_array(v._img))
+        y.append(v.code)
+    return X, y
+
+
 NPM = Path(__file__).resolve().parent / "npm"
 
 
@@ -176,7 +193,7 @@ def load_set(name, count):
         return (generate_captchas(5000, length="4-6", seed=1), generate_captchas(1000, length="4-6", seed=2),
                 "python-captcha 4-6 digits, train 5000 seed 1 / test 1000 seed 2")
     gens = {"claptcha": gen_claptcha, "multicolorcaptcha": gen_multicolor, "wheezy.captcha": gen_wheezy,
-            "colour-lines": gen_colour_lines, "svg-captcha": gen_svg_captcha}
+            "colour-lines": gen_colour_lines, "svg-captcha": gen_svg_captcha, "gvcode": gen_gvcode}
     try:
         X, y = gens[name](count, 0)
     except ImportError as exc:
@@ -208,7 +225,7 @@ def peer_ddddocr(test):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sets", default="lzu_digits,captcha_images_v2,math_captcha,python-captcha,python-captcha-4-6,"
-                                      "claptcha,multicolorcaptcha,wheezy.captcha,svg-captcha,colour-lines,chinese_4char")
+                                      "claptcha,multicolorcaptcha,wheezy.captcha,gvcode,svg-captcha,colour-lines,chinese_4char")
     ap.add_argument("--methods", default="knn,svm")
     ap.add_argument("--cnn", action="store_true", help="also the CNN, no flags (slow on a CPU)")
     ap.add_argument("--count", type=int, default=2000, help="images per generated foreign scheme")
