@@ -81,6 +81,39 @@ def test_crop_keeps_aspect_and_centres():
     assert c.shape == (20, 20) and 7 <= cols[0] <= 8 and 11 <= cols[-1] <= 12
 
 
+def _crop_by_any(mask, size):
+    """crop_to_square as first written (the bounding box from any() and flatnonzero): the reference."""
+    import cv2
+
+    mask = np.asarray(mask, bool)
+    out = np.zeros((size, size), np.float32)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return out
+    m = mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].astype(np.float32)
+    h, w = m.shape
+    scale = (size - 4) / max(h, w)
+    nh, nw = max(1, int(round(h * scale))), max(1, int(round(w * scale)))
+    r = cv2.resize(m, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    out[(size - nh) // 2:(size - nh) // 2 + nh, (size - nw) // 2:(size - nw) // 2 + nw] = r
+    return out
+
+
+def test_crop_bounding_box_is_the_inks_on_any_mask():
+    """The crop finds the ink's box with OpenCV (faster); on every kind of mask it crops as the reference."""
+    rng = np.random.default_rng(0)
+    masks = [np.zeros((0, 5), bool), np.zeros((7, 0), bool), np.zeros((9, 9), bool), np.eye(1, dtype=bool)]
+    for _ in range(200):
+        m = np.zeros(tuple(rng.integers(1, 60, 2)), bool)
+        y0, x0 = rng.integers(0, m.shape[0]), rng.integers(0, m.shape[1])
+        m[y0:y0 + rng.integers(1, 30), x0:x0 + rng.integers(1, 30)] = rng.random() < 0.5
+        m |= rng.random(m.shape) < rng.choice([0, 0.01, 0.2])
+        masks += [m, m[:, ::2], m.T, np.asfortranarray(m)]  # also views that are not C-contiguous
+    for m in masks:
+        for size in (16, 32):
+            assert np.array_equal(crop_to_square(m, size), _crop_by_any(m, size)), m.shape
+
+
 def test_best_cuts_prefers_valley():
     prof = np.array([9, 9, 9, 9, 9, 9, 2, 9, 9, 9])
     assert best_cuts(prof, 2) == [6]

@@ -109,7 +109,7 @@ class PieceCropper:
         """The piece's ink in the columns it can reach (the range and its whole components), and the first one."""
         w = self.binary.shape[1]
         x0, x1 = min(max(int(x0), 0), w), min(max(int(x1), 0), w)
-        share = np.clip(np.minimum(self.x1, x1) - np.maximum(self.x0, x0), 0, None) / self.width
+        share = np.maximum(np.minimum(self.x1, x1) - np.maximum(self.x0, x0), 0) / self.width  # not np.clip: slower
         whole = share >= 0.7
         left_out = (share <= 0.3) & (self.width <= self.max_width)
         a, b = x0, max(x1, x0)
