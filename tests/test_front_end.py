@@ -301,6 +301,48 @@ def test_a_piece_takes_its_overhanging_components_whole_and_leaves_its_neighbour
     assert wide[2:4, 29].all() and not wide[2:4, 30:].any()
 
 
+def _window_one_at_a_time(cropper, x0, x1):
+    """A piece's window as PieceCropper first cut it, one piece at a time: the reference for the batch."""
+    w = cropper.binary.shape[1]
+    x0, x1 = min(max(int(x0), 0), w), min(max(int(x1), 0), w)
+    share = np.clip(np.minimum(cropper.x1, x1) - np.maximum(cropper.x0, x0), 0, None) / cropper.width
+    whole = share >= 0.7
+    left_out = (share <= 0.3) & (cropper.width <= cropper.max_width)
+    a, b = x0, max(x1, x0)
+    if whole.any():
+        lo, hi = int(cropper.x0[whole].min()), int(cropper.x1[whole].max())
+        a, b = min(a, lo), max(b, hi)
+    m = np.zeros((cropper.binary.shape[0], b - a), bool)
+    m[:, x0 - a:x1 - a] = cropper.binary[:, x0:x1]
+    m[:, x0 - a:x1 - a] &= ~np.concatenate(([False], left_out))[cropper.labels[:, x0:x1]]
+    if whole.any():
+        m[:, lo - a:hi - a] |= np.concatenate(([False], whole))[cropper.labels[:, lo:hi]]
+    return m, a
+
+
+def test_the_pieces_windows_in_one_go_are_those_of_one_piece_at_a_time():
+    """windows() measures all pieces at once (2.5x faster); every window is the one-at-a-time one, to the bit."""
+    from captchakit.segment._segment import crop_to_square
+
+    rng = np.random.default_rng(0)
+    for _ in range(150):
+        b = np.zeros((int(rng.integers(5, 60)), int(rng.integers(5, 160))), bool)
+        for _ in range(int(rng.integers(0, 12))):
+            y0, x0 = rng.integers(0, b.shape[0]), rng.integers(0, b.shape[1])
+            b[y0:y0 + rng.integers(1, 30), x0:x0 + rng.integers(1, 40)] = True
+        b &= rng.random(b.shape) > rng.choice([0, 0.1, 0.5])
+        cropper = PieceCropper(b, int(rng.integers(3, 60)))
+        width = b.shape[1]
+        spans = [tuple(sorted(rng.integers(-5, width + 5, 2))) for _ in range(30)]
+        spans += [(9, 2), (2.7, 9.2), (-0.5, 3.9), (0, 0)]  # reversed, fractional and empty ranges
+        got = list(cropper.windows(spans))
+        assert len(got) == len(spans) and cropper.crops([], 16) == []
+        for (x0, x1), (m, a), crop in zip(spans, got, cropper.crops(spans, 16)):
+            ref, ref_a = _window_one_at_a_time(cropper, x0, x1)
+            assert a == ref_a and np.array_equal(m, ref), (x0, x1)
+            assert np.array_equal(crop, crop_to_square(ref, 16))
+
+
 def test_segmentation_by_recognition_roundtrip(tmp_path, small_set):
     X, y = small_set
     rec = make_recognizer("svm", segmentation="recognition").fit(X[:100], y[:100])

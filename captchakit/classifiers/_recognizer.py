@@ -709,7 +709,7 @@ class SegmentingRecognizer(Recognizer):
         first = []
         for i in keep:
             c = PieceCropper(binaries[i], self.widths_[1])
-            first.extend(c.crop(int(b[0]), int(b[2]), SCORER_SIZE)[0] for b in segs[i].boxes)
+            first.extend(c.crops([(int(b[0]), int(b[2])) for b in segs[i].boxes], SCORER_SIZE))
         first_y = [ch for i in keep for ch in y[i]]
         scorer = self._new_scorer().fit(np.asarray(first).reshape(len(first), -1), first_y)
         rng = np.random.default_rng(seed)
@@ -752,17 +752,14 @@ class SegmentingRecognizer(Recognizer):
                 continue
             used.append(i)
             spans = [(cuts[pieces[p][0]], cuts[pieces[p][1]]) for p in path]
-            for (x0, x1), ch in zip(spans, lab):
-                pos.append(cropper.crop(x0, x1, size)[0])
-                pos16.append(cropper.crop(x0, x1, SCORER_SIZE)[0])
-                pos_y.append(ch)
+            pos.extend(cropper.crops(spans, size))
+            pos16.extend(cropper.crops(spans, SCORER_SIZE))
+            pos_y.extend(lab)
             # the per-character classifier also learns each aligned piece cut 1-2 px off (cuts are never exact)
-            for (x0, x1), ch in zip(spans, lab):
-                for d0, d1 in ((-2, 1), (2, -1)):
-                    a, e = x0 + d0, x1 + d1
-                    if e - a >= 3:
-                        jit.append(cropper.crop(max(a, 0), e, size)[0])
-                        jit_y.append(ch)
+            off = [((max(x0 + d0, 0), x1 + d1), ch) for (x0, x1), ch in zip(spans, lab)
+                   for d0, d1 in ((-2, 1), (2, -1)) if (x1 + d1) - (x0 + d0) >= 3]
+            jit.extend(cropper.crops([sp for sp, _ in off], size))
+            jit_y.extend(ch for _, ch in off)
             on_path = set(path)
             wrong = [p for p in range(len(pieces)) if p not in on_path and max(
                 _iou((cuts[pieces[p][0]], cuts[pieces[p][1]]), sp) for sp in spans) < 0.5]
@@ -785,7 +782,7 @@ class SegmentingRecognizer(Recognizer):
         if not pieces:
             return None
         cropper = cropper or PieceCropper(binary, self.widths_[1])
-        crops = np.array([cropper.crop(cuts[i], cuts[j], SCORER_SIZE)[0] for i, j in pieces])
+        crops = np.array(cropper.crops([(cuts[i], cuts[j]) for i, j in pieces], SCORER_SIZE))
         return cropper, cuts, pieces, crops
 
     def _read_pieces(self, binary, seg, lengths):
@@ -793,7 +790,7 @@ class SegmentingRecognizer(Recognizer):
         cropper = PieceCropper(binary, self.widths_[1])
         if seg.n_natural in lengths and len(seg) == seg.n_natural and len(seg):
             spans = [(int(b[0]), int(b[2])) for b in seg.boxes]
-            crops = np.array([cropper.crop(x0, x1, SCORER_SIZE)[0] for x0, x1 in spans])
+            crops = np.array(cropper.crops(spans, SCORER_SIZE))
             proba = self.scorer_.predict_proba(crops.reshape(len(crops), -1))
             rej = list(self.scorer_.classes_).index(REJECT) if REJECT in self.scorer_.classes_ else None
             p_rej = proba[:, rej] if rej is not None else np.zeros(len(crops))
@@ -947,7 +944,7 @@ class SegmentingRecognizer(Recognizer):
                 counts.append(0)
                 continue
             cropper, spans = self._read_pieces(b, seg, lengths)
-            crops.extend(cropper.crop(x0, x1, size)[0] for x0, x1 in spans)
+            crops.extend(cropper.crops(spans, size))
             counts.append(len(spans))
         chars, conf = [], np.zeros(0)
         if crops:
@@ -977,7 +974,7 @@ class SegmentingRecognizer(Recognizer):
         seg = self.segmenter_.segment(b, lo if lo == hi else None)
         if self.segmentation_ == "recognition" and b.any():
             cropper, spans = self._read_pieces(b, seg, list(range(lo, hi + 1)))
-            crops = [cropper.crop(x0, x1, self.segmenter_.crop_size)[0] for x0, x1 in spans]
+            crops = cropper.crops(spans, self.segmenter_.crop_size)
         else:
             if lo != hi:
                 seg = self._varying_splits([b])[0]

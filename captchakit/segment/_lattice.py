@@ -105,27 +105,46 @@ class PieceCropper:
         window = self._window(x0, x1)[0]
         return crop_to_square(window, size), int(np.count_nonzero(window))
 
+    def crops(self, spans, size):
+        """Square crops of the pieces between the column pairs *spans*, as :meth:`crop` makes them, in one go."""
+        return [crop_to_square(window, size) for window, _ in self.windows(spans)]
+
     def _window(self, x0, x1):
         """The piece's ink in the columns it can reach (the range and its whole components), and the first one."""
-        w = self.binary.shape[1]
-        x0, x1 = min(max(int(x0), 0), w), min(max(int(x1), 0), w)
-        share = np.maximum(np.minimum(self.x1, x1) - np.maximum(self.x0, x0), 0) / self.width  # not np.clip: slower
+        return next(self.windows([(x0, x1)]))
+
+    def windows(self, spans):
+        """:meth:`_window` of each column pair of *spans*, in order (a generator).
+
+        What the pieces share is measured for all of them at once: a lattice crops
+        about 160 pieces per image, and one piece at a time spent most of its 60 µs
+        in a dozen small numpy calls (25 µs a piece this way, the same windows).
+        """
+        w, height = self.binary.shape[1], self.binary.shape[0]
+        s = np.clip(np.asarray(spans, float).reshape(-1, 2).astype(int), 0, w)
+        x0s, x1s = s[:, 0], s[:, 1]
+        share = np.maximum(np.minimum(self.x1, x1s[:, None]) - np.maximum(self.x0, x0s[:, None]), 0) / self.width
+        # a component with 70% of its width inside comes whole; one with at most 30% inside and no wider
+        # than a character is left out; the others are cut at the range's edges. Tables by component label
+        # (label 0, the paper, maps to False) rather than np.isin, which sorts
         whole = share >= 0.7
-        left_out = (share <= 0.3) & (self.width <= self.max_width)
-        a, b = x0, max(x1, x0)
-        any_whole = bool(whole.any())
-        if any_whole:
-            lo, hi = int(self.x0[whole].min()), int(self.x1[whole].max())
-            a, b = min(a, lo), max(b, hi)
-        m = np.zeros((self.binary.shape[0], b - a), bool)
-        m[:, x0 - a:x1 - a] = self.binary[:, x0:x1]
-        # a table lookup by component label (label 0, the paper, maps to False) rather than np.isin, which
-        # sorts: a lattice crops thousands of pieces per image set
-        if left_out.any():
-            m[:, x0 - a:x1 - a] &= ~np.concatenate(([False], left_out))[self.labels[:, x0:x1]]
-        if any_whole:
-            m[:, lo - a:hi - a] |= np.concatenate(([False], whole))[self.labels[:, lo:hi]]
-        return m, a
+        pad = np.zeros((len(s), 1), bool)
+        whole_t = np.concatenate((pad, whole), axis=1)
+        kept_t = np.concatenate((pad, ~((share <= 0.3) & (self.width <= self.max_width))), axis=1)
+        lo = np.min(np.where(whole, self.x0, w), axis=1, initial=w)
+        hi = np.max(np.where(whole, self.x1, 0), axis=1, initial=0)
+        any_whole = whole.any(axis=1)
+        labels = self.labels
+        for k in range(len(s)):
+            x0, x1 = int(x0s[k]), int(x1s[k])
+            a, b = x0, max(x1, x0)
+            if any_whole[k]:
+                a, b = min(a, int(lo[k])), max(b, int(hi[k]))
+                m = whole_t[k][labels[:, a:b]]
+            else:
+                m = np.zeros((height, b - a), bool)
+            m[:, x0 - a:x1 - a] |= kept_t[k][labels[:, x0:x1]]
+            yield m, a
 
 
 def lattice_pieces(cuts, min_width, max_width):
