@@ -753,7 +753,7 @@ class SegmentingRecognizer(Recognizer):
             used.append(i)
             spans = [(cuts[pieces[p][0]], cuts[pieces[p][1]]) for p in path]
             pos.extend(cropper.crops(spans, size))
-            pos16.extend(cropper.crops(spans, SCORER_SIZE))
+            pos16.extend(crops16[p] for p in path)  # the lattice cropped these pieces at the scorer's size already
             pos_y.extend(lab)
             # the per-character classifier also learns each aligned piece cut 1-2 px off (cuts are never exact)
             off = [((max(x0 + d0, 0), x1 + d1), ch) for (x0, x1), ch in zip(spans, lab)
