@@ -380,6 +380,37 @@ def test_the_piece_scorers_mlps_fit_in_workers_to_the_same_weights(monkeypatch):
     assert asked == [None, 2, None]
 
 
+def test_the_scorers_own_forward_pass_gives_scikit_learns_numbers():
+    """``mlp_proba`` skips scikit-learn's input checks but not its arithmetic: the same probabilities to the
+    bit, for float32 and float64 input, one or two hidden layers; other activations, two classes (logistic
+    output) and input that is not a float array of the right width go through scikit-learn."""
+    from sklearn.neural_network import MLPClassifier
+
+    from captchakit.classifiers._recognizer import PieceScorer, mlp_proba
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, 400)
+    X = (rng.random((400, 36)) + np.eye(4)[y].repeat(9, axis=1)).astype(np.float32)
+    for dtype in (np.float32, np.float64):
+        Xd = X.astype(dtype)
+        for layers in ((16,), (16, 8)):
+            m = MLPClassifier(hidden_layer_sizes=layers, max_iter=30, random_state=0).fit(Xd, y)
+            got = mlp_proba(m, Xd[:50])
+            assert got.dtype == m.predict_proba(Xd[:50]).dtype
+            np.testing.assert_array_equal(got, m.predict_proba(Xd[:50]))
+    tanh = MLPClassifier(hidden_layer_sizes=(8,), activation="tanh", max_iter=30, random_state=0).fit(X, y)
+    two = MLPClassifier(hidden_layer_sizes=(8,), max_iter=30, random_state=0).fit(X, y % 2)
+    for m in (tanh, two):
+        np.testing.assert_array_equal(mlp_proba(m, X[:50]), m.predict_proba(X[:50]))
+    scorer = PieceScorer(n_seeds=3).fit(X, y.astype(str))
+    mean = np.mean([m.predict_proba(X[:50]) for m in scorer.members_], axis=0)
+    np.testing.assert_array_equal(scorer.predict_proba(X[:50]), mean)
+    # a list goes through scikit-learn's checks, which read it as float64
+    np.testing.assert_allclose(scorer.predict_proba(X[:50].tolist()), mean, rtol=1e-5)
+    with pytest.raises(ValueError, match="features"):
+        scorer.predict_proba(X[:5, :30])  # the wrong width: scikit-learn's own message
+
+
 def test_the_lattice_scorer_averages_five_seeds_and_reads_older_bundles(tmp_path, small_set):
     """Five MLPs (seeds 0-4) score the pieces, saved as plain MLPs; a bundle with one MLP (before the
     average) still loads, and a scorer list that is empty or holds another type is refused in one line."""
