@@ -56,6 +56,14 @@ def test_generate_out_is_a_file(tmp_path):
     assert f.read_text() == "mine"
 
 
+def test_generate_refuses_an_image_larger_than_it_reads(tmp_path):
+    """100000x100000 pixels (30 GB) ran out of memory and was killed; now one line before any work."""
+    one_line_error(run("generate", tmp_path / "o", "--count", 1, "--width", 4097, "--height", 4096),
+                   "at most 16777216 pixels", "4097x4096")
+    one_line_error(run("generate", tmp_path / "o", "--count", 1, "--width", 100000, "--height", 100000), "100000x100000")
+    assert not (tmp_path / "o").exists()
+
+
 def test_generate_bad_font(tmp_path):
     one_line_error(run("generate", tmp_path / "o", "--font", tmp_path / "nofont.ttf"), "nofont.ttf")
 

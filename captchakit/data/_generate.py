@@ -13,6 +13,7 @@ import numpy as np
 
 from captchakit._errors import CaptchakitError
 from captchakit.data._alphabet import parse_length, resolve_alphabet
+from captchakit.data._io import DEFAULT_MAX_PIXELS
 
 
 def _image_captcha_class():
@@ -239,6 +240,9 @@ def prepare_generation(n, alphabet, length, width, height, fonts, seed, noise, s
         raise CaptchakitError(f"count must be >= 0, got {n}")
     if width < 16 or height < 16:
         raise CaptchakitError(f"width and height must be at least 16 pixels, got {width}x{height}")
+    if width * height > DEFAULT_MAX_PIXELS:  # what captchakit reads back; a larger request ran out of memory
+        raise CaptchakitError(f"width x height must be at most {DEFAULT_MAX_PIXELS} pixels (4096x4096, the "
+                              f"largest image captchakit reads), got {width}x{height}")
     lo, hi = parse_length(length)
     if hi > MAX_LENGTH:
         raise CaptchakitError(f"length must be at most {MAX_LENGTH} characters, got {length!r}")
