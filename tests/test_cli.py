@@ -64,6 +64,22 @@ def test_generate_refuses_an_image_larger_than_it_reads(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+def test_generate_refuses_a_count_it_cannot_hold(tmp_path, monkeypatch):
+    """A billion images drew 8 GB of label lengths and then their labels before writing anything; now one
+    line, and OUT is not created. With --append, the images already there count."""
+    from captchakit.data import _generate
+
+    monkeypatch.setattr(_generate, "MAX_IMAGES", 5)
+    one_line_error(run("generate", tmp_path / "o", "--count", 6), "at most 5 images", "got 6")
+    assert not (tmp_path / "o").exists()
+    assert run("generate", tmp_path / "o", "--count", 3).exit_code == 0
+    one_line_error(run("generate", tmp_path / "o", "--count", 3, "--append"), "at most 2 images after the 3")
+    assert len(list((tmp_path / "o").glob("*.png"))) == 3
+    monkeypatch.undo()
+    one_line_error(run("generate", tmp_path / "p", "--count", 10 ** 9), "at most 10000000 images", "1000000000")
+    assert not (tmp_path / "p").exists()
+
+
 def test_generate_bad_font(tmp_path):
     one_line_error(run("generate", tmp_path / "o", "--font", tmp_path / "nofont.ttf"), "nofont.ttf")
 

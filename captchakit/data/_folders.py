@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 from captchakit._errors import CaptchakitError
-from captchakit.data._generate import CHUNK, prepare_generation, render_captchas, run_chunks
+from captchakit.data._generate import CHUNK, check_count, prepare_generation, render_captchas, run_chunks
 from captchakit.data._io import (
     LOCK, OutputFolder, atomic_write, encode_image, find_labelled_images, lock, read_image, read_labels_file, safe_name,
 )
@@ -47,6 +47,7 @@ def generate_to_folder(out, count, alphabet="digits", length=4, width=160, heigh
     this run does not rewrite are removed.  Returns ``(n_written, first_index)``.
     """
     # check every option before OUT is created
+    check_count(count)
     prepare_generation(0, alphabet, length, width, height, fonts, seed, noise)
     folder = OutputFolder(out, overwrite=overwrite, append=append)
     with lock(folder.path / LOCK):

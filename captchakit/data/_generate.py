@@ -234,10 +234,31 @@ CHUNK = 64
 MAX_LENGTH = 32
 
 
-def prepare_generation(n, alphabet, length, width, height, fonts, seed, noise, start=0):
-    """Check the generation options; return ``(labels, seeds, fonts, noise)`` for images start..start+n."""
+#: The most images one seeded sequence holds (its labels are drawn up front: a billion ran out of memory).
+MAX_IMAGES = 10_000_000
+
+
+def check_count(n, start=0):
+    """A one-line error unless 0 <= *n* and *start* + *n* <= ``MAX_IMAGES``.
+
+    Examples
+    --------
+    >>> check_count(1000, start=5)
+    >>> check_count(10**9)
+    Traceback (most recent call last):
+    ...
+    captchakit._errors.CaptchakitError: count must be at most 10000000 images, got 1000000000
+    """
     if n < 0:
         raise CaptchakitError(f"count must be >= 0, got {n}")
+    if start + n > MAX_IMAGES:
+        after = f" after the {start} already there" if start else ""
+        raise CaptchakitError(f"count must be at most {MAX_IMAGES - start} images{after}, got {n}")
+
+
+def prepare_generation(n, alphabet, length, width, height, fonts, seed, noise, start=0):
+    """Check the generation options; return ``(labels, seeds, fonts, noise)`` for images start..start+n."""
+    check_count(n, start)
     if width < 16 or height < 16:
         raise CaptchakitError(f"width and height must be at least 16 pixels, got {width}x{height}")
     if width * height > DEFAULT_MAX_PIXELS:  # what captchakit reads back; a larger request ran out of memory
