@@ -347,11 +347,17 @@ def test_segmentation_by_recognition_roundtrip(tmp_path, small_set):
     X, y = small_set
     rec = make_recognizer("svm", segmentation="recognition").fit(X[:100], y[:100])
     assert rec.segmentation_ == "recognition" and hasattr(rec, "scorer_")
+    # coarse and fine HOG cells together, said and stored
+    assert rec.features_ == {"chosen": "hog, 8+6-px cells", "why": "segmentation by recognition"}
+    assert rec.pipeline_.named_steps["features"].pixels_per_cell == (8, 6)
+    assert "features: hog, 8+6-px cells (segmentation by recognition)" in rec.training_note()
     texts = rec.predict(X[100:])
     assert all(len(t) == 4 for t in texts)
     assert rec.score(X[100:], y[100:]) > 0.2  # 100 training images: far above chance (0.01%)
     rec.save(tmp_path / "m")
-    assert load_model(tmp_path / "m").predict(X[100:]) == texts
+    back = load_model(tmp_path / "m")
+    assert back.predict(X[100:]) == texts and back.features_ == rec.features_
+    assert "features: hog, 8+6-px cells" in back.training_note()
 
 
 def test_the_piece_scorers_mlps_fit_in_workers_to_the_same_weights(monkeypatch):
