@@ -558,7 +558,8 @@ def _print_metrics(m, title):
 @click.option("--model", "model_path", type=click.Path(), required=True, help="Where to write the model bundle (a folder).")
 @click.option("--features", type=click.Choice(["auto", "hog", "pixels", "profile", "hog+profile"]), default="auto",
               show_default=True, help="Classic: features of each character crop (auto: HOG, its cell size "
-                                      "chosen on held-out training characters with the forced split).")
+                                      "chosen on held-out training characters with the forced split; 8- and "
+                                      "6-px cells together with segmentation by recognition).")
 @click.option("--search", is_flag=True, help="Classic: cross-validate a wider grid of C/gamma or k on the training part.")
 @segment_options
 @preprocess_options
