@@ -386,6 +386,7 @@ def test_the_piece_scorers_mlps_fit_in_workers_to_the_same_weights(monkeypatch):
     assert asked == [None, 2, None]
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # short fits, on purpose
 def test_the_scorers_own_forward_pass_gives_scikit_learns_numbers():
     """``mlp_proba`` skips scikit-learn's input checks but not its arithmetic: the same probabilities to the
     bit, for float32 and float64 input, one or two hidden layers; other activations, two classes (logistic

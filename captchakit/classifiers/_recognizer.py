@@ -133,7 +133,7 @@ def mlp_proba(mlp, X):
     Examples
     --------
     >>> X = np.r_[np.zeros((20, 2)), np.ones((20, 2)), 2 * np.ones((20, 2))]; y = [0] * 20 + [1] * 20 + [2] * 20
-    >>> m = MLPClassifier(hidden_layer_sizes=(4,), max_iter=50, random_state=0).fit(X, y)
+    >>> m = MLPClassifier(hidden_layer_sizes=(4,), solver="lbfgs", random_state=0).fit(X, y)
     >>> bool(np.array_equal(mlp_proba(m, X), m.predict_proba(X)))
     True
     """
