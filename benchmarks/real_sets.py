@@ -109,14 +109,18 @@ def gen_gvcode(n, seed):
     characters of upper and lower case letters and digits (62, case-sensitive), each in one of six colours
     and turned by -30 to 90 degrees inside its own 55-px tile (the turn can clip it), five 3-px lines of
     the same colours."""
+    import io
+
     from gvcode import VFCode
+    from PIL import Image
 
     random.seed(seed)  # gvcode draws with the random module
     X, y = [], []
     for _ in range(n):
         v = VFCode()
         v.generate_mix()
-        X.append(_pil_to_array(v._img))
+        # its public output, a PNG (lossless: the same pixels as its private image)
+        X.append(_pil_to_array(Image.open(io.BytesIO(v.get_img_bytes("png")))))
         y.append(v.code)
     return X, y
 

@@ -110,11 +110,9 @@ class PieceScorer(ClassifierMixin, BaseEstimator):
         anything else through each member's own ``predict_proba``, which says what is wrong with it.
         """
         check_is_fitted(self, "members_")
-        width = getattr(self.members_[0], "n_features_in_", None)
-        if not (isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == width
-                and X.dtype in (np.float32, np.float64)):
-            return np.mean([m.predict_proba(X) for m in self.members_], axis=0)
-        return np.mean([mlp_proba(m, X) for m in self.members_], axis=0)
+        fast = (isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype in (np.float32, np.float64)
+                and X.shape[1] == self.members_[0].n_features_in_)
+        return np.mean([mlp_proba(m, X) if fast else m.predict_proba(X) for m in self.members_], axis=0)
 
     def predict(self, X):
         """The most probable class of each row."""
