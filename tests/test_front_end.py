@@ -351,6 +351,12 @@ def test_segmentation_by_recognition_roundtrip(tmp_path, small_set):
     assert rec.features_ == {"chosen": "hog, 8+6-px cells", "why": "segmentation by recognition"}
     assert rec.pipeline_.named_steps["features"].pixels_per_cell == (8, 6)
     assert "features: hog, 8+6-px cells (segmentation by recognition)" in rec.training_note()
+    # the characters counted are the aligned images' characters; the copies cut 1-2 px off are counted apart
+    s = rec.fit_summary_
+    assert s["n_chars"] == 4 * s["n_used"] and s["n_copies"] > 0
+    assert s["n_chars"] + s["n_copies"] == rec.pipeline_.named_steps["classifier"].shape_fit_[0]
+    assert (f"trained on {s['n_used']} images ({s['n_chars']} characters, and {s['n_copies']} copies of them "
+            "cut 1-2 px off)") in rec.training_note()
     texts = rec.predict(X[100:])
     assert all(len(t) == 4 for t in texts)
     assert rec.score(X[100:], y[100:]) > 0.2  # 100 training images: far above chance (0.01%)
@@ -384,6 +390,23 @@ def test_the_piece_scorers_mlps_fit_in_workers_to_the_same_weights(monkeypatch):
     np.testing.assert_array_equal(one.predict_proba(X), two.predict_proba(X))
     PieceScorer(n_seeds=2, n_jobs=2).fit(X[:299], y[:299])
     assert asked == [None, 2, None]
+
+
+def test_a_piece_scorer_fits_fewer_pieces_than_a_batch_without_warnings():
+    """A tiny training set (a user's first try) gives the scorer fewer pieces than its batch of 128:
+    scikit-learn would clip the batch anyway, but it warned once per member, into ``train``'s output."""
+    import warnings
+
+    from captchakit.classifiers._recognizer import PieceScorer
+
+    rng = np.random.default_rng(0)
+    y = np.array(list("abc") * 20)
+    X = rng.random((60, 16)) + np.eye(3)[np.searchsorted(list("abc"), y)].repeat(6, axis=1)[:, :16]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scorer = PieceScorer(n_seeds=2).fit(X, y)
+    assert scorer.predict_proba(X).shape == (60, 3)
+    assert [m.batch_size for m in scorer.members_] == [60, 60]
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # short fits, on purpose

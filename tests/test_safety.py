@@ -219,6 +219,37 @@ def test_labels_encodings(gen_dir):
     one_line_error(run("verify", gen_dir), "labels.csv", "not UTF-8")
 
 
+def test_a_file_name_that_is_not_utf8_is_skipped_with_one_line(tmp_path, gen_dir):
+    """Linux allows any bytes in a name; such a name cannot go into the UTF-8 split manifests and records
+    (``verify --split`` and ``preprocess`` stopped on an internal UnicodeEncodeError, with their other
+    outputs half written). It is now skipped like an unreadable image, named, and the rest goes on."""
+    src = tmp_path / "named"
+    src.mkdir()
+    pngs = sorted(gen_dir.glob("*.png"))
+    for k, p in enumerate(pngs[:6]):
+        (src / f"{1000 + k}_{k}.png").write_bytes(p.read_bytes())
+    try:
+        odd = os.path.join(os.fsencode(src), b"4321_\xff.png")
+        with open(odd, "wb") as f:
+            f.write(pngs[6].read_bytes())
+    except (OSError, UnicodeError):
+        pytest.skip("this file system refuses names that are not UTF-8")
+    for args in (["verify", src, "--split", 0.5], ["preprocess", src, tmp_path / "pre"]):
+        res = run(*args)
+        assert res.exit_code == 1, res.output
+        assert "internal error" not in res.output and "Traceback" not in res.output, res.output
+        line = [ln for ln in res.output.splitlines() if "not valid UTF-8" in ln]
+        assert len(line) == 1 and "4321_" in line[0], res.output
+    rows = (src / "train.csv").read_text(encoding="utf-8").splitlines() + (src / "test.csv").read_text(
+        encoding="utf-8").splitlines()
+    assert len(rows) == 2 + 6 and not any("4321" in r for r in rows)
+    assert len(list((tmp_path / "pre").glob("*.png"))) == 6
+    from captchakit.data._io import RECORD
+
+    written = json.loads((tmp_path / "pre" / RECORD).read_text(encoding="utf-8"))["files"]
+    assert len([f for f in written if f.endswith(".png")]) == 6
+
+
 # ---------------------------------------------------------------- 6. model.json fields
 @pytest.mark.parametrize("field,value", [("length", "four"), ("image_shape", [0, 0]), ("payload", "x.skops"),
                                          ("alphabet", 7), ("params", []), ("preprocess", {"median": "big"})])

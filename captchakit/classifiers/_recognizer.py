@@ -149,10 +149,15 @@ def mlp_proba(mlp, X):
 
 
 def _fit_member(X, y, seed):
-    """One piece-scorer MLP (its 40 passes are a time budget: no ConvergenceWarning, in whichever process)."""
+    """One piece-scorer MLP (its 40 passes are a time budget: no ConvergenceWarning, in whichever process).
+
+    Batches of 128 pieces, or all of them when there are fewer: scikit-learn
+    clips the batch the same way, but warns about it once per member.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return MLPClassifier(hidden_layer_sizes=(128,), alpha=1e-3, batch_size=128, learning_rate_init=2e-3,
+        return MLPClassifier(hidden_layer_sizes=(128,), alpha=1e-3, batch_size=min(128, len(X)),
+                             learning_rate_init=2e-3,
                              max_iter=40, random_state=seed).fit(X, y)
 
 
@@ -645,11 +650,13 @@ class SegmentingRecognizer(Recognizer):
         self.classes_ = self.pipeline_.classes_
         if self.segmentation_ == "forced" and self.length_[0] != self.length_[1]:
             self.count_checker_ = self._fit_count_checker(binaries, y, segs, keep)
+        n_copies = int(self.__dict__.pop("_n_copies", 0))  # the aligned pieces cut 1-2 px off, not characters
         self.fit_summary_ = {
             "n_images": len(X),
             "n_used": len(used),
             "n_left_out": len(X) - len(used),
-            "n_chars": int(len(yc)),
+            "n_chars": int(len(yc)) - n_copies,
+            "n_copies": n_copies,
             "natural_rate": natural_rate,
             "image_shape": list(self.image_shape_),
             "label_lengths": {str(k): v for k, v in sorted(lengths.items())},
@@ -775,6 +782,7 @@ class SegmentingRecognizer(Recognizer):
         jit, jit_y = self._jit
         del self._jit
         pos, pos_y = pos + jit, pos_y + jit_y
+        self._n_copies = len(jit_y)
         return np.asarray(pos).reshape(len(pos), -1), np.array(pos_y), used
 
     def _align(self, binaries, y, segs, order, scorer, rng, size):
@@ -913,7 +921,9 @@ class SegmentingRecognizer(Recognizer):
                 + (f", paper flattened ({p.flatten} px)" if p.flatten else "")
                 + f"; {s['natural_rate']:.0%} of the images "
                 f"fall apart naturally -> segmentation {self.segmentation_}\n"
-                f"trained on {s['n_used']} images ({s['n_chars']} characters); {s['n_left_out']} left out because "
+                f"trained on {s['n_used']} images ({s['n_chars']} characters"
+                + (f", and {s['n_copies']} copies of them cut 1-2 px off" if s.get("n_copies") else "")
+                + f"); {s['n_left_out']} left out because "
                 f"they did not give as many pieces as their label has characters"
                 + self._features_note())
 

@@ -80,9 +80,14 @@ def read_image(path, max_pixels=DEFAULT_MAX_PIXELS, shrink_to=None):
     ------
     ImageReadError
         Missing, empty, corrupt, truncated, non-image or oversized files,
-        with the file and the problem in the message.
+        and file names that are not valid UTF-8, with the file and the
+        problem in the message.
     """
     path = Path(path)
+    if not _utf8(str(path)):
+        # such a name (bytes the file system allows, not text) could not be written into the UTF-8 labels
+        # files, records and reports that name the images read: refused here, where every reading starts
+        raise ImageReadError(path, "file name is not valid UTF-8 (rename the file)")
     if not path.exists():
         raise ImageReadError(path, "no such file")
     if path.is_dir():
@@ -90,6 +95,15 @@ def read_image(path, max_pixels=DEFAULT_MAX_PIXELS, shrink_to=None):
     if path.stat().st_size == 0:
         raise ImageReadError(path, "empty file (0 bytes)")
     return _decode(path, path, max_pixels, shrink_to)
+
+
+def _utf8(text):
+    """Whether *text* can be written as UTF-8 (not so for a file name that is not UTF-8 on disk)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def decode_image(data, name="image", max_pixels=DEFAULT_MAX_PIXELS, shrink_to=None):
