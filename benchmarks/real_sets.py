@@ -13,8 +13,9 @@ held-out part.  Sets:
 - four other generators from PyPI (benchmark-only extras, ``pip install
   -e '.[bench]'``): ``claptcha``, ``multicolorcaptcha``, ``wheezy.captcha`` and ``gvcode``
   (2,000 images each, seed 0, 80/20);
-- ``svg-captcha`` from npm, rendered to PNG (``benchmarks/npm``; needs ``node``
-  and ``npm install --prefix benchmarks/npm``), 2,000 images, seed 0, 80/20;
+- ``svg-captcha`` from npm, rendered to PNG, and ``trek-captcha`` from npm, as
+  its GIFs (``benchmarks/npm``; need ``node`` and ``npm install --prefix
+  benchmarks/npm``), 2,000 images each, seed 0, 80/20;
 - ``colour-lines`` (ours, no extra): characters of many colours crossed by
   lines of other colours, for the colour clusters of the front end;
 - the peer column: ``ddddocr`` (pretrained, no training) on the same test
@@ -133,15 +134,28 @@ def gen_svg_captcha(n, seed):
     4 characters of upper and lower case letters and digits (62, case-sensitive), each in its own colour,
     drawn as outlined glyphs, crossed by two curves of other colours.  Needs ``node`` and ``npm install
     --prefix benchmarks/npm`` (benchmark-only, like the PyPI generators)."""
+    return _npm_set("svg-captcha", "svg_captcha.js", n, seed)
+
+
+def gen_trek_captcha(n, seed):
+    """trek-captcha (npm, pure JavaScript, after rucaptcha) with its defaults, as the GIFs it serves: 5 lowercase
+    letters (its font draws "e" and "g" as "a": 23 letters) in one colour, skewed, a wavy 2-px line of their colour
+    across the whole image and white dots punched into the ink.  Needs ``node`` and ``npm install --prefix
+    benchmarks/npm``."""
+    return _npm_set("trek-captcha", "trek_captcha.js", n, seed)
+
+
+def _npm_set(package, script, n, seed):
+    """The labelled images an npm generator's seeded script writes to a temporary folder."""
     import shutil
     import subprocess
     import tempfile
 
     node = shutil.which("node")
-    if node is None or not (NPM / "node_modules" / "svg-captcha").is_dir():
-        raise ImportError("svg-captcha needs node and: npm install --prefix benchmarks/npm")
+    if node is None or not (NPM / "node_modules" / package).is_dir():
+        raise ImportError(f"{package} needs node and: npm install --prefix benchmarks/npm")
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([node, str(NPM / "svg_captcha.js"), tmp, str(n), str(seed)], check=True)
+        subprocess.run([node, str(NPM / script), tmp, str(n), str(seed)], check=True)
         X, y, _, _ = load_labelled(Path(tmp) / "labels.csv")
     return X, y
 
@@ -197,7 +211,8 @@ def load_set(name, count):
         return (generate_captchas(5000, length="4-6", seed=1), generate_captchas(1000, length="4-6", seed=2),
                 "python-captcha 4-6 digits, train 5000 seed 1 / test 1000 seed 2")
     gens = {"claptcha": gen_claptcha, "multicolorcaptcha": gen_multicolor, "wheezy.captcha": gen_wheezy,
-            "colour-lines": gen_colour_lines, "svg-captcha": gen_svg_captcha, "gvcode": gen_gvcode}
+            "colour-lines": gen_colour_lines, "svg-captcha": gen_svg_captcha, "gvcode": gen_gvcode,
+            "trek-captcha": gen_trek_captcha}
     try:
         X, y = gens[name](count, 0)
     except ImportError as exc:
@@ -229,7 +244,8 @@ def peer_ddddocr(test):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sets", default="lzu_digits,captcha_images_v2,math_captcha,python-captcha,python-captcha-4-6,"
-                                      "claptcha,multicolorcaptcha,wheezy.captcha,gvcode,svg-captcha,colour-lines,chinese_4char")
+                                      "claptcha,multicolorcaptcha,wheezy.captcha,gvcode,svg-captcha,trek-captcha,"
+                                      "colour-lines,chinese_4char")
     ap.add_argument("--methods", default="knn,svm")
     ap.add_argument("--cnn", action="store_true", help="also the CNN, no flags (slow on a CPU)")
     ap.add_argument("--count", type=int, default=2000, help="images per generated foreign scheme")
