@@ -653,10 +653,28 @@ def train(data, method, model_path, features, search, seg_method, connectivity, 
         res = evaluate(rec, Xva, yva, note)
         res["metrics"]["train_seconds"] = train_s
         _print_metrics(res["metrics"], f"{method} on the {note}:")
+        hint = _low_accuracy_hint(method, res["metrics"], mp, data)
+        if hint:
+            click.echo(hint, err=True)
         rec.save(mp, validation=res["metrics"],
                  data={"source": str(data), "n_train": len(Xtr), "n_validation": len(Xva),
                        "val_split": val_split, "seed": seed})
     echo(f"model bundle written to {mp} (trained in {train_s:.1f} s)")
+
+
+#: Below this whole-string accuracy on at least ``HINT_MIN_IMAGES`` validation images, ``train`` says where to look.
+HINT_BELOW = 0.5
+HINT_MIN_IMAGES = 20
+
+
+def _low_accuracy_hint(method, metrics, model, data):
+    """What a user can do when the classic pipeline reads few validation images (``None`` otherwise)."""
+    if method == "cnn" or metrics["n_images"] < HINT_MIN_IMAGES or metrics["string_accuracy"] >= HINT_BELOW:
+        return None
+    return (f"hint: the classic pipeline read {metrics['string_accuracy']:.1%} of the validation images. Why: "
+            f"'captcha-cli evaluate {model} DATA --report DIR' on labelled images it never saw shows its error "
+            "gallery by failure kind (wrong number of pieces, or a wrong character). Characters that touch or that "
+            f"a line joins are often read better end to end: 'captcha-cli train {data} --method cnn'.")
 
 
 def _load_model(path):

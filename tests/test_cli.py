@@ -148,6 +148,34 @@ def test_verify_label_problems_and_split(gen_dir, tmp_path):
     assert len(tr[0]) + len(te[0]) == len(list(gen_dir.glob("*.png"))) and len(te[0]) > 0
 
 
+def test_train_says_where_to_look_when_the_classic_pipeline_reads_few_images(tmp_path):
+    """Labels that do not match their images (shuffled) read near 0%: train says how to see why and names the
+    CNN; readings above the threshold, or too few validation images to judge by, say nothing."""
+    from captchakit.cli import HINT_BELOW, HINT_MIN_IMAGES
+
+    data = tmp_path / "d"
+    assert run("generate", data, "--count", 60, "--seed", 1).exit_code == 0
+    rows = (data / "labels.csv").read_text(encoding="utf-8").splitlines()
+    labels = [r.split(",")[1] for r in rows[1:]]
+    shuffled = labels[7:] + labels[:7]
+    assert all(a != b for a, b in zip(labels, shuffled))
+    (data / "labels.csv").write_text("\n".join([rows[0]] + [f"{r.split(',')[0]},{lab}" for r, lab in
+                                                               zip(rows[1:], shuffled)]) + "\n", encoding="utf-8")
+    res = CliRunner().invoke(cli, ["train", str(data), "--method", "knn", "--val-split", "0.4",
+                                  "--model", str(tmp_path / "m")])
+    assert res.exit_code == 0, res.output + res.stderr
+    hint = [ln for ln in res.stderr.splitlines() if ln.startswith("hint:")]
+    assert len(hint) == 1 and "--method cnn" in hint[0] and "--report" in hint[0], res.stderr
+    assert "hint:" not in res.stdout
+    from captchakit.cli import _low_accuracy_hint
+
+    m = {"n_images": HINT_MIN_IMAGES, "string_accuracy": HINT_BELOW}
+    assert _low_accuracy_hint("svm", m, "m", "d") is None
+    assert _low_accuracy_hint("svm", {**m, "string_accuracy": 0.3}, "m", "d").startswith("hint: ")
+    assert _low_accuracy_hint("cnn", {**m, "string_accuracy": 0.3}, "m", "d") is None
+    assert _low_accuracy_hint("knn", {**m, "string_accuracy": 0.3, "n_images": HINT_MIN_IMAGES - 1}, "m", "d") is None
+
+
 def test_train_predict_evaluate(tmp_path):
     data, test = tmp_path / "d", tmp_path / "t"
     assert run("generate", data, "--count", 80, "--seed", 1).exit_code == 0
