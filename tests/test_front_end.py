@@ -1115,3 +1115,44 @@ def test_a_characters_edge_in_a_cluster_of_its_own_comes_back_but_the_lines_stay
     assert g[10:36, 20:26].all() and g[10:36, 80:86].all()
     assert g[9:37, 19].all() and g[9:37, 26].all() and g[9, 80:86].all()  # the edges are back
     assert not g[41:43].any()  # the line is not grown into
+
+
+def test_hatched_ink_is_measured_filled_and_its_lines_then_removed():
+    """Ink punched with white dots or hatched (trek-captcha) measures as its hatches, 1 px, so every line was
+    kept; a 3x3 median fills it into the strokes it is, and the search weighs that front end, with lines sized
+    by the filled strokes, also where the characters are read by recognition."""
+    from captchakit.classifiers._front_end import front_end_candidates
+    from captchakit.preprocess._measure import textured_ink
+
+    solid = np.full((40, 120, 3), 255, np.uint8)
+    for x in (10, 40, 70, 100):
+        solid[6:34, x:x + 5] = 0  # 5-px strokes
+        solid[6:11, x:x + 14] = 0
+    solid[22:24, :] = 0  # a 2-px line across
+    hatched = solid.copy()
+    hatched[::2, ::2] = 255  # every other pixel of every other row punched white
+    thin = np.full((40, 120, 3), 255, np.uint8)
+    for x in (10, 40, 70, 100):
+        thin[6:34, x] = 0  # 1-px strokes: the median takes them away, it does not fill them
+    m_solid, m_hatched, m_thin = (measure_front_end([im] * 3) for im in (solid, hatched, thin))
+    assert not textured_ink(m_solid) and not textured_ink(m_thin)
+    assert textured_ink(m_hatched) and m_hatched["stroke_width"] == 1 and m_hatched["filled_stroke_width"] >= 3
+    line_rows = slice(22, 24)
+    base = Preprocessor().resolve([hatched] * 3)[0]
+    assert base.transform_one(hatched)[line_rows, 20:38].mean() > 0.5  # as measured, the line stays
+    cands = dict(front_end_candidates(base, m_hatched))
+    w = m_hatched["filled_stroke_width"]
+    a, b = cands["textured ink filled"], cands["textured ink filled, lines as thick as its strokes"]
+    assert (a.median, a.remove_lines, a.line_thickness, b.line_thickness) == (3, True, int(round(w)) - 1, int(round(w)))
+    for p in (a, b):
+        out = p.transform_one(hatched)
+        assert not out[line_rows, 20:38].any() and not out[line_rows, 50:68].any()  # the line between the strokes goes
+        assert out[8:34, 10:15].mean() > 0.6  # the strokes stay, filled (their edges thinned)
+    assert not any(n.startswith("textured") for n in dict(front_end_candidates(base, m_solid)))
+    with_median = Preprocessor(**{**base.get_params(), "median": 3})
+    assert not any(n.startswith("textured") for n in dict(front_end_candidates(with_median, m_hatched)))
+    # segmentation by recognition weighs them too
+    rec = make_recognizer("knn")
+    rec.segmentation_, rec.preprocessor_, rec.front_end_ = "recognition", base, dict(m_hatched)
+    names = [n for n, _ in rec._front_end_candidates([hatched], ())]
+    assert "textured ink filled" in names and "textured ink filled, lines as thick as its strokes" in names

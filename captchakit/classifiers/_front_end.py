@@ -21,7 +21,7 @@ from sklearn.model_selection import KFold
 from captchakit._cluster import each
 from captchakit._errors import CaptchakitError
 from captchakit.preprocess import Preprocessor
-from captchakit.preprocess._measure import flatten_size_for
+from captchakit.preprocess._measure import flatten_size_for, line_thickness_for, speck_area_for, textured_ink
 from captchakit.preprocess._colour import COLOR_SPREAD
 
 #: The search tries removing long straight lines (as thick as the strokes) when at least
@@ -169,6 +169,15 @@ def front_end_candidates(resolved, measured, pinned=()):
         if base["channel"] != "luminance" and "channel" not in pinned:
             change["channel"] = "luminance"  # other channels hide the paper's grey level
         out.append(("paper flattened", change))
+    if textured_ink(measured) and not base["median"]:
+        # hatched or punched ink, filled by the median, then lines and specks sized by the filled strokes (its
+        # strokes measured as the hatches had kept every line): lines a pixel thinner than them, as measured ink
+        # gets, or as thick (a skewed line runs thicker down a column than across)
+        w = measured["filled_stroke_width"]
+        filled = {"median": 3, "remove_lines": True, "min_area": speck_area_for(w)}
+        out.append(("textured ink filled", {**filled, "line_thickness": line_thickness_for(w)}))
+        out.append(("textured ink filled, lines as thick as its strokes",
+                    {**filled, "line_thickness": max(2, int(round(w)))}))
     if measured.get("enlarged"):
         out.append((f"enlarged {measured['enlarged']['enlarge']}x", dict(measured["enlarged"])))
     if base["threshold"] != "adaptive":

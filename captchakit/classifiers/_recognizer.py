@@ -876,9 +876,10 @@ class SegmentingRecognizer(Recognizer):
 
         With the forced split, small images are also tried enlarged
         (:func:`enlarged_settings`); with segmentation by recognition, which the
-        search's forced-split proxy does not predict, only colour clusters and
-        straight-line removal, which can take lines off touching characters
-        (and so let them come apart), are weighed against the current one.
+        search's forced-split proxy does not predict, only colour clusters,
+        straight-line removal and textured ink filled (whose line removal
+        then works), which can take lines off touching characters (and so
+        let them come apart), are weighed against the current one.
         """
         self.front_end_.pop("enlarged", None)
         if self.segmentation_ == "forced":
@@ -888,7 +889,8 @@ class SegmentingRecognizer(Recognizer):
                 self.front_end_["enlarged"] = enlarged
         cands = front_end_candidates(self.preprocessor_, self.front_end_, pinned)
         if self.segmentation_ == "recognition":
-            cands = [c for c in cands if c[0] in ("measured", "colour clusters", "straight lines removed")]
+            cands = [c for c in cands if c[0] in ("measured", "colour clusters", "straight lines removed")
+                     or c[0].startswith("textured ink filled")]
         return cands
 
     def training_note(self):
