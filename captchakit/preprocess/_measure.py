@@ -286,8 +286,9 @@ def measure_front_end(images, max_images=300):
 
 
 #: Ink is textured (hatched, punched with dots) when a 3x3 median fills its strokes to this many times their
-#: measured width while keeping this share of it. Of twelve schemes measured, only trek-captcha's (1 -> 3 px,
-#: all its ink kept) is; chinese_4char came nearest (1 -> 1.8 px), thin strokes lose ink (lzu_digits 0.81).
+#: measured width while keeping this share of it. Of twelve schemes measured, only trek-captcha's is (1 -> 3 px, all
+#: its ink kept), and of python-captcha's thirteen variations the one peppered with black dots (1.8 -> 5 px);
+#: chinese_4char came nearest (1 -> 1.8 px), and thin strokes lose ink (lzu_digits keeps 0.81 of it).
 TEXTURE_WIDENING = 2.5
 TEXTURE_INK_KEPT = 0.9
 
