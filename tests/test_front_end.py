@@ -1117,7 +1117,7 @@ def test_a_characters_edge_in_a_cluster_of_its_own_comes_back_but_the_lines_stay
     assert not g[41:43].any()  # the line is not grown into
 
 
-def test_hatched_ink_is_measured_filled_and_its_lines_then_removed():
+def test_hatched_ink_is_measured_filled_and_its_lines_then_removed(monkeypatch):
     """Ink punched with white dots or hatched (trek-captcha) measures as its hatches, 1 px, so every line was
     kept; a 3x3 median fills it into the strokes it is, and the search weighs that front end, with lines sized
     by the filled strokes, also where the characters are read by recognition."""
@@ -1134,7 +1134,14 @@ def test_hatched_ink_is_measured_filled_and_its_lines_then_removed():
     thin = np.full((40, 120, 3), 255, np.uint8)
     for x in (10, 40, 70, 100):
         thin[6:34, x] = 0  # 1-px strokes: the median takes them away, it does not fill them
+    import cv2
+
+    calls, real = [], cv2.medianBlur
+    monkeypatch.setattr(cv2, "medianBlur", lambda *a: calls.append(1) or real(*a))
     m_solid, m_hatched, m_thin = (measure_front_end([im] * 3) for im in (solid, hatched, thin))
+    monkeypatch.undo()
+    assert len(calls) == 6  # the median is tried on strokes measured thin (hatched, 1-px) only: not on solid ink
+    assert (m_solid["filled_stroke_width"], m_solid["filled_ink_kept"]) == (m_solid["stroke_width"], 1.0)
     assert not textured_ink(m_solid) and not textured_ink(m_thin)
     assert textured_ink(m_hatched) and m_hatched["stroke_width"] == 1 and m_hatched["filled_stroke_width"] >= 3
     line_rows = slice(22, 24)
