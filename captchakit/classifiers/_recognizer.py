@@ -612,7 +612,7 @@ class SegmentingRecognizer(Recognizer):
         if self.segmentation_ == "forced":
             Xc = np.concatenate([segs[i].crops for i in keep]).reshape(-1, self.segmenter_.crop_size ** 2)
             yc = np.array([ch for i in keep for ch in y[i]])
-            used = keep
+            used, n_copies = keep, 0
             if self.features == "auto":
                 groups = np.repeat(np.arange(len(keep)), [len(y[i]) for i in keep])
                 feats, self.features_ = choose_hog_cells(Xc, yc, groups, clf, 48 if self.n_components == "auto"
@@ -623,7 +623,7 @@ class SegmentingRecognizer(Recognizer):
             # instead of 88.5%)
             segs = [self.segmenter_.segment(b, len(lab), restore_short=False) for b, lab in zip(binaries, y)]
             keep = [i for i, lab in enumerate(y) if len(segs[i]) == len(lab)]
-            Xc, yc, used = self._fit_lattice(binaries, y, segs, keep)
+            Xc, yc, used, n_copies = self._fit_lattice(binaries, y, segs, keep)
             if self.features == "auto" and self.segmenter_.crop_size >= 24:
                 feats = HOGFeatures(pixels_per_cell=RECOGNITION_CELLS)
                 self.features_ = {"chosen": f"hog, {_cells_name(RECOGNITION_CELLS)}",
@@ -650,7 +650,6 @@ class SegmentingRecognizer(Recognizer):
         self.classes_ = self.pipeline_.classes_
         if self.segmentation_ == "forced" and self.length_[0] != self.length_[1]:
             self.count_checker_ = self._fit_count_checker(binaries, y, segs, keep)
-        n_copies = int(self.__dict__.pop("_n_copies", 0))  # the aligned pieces cut 1-2 px off, not characters
         self.fit_summary_ = {
             "n_images": len(X),
             "n_used": len(used),
@@ -743,7 +742,8 @@ class SegmentingRecognizer(Recognizer):
 
     # ------------------------------------------------------------------ segmentation by recognition
     def _fit_lattice(self, binaries, y, segs, keep, max_align=3000, seed=0):
-        """Train the lattice scorer and return the aligned training crops.
+        """Train the lattice scorer; return the aligned training crops, their labels, the images used, and how
+        many of the crops (the last ones) are copies of aligned pieces cut 1-2 px off.
 
         1. Character widths and a first scorer from the images that segment
            into as many pieces as their label has characters.
@@ -782,8 +782,7 @@ class SegmentingRecognizer(Recognizer):
         jit, jit_y = self._jit
         del self._jit
         pos, pos_y = pos + jit, pos_y + jit_y
-        self._n_copies = len(jit_y)
-        return np.asarray(pos).reshape(len(pos), -1), np.array(pos_y), used
+        return np.asarray(pos).reshape(len(pos), -1), np.array(pos_y), used, len(jit_y)
 
     def _align(self, binaries, y, segs, order, scorer, rng, size):
         """Align training images to their labels with *scorer*: positives, rejects, images used."""
