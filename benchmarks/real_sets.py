@@ -13,8 +13,9 @@ held-out part.  Sets:
 - four other generators from PyPI (benchmark-only extras, ``pip install
   -e '.[bench]'``): ``claptcha``, ``multicolorcaptcha``, ``wheezy.captcha`` and ``gvcode``
   (2,000 images each, seed 0, 80/20);
-- ``svg-captcha`` from npm, rendered to PNG, and ``trek-captcha`` from npm, as
-  its GIFs (``benchmarks/npm``; need ``node`` and ``npm install --prefix
+- ``svg-captcha`` from npm, rendered to PNG, ``trek-captcha`` from npm, as
+  its GIFs, and ``captchapng`` from npm, as its PNGs with a transparent
+  background (``benchmarks/npm``; need ``node`` and ``npm install --prefix
   benchmarks/npm``), 2,000 images each, seed 0, 80/20;
 - ``colour-lines`` (ours, no extra): characters of many colours crossed by
   lines of other colours, for the colour clusters of the front end;
@@ -145,6 +146,13 @@ def gen_trek_captcha(n, seed):
     return _npm_set("trek-captcha", "trek_captcha.js", n, seed)
 
 
+def gen_captchapng(n, seed):
+    """captchapng (npm, pure JavaScript) as its README's example uses it: 80x30 PNGs of a 4-digit number, grey
+    ink on a transparent background, each digit in one of its built-in fonts (bold, or 1-px thin) and moved at
+    random.  Needs ``node`` and ``npm install --prefix benchmarks/npm``."""
+    return _npm_set("captchapng", "captchapng.js", n, seed)
+
+
 def _npm_set(package, script, n, seed):
     """The labelled images an npm generator's seeded script writes to a temporary folder."""
     import shutil
@@ -212,7 +220,7 @@ def load_set(name, count):
                 "python-captcha 4-6 digits, train 5000 seed 1 / test 1000 seed 2")
     gens = {"claptcha": gen_claptcha, "multicolorcaptcha": gen_multicolor, "wheezy.captcha": gen_wheezy,
             "colour-lines": gen_colour_lines, "svg-captcha": gen_svg_captcha, "gvcode": gen_gvcode,
-            "trek-captcha": gen_trek_captcha}
+            "trek-captcha": gen_trek_captcha, "captchapng": gen_captchapng}
     try:
         X, y = gens[name](count, 0)
     except ImportError as exc:
@@ -245,7 +253,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sets", default="lzu_digits,captcha_images_v2,math_captcha,python-captcha,python-captcha-4-6,"
                                       "claptcha,multicolorcaptcha,wheezy.captcha,gvcode,svg-captcha,trek-captcha,"
-                                      "colour-lines,chinese_4char")
+                                      "captchapng,colour-lines,chinese_4char")
     ap.add_argument("--methods", default="knn,svm")
     ap.add_argument("--cnn", action="store_true", help="also the CNN, no flags (slow on a CPU)")
     ap.add_argument("--count", type=int, default=2000, help="images per generated foreign scheme")

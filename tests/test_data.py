@@ -165,6 +165,31 @@ def test_labels_files_with_semicolons_or_tabs_and_empty_ones(tmp_path):
             find_labelled_images(tmp_path / "l.csv")
 
 
+
+def test_labels_txt_and_tsv_files_and_a_file_that_is_no_labels_file(tmp_path):
+    Image.fromarray(np.full((10, 10, 3), 255, np.uint8)).save(tmp_path / "one.png")
+    Image.fromarray(np.full((10, 10, 3), 255, np.uint8)).save(tmp_path / "two.png")
+    # "name label" lines, as many data sets' labels.txt are written: cut at the first run of spaces only
+    (tmp_path / "labels.txt").write_text("one.png  ab12\ntwo.png 3 + 4\n")
+    items, problems = find_labelled_images(tmp_path / "labels.txt")
+    assert [(p.name, lab) for p, lab in items] == [("one.png", "ab12"), ("two.png", "3 + 4")] and problems == []
+    (tmp_path / "l.tsv").write_text("filename\tlabel\none.png\t33\n")
+    items, _ = find_labelled_images(tmp_path / "l.tsv")
+    assert [lab for _, lab in items] == ["33"]
+    # an image (or any other file) given as DATA: one line naming it, not "not a folder"
+    with pytest.raises(CaptchakitError, match=r"one\.png: not a folder, nor a labels file \(\.csv, \.tsv"):
+        find_labelled_images(tmp_path / "one.png")
+
+
+def test_a_label_with_a_control_character_is_left_out_with_one_line(tmp_path):
+    Image.fromarray(np.full((10, 10, 3), 255, np.uint8)).save(tmp_path / "one.png")
+    Image.fromarray(np.full((10, 10, 3), 255, np.uint8)).save(tmp_path / "two.png")
+    (tmp_path / "l.csv").write_text("one.png,80\x0023\ntwo.png,8023\n")
+    items, problems = find_labelled_images(tmp_path / "l.csv")
+    assert [lab for _, lab in items] == ["8023"]
+    assert problems == [f"{tmp_path / 'one.png'}: label '80\\x0023' has control characters ('\\x00'), "
+                        "which no image draws"]
+
 def test_load_labelled_skips_and_lists_bad_files(gen_dir):
     (gen_dir / "junk_1.png").write_text("not an image")
     (gen_dir / "labels.csv").unlink()

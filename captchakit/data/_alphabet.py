@@ -1,6 +1,7 @@
 """Alphabets and label lengths."""
 
 import string
+import unicodedata
 
 from captchakit._errors import CaptchakitError, LabelError
 
@@ -99,6 +100,9 @@ def check_label(label, alphabet=None, length=None, source=None):
     where = f"{source}: " if source else ""
     if not label:
         raise LabelError(f"{where}empty label")
+    control = sorted({c for c in label if unicodedata.category(c) == "Cc"})
+    if control:
+        raise LabelError(f"{where}label {label!r} has control characters ({''.join(control)!r}), which no image draws")
     if alphabet is not None:
         bad = sorted(set(label) - set(alphabet))
         if bad:

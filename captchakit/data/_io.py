@@ -22,6 +22,8 @@ from captchakit._errors import CaptchakitError, ImageReadError, ImageTooLargeErr
 from captchakit.data._alphabet import check_label
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
+#: A file given as DATA is a labels file when it ends in one of these (JSON, or CSV with any separator).
+LABELS_SUFFIXES = (".csv", ".tsv", ".txt", ".json")
 #: Column names that make a labels file's first row a header (with a first column that names no image).
 HEADER_LABELS = ("label", "labels", "text", "answer", "solution", "captcha", "code", "value", "string")
 #: Default pixel limit: far above any captcha, far below a decompression bomb.
@@ -287,17 +289,28 @@ def _is_header(row):
 
 
 def _delimiter(text):
-    r"""The labels file's column separator: a comma, or a semicolon or tab where the first line has no comma.
+    r"""The labels file's column separator: a comma, or a semicolon or tab where the first line has no comma, or
+    (``" "``) the first run of spaces where it has none of these.
 
     Examples
     --------
     >>> _delimiter("a.png,12\n"), _delimiter("file;label\na.png;12\n"), _delimiter("a.png\t12"), _delimiter("")
     (',', ';', '\t', ',')
+    >>> _delimiter("a.png 12\n")
+    ' '
     """
     first = next((line for line in text.splitlines() if line.strip()), "")
     if "," in first:
         return ","
-    return next((d for d in ";\t" if d in first), ",")
+    return next((d for d in ";\t " if d in first.strip()), ",")
+
+
+def _rows(text, delimiter):
+    """The labels file's rows: CSV rows, or for ``" "`` each line cut at its first run of spaces (a label may
+    hold spaces, as a sum such as ``3 + 4`` does)."""
+    if delimiter == " ":
+        return [line.split(None, 1) for line in text.splitlines()]
+    return list(csv.reader(io.StringIO(text), delimiter=delimiter))
 
 
 def read_labels_file(path, problems=None):
@@ -305,7 +318,9 @@ def read_labels_file(path, problems=None):
 
     A first row naming the columns (``filename,label``, ``file,label``,
     ``image,text``...) is a header and skipped.  Columns are separated by
-    commas, or by semicolons or tabs where the first line has no comma.
+    commas, or by semicolons or tabs where the first line has no comma, or
+    by the first run of spaces on each line where it has none of these
+    (``00001.png abcd``, as many data sets' ``labels.txt`` are written).
     UTF-8 with or without a byte-order mark.  A file name listed twice is
     reported in *problems* (when given) and its later rows are ignored.
 
@@ -329,7 +344,7 @@ def read_labels_file(path, problems=None):
             raise CaptchakitError(f"{path}: expected a JSON object mapping file name to label")
         return dict(data)
     try:
-        rows = list(csv.reader(io.StringIO(text), delimiter=_delimiter(text)))
+        rows = _rows(text, _delimiter(text))
     except csv.Error as exc:
         raise CaptchakitError(f"{path}: not a valid CSV file ({exc})") from None
     out, first_line = {}, {}
@@ -379,8 +394,8 @@ def find_labelled_images(source, labels_file=None, pattern=None, alphabet=None, 
     Parameters
     ----------
     source : str or Path
-        A folder (nested folders allowed) or a labels file (CSV/JSON) whose
-        file names are relative to its own folder.
+        A folder (nested folders allowed) or a labels file (one of
+        :data:`LABELS_SUFFIXES`) whose file names are relative to its own folder.
     labels_file : str or Path, optional
         Labels file for a folder; by default ``labels.csv`` in the folder is
         used when present, else the file names.
@@ -397,7 +412,9 @@ def find_labelled_images(source, labels_file=None, pattern=None, alphabet=None, 
         One line per file left out, naming the file and the problem.
     """
     source = Path(source)
-    if source.is_file() and source.suffix.lower() in (".csv", ".json"):
+    if source.is_file():
+        if source.suffix.lower() not in LABELS_SUFFIXES:
+            raise CaptchakitError(f"{source}: not a folder, nor a labels file ({', '.join(LABELS_SUFFIXES)})")
         labels_file, root = source, source.parent
     else:
         root = source
