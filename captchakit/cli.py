@@ -17,6 +17,11 @@ from captchakit import __version__
 from captchakit._api import REGISTRY
 from captchakit._errors import CaptchakitError
 
+#: Seeds: 0 to 2**31 - 1, so that the seeds derived from one (the test set's seed + 10,000, pretraining's
+#: + 1,000, a restart's next seed) stay within what NumPy's legacy seeding (``keras.utils.set_random_seed``)
+#: takes, 0 to 2**32 - 1. A negative seed stopped ``generate`` with an internal error.
+SEED = click.IntRange(0, 2**31 - 1)
+
 
 class _Group(click.Group):
     """A click group that turns library errors into one-line messages."""
@@ -344,7 +349,7 @@ def cli(ctx, debug):
 @click.option("--height", type=click.IntRange(min=16), default=60, show_default=True, help="Image height.")
 @click.option("--font", "fonts", multiple=True, type=click.Path(dir_okay=False),
               help="TTF font file (repeatable); default: the captcha library's bundled font.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same labels and pixels.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Same seed, same labels and pixels.")
 @click.option("--noise", default=None, help="Extra noise, e.g. salt:0.05,lines:3 (see `captcha-cli noise --help`).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
 @click.option("--append", is_flag=True, help="Add to a non-empty OUT, continuing its numbering.")
@@ -377,7 +382,7 @@ def generate(out, count, length, alphabet, width, height, fonts, seed, noise, jo
 @click.option("--line-width", type=int, default=None, help="Width of the random lines (pixels).")
 @click.option("--dots", type=int, default=None, help="Number of random specks.")
 @click.option("--blur", type=float, default=None, help="Gaussian blur sigma (pixels).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Noise seed.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Noise seed.")
 @click.option("--overwrite", is_flag=True, help="Write into a non-empty OUT.")
 def noise(src, out, salt, gauss, lines, line_width, dots, blur, seed, overwrite):
     """Write noisy copies of the images in SRC to OUT (SRC is never touched)."""
@@ -403,7 +408,7 @@ def noise(src, out, salt, gauss, lines, line_width, dots, blur, seed, overwrite)
               help="Labels file (CSV filename,label or JSON) instead of file names.")
 @click.option("--pattern", default=None, help="Regex that takes the label out of a file name.")
 @click.option("--split", type=float, default=None, help="Write train/test manifests with this train share, e.g. 0.8.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the split.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Folder for the split manifests: DATA only (a labels file names images in its own folder).")
 def verify(data, alphabet, length, labels_file, pattern, split, seed, out_dir):
@@ -568,7 +573,7 @@ def _print_metrics(m, title):
 @click.option("--labels", "labels_file", type=click.Path(dir_okay=False), default=None, help="Labels file (CSV/JSON).")
 @click.option("--pattern", default=None, help="Regex that takes the label out of a file name.")
 @click.option("--val-split", type=float, default=0.1, show_default=True, help="Share held out for validation.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split and of training.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the split and of training.")
 @click.option("--count", type=click.IntRange(min=10), default=None,
               help="Without DATA: generated training+validation images (default 10,000).")
 @cnn_options(epochs="measured from the data", image_size="measured from the data")
@@ -771,7 +776,7 @@ QUICK_SET = {"count": 240, "test": 60, "alphabet": "digits", "length": 4}
               help="Learning-curve points, e.g. 250,500,1000,2000, or none (default depends on the data size).")
 @click.option("--test-split", type=float, default=None,
               help="Share of DATA held out for testing (default 0.2; the built-in set uses a fixed test part).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the data, the split and training.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the data, the split and training.")
 @click.option("--count", type=int, default=None,
               help=f"Built-in set: training+validation images (default {DEFAULT_SET['count']}).")
 @click.option("--alphabet", default=None,
@@ -1032,7 +1037,7 @@ def serve(models, host, port, workers, max_upload_bytes, max_pixels):
               help="JSON or YAML grid {setting: [values]} replacing the default grid.")
 @click.option("--cv", type=click.IntRange(min=2), default=3, show_default=True, help="Cross-validation folds.")
 @click.option("--test-split", type=float, default=0.2, show_default=True, help="Share held out, scored once at the end.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split and the folds.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the split and the folds.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=2, show_default=True, help="Parallel workers.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="tune", show_default=True,
               help="Folder for best.json, the PNGs and index.html.")

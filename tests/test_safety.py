@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from captchakit.cli import cli
+from captchakit._errors import CaptchakitError
 from captchakit.data import generate_to_folder
 
 
@@ -366,3 +367,41 @@ def test_fuzzed_images_through_predict(tmp_path, trained_knn, small_set):
         assert ("text" in e) != ("error" in e)
         if "error" in e:
             assert e["path"] in e["error"]
+
+
+def test_a_model_folder_where_no_file_can_be_written_is_one_line(tmp_path, monkeypatch):
+    from captchakit.data import _io
+
+    data = tmp_path / "data"
+    generate_to_folder(data, count=4, seed=0)
+    # the model's parent is a file: its folder cannot be made
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(CaptchakitError, match=r"afile: cannot create the folder"):
+        with _io.lock(tmp_path / "afile" / ".m.lock"):
+            pass
+    # a folder that takes no new file (/proc, a read-only or full disk): train had stopped with an internal
+    # FileNotFoundError from its lock file
+    real_open = os.open
+
+    def refuse(path, flags, *a):
+        if str(path).endswith(".lock"):
+            raise OSError(30, "Read-only file system")
+        return real_open(path, flags, *a)
+
+    monkeypatch.setattr(_io.os, "open", refuse)
+    res = run("train", data, "--method", "knn", "--model", tmp_path / "out" / "m")
+    one_line_error(res, "cannot write there (Read-only file system)")
+    assert not (tmp_path / "out" / "m").exists()
+
+
+@pytest.mark.parametrize("cmd", [["generate", "OUT", "--count", "2"], ["verify", "DATA", "--split", "0.5"],
+                                 ["train", "DATA", "--method", "knn", "--model", "OUT"]])
+def test_a_negative_or_huge_seed_is_refused_by_its_option(tmp_path, cmd):
+    data = tmp_path / "data"
+    generate_to_folder(data, count=4, seed=0)
+    args = [str(data) if a == "DATA" else str(tmp_path / "out") if a == "OUT" else a for a in cmd]
+    for seed in ("-1", str(2**31)):
+        res = run(*args, "--seed", seed)
+        # click's usage error (exit code 2), naming the option; generate had stopped with an internal ValueError
+        assert res.exit_code == 2 and "Invalid value for '--seed'" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "out").exists()

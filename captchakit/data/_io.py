@@ -531,7 +531,10 @@ def lock(path, what="folder"):
     A lock left by a process that no longer runs is taken over.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CaptchakitError(f"{path.parent}: cannot create the folder ({exc.strerror or exc})") from None
     for _ in range(2):
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -546,6 +549,8 @@ def lock(path, what="folder"):
                                       f"{what}; wait for it to finish (lock file {path.name})") from None
             with contextlib.suppress(OSError):
                 path.unlink()
+        except OSError as exc:  # a folder that holds no files (/proc), read-only, full...
+            raise CaptchakitError(f"{path.parent}: cannot write there ({exc.strerror or exc})") from None
     else:  # pragma: no cover - lost a race twice
         raise CaptchakitError(f"{path}: cannot take the lock")
     try:
