@@ -740,12 +740,13 @@ def predict(model_path, inputs, as_json):
 def evaluate(model_path, data, labels_file, pattern, report_dir, overwrite, ignore_case, fold):
     """Score a saved MODEL on the labelled images of DATA (never seen in training)."""
     from captchakit.evaluate import evaluate as run_eval
-    from captchakit.data._io import check_separate
+    from captchakit.data._io import OutputFolder
     from captchakit.jobs import write_evaluation_report
 
     model = _load_model(model_path)
     if report_dir:
-        check_separate(report_dir, [data, model_path])  # refuse before any work
+        # refuse before any work: inside an input, not empty without --overwrite, or not writable
+        OutputFolder(report_dir, overwrite=overwrite, append=None, inputs=[data, model_path])
     lo, hi = model.length_
     extra_fold = _fold_spec(ignore_case, fold)
     both = ",".join(v for v in (getattr(model, "fold", None), extra_fold) if v) or None

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from captchakit._errors import CaptchakitError
 from captchakit.data._io import (
-    LOCK, OutputFolder, check_separate, label_from_name, list_images, lock, no_images, read_image, safe_name,
+    LOCK, OutputFolder, check_separate, check_writable, label_from_name, list_images, lock, no_images, read_image,
+    safe_name,
 )
 
 #: Images read and recognised at a time by predict (bounds memory) ...
@@ -235,15 +236,6 @@ def check_model_target(path, overwrite):
     if path.exists() and not overwrite:
         raise CaptchakitError(f"{path}: already exists; pass --overwrite to replace it")
     check_replaceable(path)
-    parent = path.parent
-    probe = parent
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir():
-        raise CaptchakitError(f"{path}: cannot create it ({probe} is not a folder)")
-    import os
-
-    if not os.access(probe, os.W_OK):
-        raise CaptchakitError(f"{path}: cannot write there ({probe} is not writable)")
+    check_writable(path)
     return path
 

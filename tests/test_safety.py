@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -369,7 +370,7 @@ def test_fuzzed_images_through_predict(tmp_path, trained_knn, small_set):
             assert e["path"] in e["error"]
 
 
-def test_a_model_folder_where_no_file_can_be_written_is_one_line(tmp_path, monkeypatch):
+def test_a_folder_where_no_file_can_be_written_is_refused_before_any_work(tmp_path, monkeypatch):
     from captchakit.data import _io
 
     data = tmp_path / "data"
@@ -379,19 +380,29 @@ def test_a_model_folder_where_no_file_can_be_written_is_one_line(tmp_path, monke
     with pytest.raises(CaptchakitError, match=r"afile: cannot create the folder"):
         with _io.lock(tmp_path / "afile" / ".m.lock"):
             pass
-    # a folder that takes no new file (/proc, a read-only or full disk): train had stopped with an internal
-    # FileNotFoundError from its lock file
+    # a folder that takes no new file (/proc, a read-only disk): train had stopped with an internal
+    # FileNotFoundError from its lock file, compare and tune with one after all their work
     real_open = os.open
 
     def refuse(path, flags, *a):
-        if str(path).endswith(".lock"):
+        if tmp_path / "ro" in Path(path).parents:
             raise OSError(30, "Read-only file system")
         return real_open(path, flags, *a)
 
+    (tmp_path / "ro").mkdir()
     monkeypatch.setattr(_io.os, "open", refuse)
-    res = run("train", data, "--method", "knn", "--model", tmp_path / "out" / "m")
-    one_line_error(res, "cannot write there (Read-only file system)")
-    assert not (tmp_path / "out" / "m").exists()
+    for args in (["train", data, "--method", "knn", "--model", tmp_path / "ro" / "m"],
+                 ["compare", data, "--methods", "knn", "--report", tmp_path / "ro" / "r"],
+                 ["tune", data, "--method", "knn", "--out", tmp_path / "ro" / "t"]):
+        res = run(*args)
+        one_line_error(res, "cannot write there (", "Read-only file system)")
+        assert "segmenting" not in res.output and "reading" not in res.output  # before any work
+    assert list((tmp_path / "ro").iterdir()) == []
+    # a model folder whose lock file alone cannot be made
+    monkeypatch.setattr(_io.os, "open", lambda p, f, *a: (_ for _ in ()).throw(OSError(30, "Read-only file system"))
+                        if str(p).endswith(".lock") else real_open(p, f, *a))
+    one_line_error(run("train", data, "--method", "knn", "--model", tmp_path / "m2"), "cannot write there")
+    assert not (tmp_path / "m2").exists()
 
 
 @pytest.mark.parametrize("cmd", [["generate", "OUT", "--count", "2"], ["verify", "DATA", "--split", "0.5"],

@@ -562,6 +562,28 @@ def lock(path, what="folder"):
             path.unlink()
 
 
+def check_writable(path):
+    """Refuse now, in one line, a folder *path* (existing or not) in which no file could be written later.
+
+    It creates and removes an empty file in *path*, or in its nearest existing parent: a read-only disk
+    or a folder that holds no files (``/proc``) fails here, before any work, instead of at the first write.
+    """
+    path = Path(path)
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise CaptchakitError(f"{path}: cannot create it ({probe} is not a folder)")
+    tmp = probe / f".captchakit-probe-{uuid.uuid4().hex}"
+    try:
+        os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+    except OSError as exc:
+        raise CaptchakitError(f"{path}: cannot write there ({probe}: {exc.strerror or exc})") from None
+    with contextlib.suppress(OSError):
+        tmp.unlink()
+    return path
+
+
 class OutputFolder:
     """A folder captchakit writes into, that never loses a user's file.
 
@@ -584,6 +606,7 @@ class OutputFolder:
         if self.path.exists() and not self.path.is_dir():
             raise CaptchakitError(f"{self.path}: exists and is a file, not a folder")
         check_separate(self.path, inputs)
+        check_writable(self.path)
         self.overwrite, self.append = overwrite, append
         self.ours = set(self._read_record())
         self.written = set()
