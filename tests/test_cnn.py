@@ -260,6 +260,25 @@ def test_noise_augmentation_reaches_about_half_the_images():
     assert max(clean) == 0.0
 
 
+def test_training_pipelines_run_with_the_tf_data_autotuner_off():
+    # with the autotuner on, about one epoch in three ran at half speed on the 2-core machine
+    from captchakit.cnn_baseline._data import fresh_dataset, make_dataset
+
+    x = np.zeros((8, 16, 32, 1), np.float32)
+    y = np.zeros((8, 4), np.int32)
+
+    class Fresh:
+        def batches(self, batch_size):
+            while True:
+                yield x[:batch_size], y[:batch_size]
+
+    for ds in (make_dataset(x, y, 4, augment=True), make_dataset(x, y, 4, shuffle=False),
+               fresh_dataset((x, y), Fresh(), 4, augment=True)):
+        assert ds.options().autotune.enabled is False
+        a, b = next(iter(ds))
+        assert a.shape == (4, 16, 32, 1) and b.shape == (4, 4)
+
+
 def test_cosine_schedule_trains_and_bad_schedule_refused():
     X, y = two_class_set()
     rec = CNNRecognizer(epochs=12, learning_rate=1e-2, schedule="cosine", augment=False, **TINY).fit(X, y)  # see above

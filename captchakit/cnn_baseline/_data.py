@@ -11,6 +11,11 @@ from captchakit.preprocess import dark_ink, ink_channel, to_gray
 #: column's paper (:func:`~captchakit.preprocess.ink_channel`), for paper whose colour changes across
 #: the image (tiles), where grey ink is light on one tile and dark on the next.
 INPUT_INKS = ("luminance", "local")
+#: Batches prepared ahead of training, and batches augmented at a time. Fixed, with tf.data's autotuner off
+#: (:func:`_untuned`): on the 2-core Intel Xeon, with it on, about one epoch in three ran at half speed
+#: (the same CPU time, one core's worth of it at a time; 2026-12-03, a development script over
+#: :func:`make_dataset`: 181-183 against 328-363 images/s; with it off, 326-358 in every epoch).
+PREFETCH, PARALLEL_CALLS = 2, 2
 
 
 def check_ink(ink, name="ink", auto=False):
@@ -60,7 +65,7 @@ def to_input(images, height, width, ink="luminance"):
 
 
 def make_dataset(x, y, batch_size, augment=False, seed=0, shuffle=True, noise=0.04):
-    """``from_tensor_slices → shuffle → map(augment) → batch → prefetch``.
+    """``from_tensor_slices → shuffle → batch → map(augment) → prefetch``, with tf.data's autotuner off.
 
     Augmentation (seeded): small rotation, shift and scale, and Gaussian
     noise of standard deviation *noise* on a random half of the images
@@ -77,7 +82,16 @@ def make_dataset(x, y, batch_size, augment=False, seed=0, shuffle=True, noise=0.
     ds = ds.batch(batch_size)
     if augment:
         ds = augment_batches(ds, seed, noise)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return _untuned(ds.prefetch(PREFETCH))
+
+
+def _untuned(ds):
+    """*ds* with tf.data's autotuner off (see :data:`PREFETCH`)."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.with_options(options)
 
 
 def augment_batches(ds, seed=0, noise=0.04):
@@ -99,7 +113,7 @@ def augment_batches(ds, seed=0, noise=0.04):
             a = tf.where(pick, gauss(a, training=True), a)
         return tf.clip_by_value(a, 0.0, 1.0), b
 
-    return ds.map(_aug, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.map(_aug, num_parallel_calls=PARALLEL_CALLS)
 
 
 def fresh_dataset(first, fresh, batch_size, augment=False, seed=0, noise=0.04):
@@ -119,4 +133,4 @@ def fresh_dataset(first, fresh, batch_size, augment=False, seed=0, noise=0.04):
     ds = tf.data.Dataset.from_generator(gen, output_signature=sig)
     if augment:
         ds = augment_batches(ds, seed, noise)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return _untuned(ds.prefetch(PREFETCH))
