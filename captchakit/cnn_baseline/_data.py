@@ -14,7 +14,7 @@ INPUT_INKS = ("luminance", "local")
 #: Batches prepared ahead of training, and batches augmented at a time. Fixed, with tf.data's autotuner off
 #: (:func:`_untuned`): on the 2-core Intel Xeon, with it on, about one epoch in three ran at half speed
 #: (the same CPU time, one core's worth of it at a time; 2026-12-03, a development script over
-#: :func:`make_dataset`: 181-183 against 328-363 images/s; with it off, 326-358 in every epoch).
+#: :func:`make_dataset`: 181-183 against 328-363 images/s; with it off, 304-388 in every epoch).
 PREFETCH, PARALLEL_CALLS = 2, 2
 
 
