@@ -165,10 +165,13 @@ def test_labels_files_with_semicolons_or_tabs_and_empty_ones(tmp_path):
             find_labelled_images(tmp_path / "l.csv")
 
 
+def _blank_images(folder, *names):
+    for name in names:
+        Image.fromarray(np.full((10, 10, 3), 255, np.uint8)).save(folder / name)
+
 
 def test_labels_txt_and_tsv_files_and_a_file_that_is_no_labels_file(tmp_path):
-    Image.fromarray(np.full((10, 10, 3), 255, np.uint8)).save(tmp_path / "one.png")
-    Image.fromarray(np.full((10, 10, 3), 255, np.uint8)).save(tmp_path / "two.png")
+    _blank_images(tmp_path, "one.png", "two.png")
     # "name label" lines, as many data sets' labels.txt are written: cut at the first run of spaces only
     (tmp_path / "labels.txt").write_text("one.png  ab12\ntwo.png 3 + 4\n")
     items, problems = find_labelled_images(tmp_path / "labels.txt")
@@ -182,8 +185,7 @@ def test_labels_txt_and_tsv_files_and_a_file_that_is_no_labels_file(tmp_path):
 
 
 def test_a_label_with_a_control_character_is_left_out_with_one_line(tmp_path):
-    Image.fromarray(np.full((10, 10, 3), 255, np.uint8)).save(tmp_path / "one.png")
-    Image.fromarray(np.full((10, 10, 3), 255, np.uint8)).save(tmp_path / "two.png")
+    _blank_images(tmp_path, "one.png", "two.png")
     (tmp_path / "l.csv").write_text("one.png,80\x0023\ntwo.png,8023\n")
     items, problems = find_labelled_images(tmp_path / "l.csv")
     assert [lab for _, lab in items] == ["8023"]
