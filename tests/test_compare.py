@@ -96,7 +96,14 @@ def test_a_small_learning_curve_point_trains_the_cnn_with_a_smaller_batch(monkey
     monkeypatch.setattr(compare, "make_recognizer", lambda method, cnn, seed, alphabet, classic: Fake(dict(cnn)))
     images = [None] * 3000
     compare.run_compare((images, ["0000"] * 3000), ([None] * 4, ["0000"] * 4), methods=("cnn",),
-                        train_sizes=(100, 500, 2000), cnn_params={"batch_size": 64, "time_limit": 240},
+                        train_sizes=(100, 500, 2000), cnn_params={"batch_size": 64, "time_limit": 240, "epochs": 15},
                         echo=lambda *a: None)
     assert [p["batch_size"] for p in made] == [64, 16, 16, 64]
     assert [p["time_limit"] for p in made] == [240, 60.0, 80.0, 320.0]
+    # each point may see as many images as the full run (15 epochs of 3,000), within its time limit; with the
+    # recipe's 15 epochs the 2,000-image point read no better than the 500-image one
+    assert [p["epochs"] for p in made] == [15, 150, 90, 23]
+    made.clear()
+    compare.run_compare((images, ["0000"] * 3000), ([None] * 4, ["0000"] * 4), methods=("cnn",),
+                        train_sizes=(500,), cnn_params={"epochs": "auto"}, echo=lambda *a: None)
+    assert [p["epochs"] for p in made] == ["auto", "auto"]  # measured from each subset's own size
