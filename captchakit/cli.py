@@ -744,9 +744,10 @@ def evaluate(model_path, data, labels_file, pattern, report_dir, overwrite, igno
     from captchakit.jobs import write_evaluation_report
 
     model = _load_model(model_path)
+    # refuse before any work: inside an input, not empty without --overwrite, or not writable
+    folder = None
     if report_dir:
-        # refuse before any work: inside an input, not empty without --overwrite, or not writable
-        OutputFolder(report_dir, overwrite=overwrite, append=None, inputs=[data, model_path])
+        folder = OutputFolder(report_dir, overwrite=overwrite, append=None, inputs=[data, model_path])
     lo, hi = model.length_
     extra_fold = _fold_spec(ignore_case, fold)
     both = ",".join(v for v in (getattr(model, "fold", None), extra_fold) if v) or None
@@ -754,9 +755,8 @@ def evaluate(model_path, data, labels_file, pattern, report_dir, overwrite, igno
     note = f"{data} ({len(images)} images)"
     res = run_eval(model, images, labels, note, fold=extra_fold)
     _print_metrics(res["metrics"], f"{model_path} on {note}:")
-    if report_dir:
-        out = write_evaluation_report(report_dir, model_path, res, images, labels, getattr(model, "meta_", {}),
-                                      overwrite=overwrite, inputs=[data, model_path])
+    if folder is not None:
+        out = write_evaluation_report(folder, model_path, res, images, labels, getattr(model, "meta_", {}))
         echo(f"report written to {out}/ (metrics.json, confusion.png, errors.png)")
     _report_problems(problems)
     if problems:

@@ -208,12 +208,11 @@ def predict_files(model, inputs, progress=None):
     return entries
 
 
-def write_evaluation_report(out, model_path, result, images, labels, model_meta=None, overwrite=False,
-                            inputs=()):
-    """``metrics.json``, ``confusion.png`` and ``errors.png`` in *out* (same rules as every writer)."""
+def write_evaluation_report(folder, model_path, result, images, labels, model_meta=None):
+    """``metrics.json``, ``confusion.png`` and ``errors.png`` in *folder* (an :class:`OutputFolder`, made
+    before the reading so that a folder that cannot take them is refused before any work)."""
     from captchakit.report import save_confusion, save_error_gallery
 
-    folder = OutputFolder(out, overwrite=overwrite, append=None, inputs=inputs)
     try:
         folder.write_json("metrics.json", {"model": str(model_path), **result["metrics"],
                                            "model_data": (model_meta or {}).get("data")})
