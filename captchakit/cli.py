@@ -1069,7 +1069,7 @@ def tune(data, method, grid_file, cv, test_split, seed, jobs, out_dir, overwrite
     images, labels, _, problems = _load_data(data)
     _report_problems(problems)
     result = run_tune(images, labels, grid, method, cv, test_split, seed, jobs,
-                      progress=progress("cross-validating"), echo=echo, scheduler=scheduler)
+                      progress=progress("cross-validating"), echo=echo, scheduler=scheduler, source=data)
     table = write_tune_report(result, out, result["test_images"])
     for name in ("best.json", "settings.png", "filter_sizes.png", "index.html", "tune.json"):
         folder.mark(name)

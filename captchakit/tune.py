@@ -22,6 +22,10 @@ DEFAULT_GRID = {
 }
 
 
+#: Fewest training images per cross-validation fold :func:`tune` accepts.
+MIN_PER_FOLD = 5
+
+
 def _param_name(key):
     if key.startswith("segment."):
         return "segmenter__" + key.split(".", 1)[1]
@@ -170,7 +174,7 @@ def _settings_of(params, base_pre, base_seg):
 
 
 def tune(images, labels, grid=None, method="svm", cv=3, test_split=0.2, seed=0, n_jobs=2,
-         min_resources=300, factor=3, top=5, progress=None, echo=print, scheduler=None):
+         min_resources=300, factor=3, top=5, progress=None, echo=print, scheduler=None, source=None):
     """Search the denoising settings; score the best and the default once on held-out images.
 
     *scheduler* (``local:N`` or a Dask scheduler address, see
@@ -182,6 +186,8 @@ def tune(images, labels, grid=None, method="svm", cv=3, test_split=0.2, seed=0, 
     :class:`SegmentingRecognizer`, scoring whole-string accuracy by *cv*-fold
     cross-validation on the training part only.  The test part is touched
     once, at the end.
+
+    *source* (the data's path) starts the messages about the data.
 
     Returns
     -------
@@ -202,6 +208,14 @@ def tune(images, labels, grid=None, method="svm", cv=3, test_split=0.2, seed=0, 
     tr, te = train_test_split_indices(len(images), test_split, seed)
     Xtr, ytr = [images[i] for i in tr], [labels[i] for i in tr]
     Xte, yte = [images[i] for i in te], [labels[i] for i in te]
+    where = f"{source}: " if source else ""
+    if len(Xtr) < MIN_PER_FOLD * cv:
+        # each fold would score a setting on a handful of images: every setting scores about 0, and the whole
+        # grid would run before saying so (156 settings x 3 folds took about 6 minutes on 7 images)
+        raise CaptchakitError(
+            f"{where}{len(Xtr)} training images are too few for {cv}-fold cross-validation: tune needs at least "
+            f"{MIN_PER_FOLD * cv} ({MIN_PER_FOLD} per fold) after the {test_split:g} test share; "
+            "label more images or lower --cv")
     # the grid is the search here: no front-end search inside each fit
     base = make_recognizer(method, preprocessor=Preprocessor(), segmenter=Segmenter(), front_end_search=False)
     n_cand = n_candidates(grids)
@@ -238,7 +252,7 @@ def tune(images, labels, grid=None, method="svm", cv=3, test_split=0.2, seed=0, 
             ticks.close()
     if not np.any(np.asarray(search.cv_results_["mean_test_score"]) > 0):
         raise CaptchakitError(
-            f"no setting of the grid read any of the {len(Xtr)} training images (most likely none of them "
+            f"{where}no setting of the grid read any of the {len(Xtr)} training images (most likely none of them "
             "segments into as many pieces as its label has characters); check the data and the grid")
     search_s = time.perf_counter() - t0
     res = search.cv_results_

@@ -279,8 +279,24 @@ def test_tune_where_nothing_segments(tmp_path):
     g = tmp_path / "grid.json"
     g.write_text('{"median": [0, 3]}')
     res = run("tune", d, "--grid", g, "--out", tmp_path / "t", "--cv", 2, "--jobs", 1)
-    one_line_error(res, "no setting of the grid read any")
+    one_line_error(res, f"{d}: no setting of the grid read any")
     assert not (tmp_path / "t").exists()
+
+
+def test_tune_on_too_few_images_fails_before_the_search(tmp_path):
+    import time
+
+    from captchakit.data import generate_to_folder
+
+    d = tmp_path / "few"
+    generate_to_folder(d, 7, seed=3)
+    t0 = time.perf_counter()
+    res = run("tune", d, "--out", tmp_path / "t", "--jobs", 1)  # the default grid: 156 settings x 3 folds
+    one_line_error(res, f"{d}: 6 training images are too few for 3-fold cross-validation: tune needs at least 15")
+    assert "label more images or lower --cv" in res.output
+    assert time.perf_counter() - t0 < 60 and not (tmp_path / "t").exists()
+    res = run("tune", d, "--out", tmp_path / "t", "--jobs", 1, "--cv", 2, "--test-split", 0.5)
+    one_line_error(res, f"{d}: 3 training images are too few for 2-fold cross-validation: tune needs at least 10")
 
 
 def test_compare_exits_1_when_it_skipped_files(gen_dir, tmp_path):
