@@ -409,6 +409,28 @@ def test_a_piece_scorer_fits_fewer_pieces_than_a_batch_without_warnings():
     assert [m.batch_size for m in scorer.members_] == [60, 60]
 
 
+def test_the_scorer_learns_most_of_a_character_as_not_a_character():
+    """Lattice pieces that overlap an aligned character by 0.5-0.7 (most of an "m" read as an "n", a character
+    with a sliver of its neighbour) are rejects too, and each aligned image gives up to six of them: with two
+    below 0.5 the scorer never saw such pieces, and the lattice read them as characters."""
+    from captchakit.classifiers._recognizer import REJECT_IOU, REJECTS_PER_IMAGE, reject_pieces
+
+    assert (REJECTS_PER_IMAGE, REJECT_IOU) == (6, 0.7)
+    aligned = [(0, 30), (30, 50)]
+    most_of_m = [(0, 20), (0, 19), (8, 30), (5, 30)]           # IoU 0.67, 0.63, 0.73, 0.83 with (0, 30)
+    with_sliver = [(30, 55), (26, 50)]                         # IoU 0.8, 0.83 with (30, 50)
+    halves = [(0, 12), (15, 40), (40, 60), (20, 45), (45, 60), (35, 50), (0, 50)]
+    spans = aligned + most_of_m + with_sliver + halves
+    got = reject_pieces(spans, [0, 1], np.random.default_rng(0), n=100)
+    want = {2, 3} | set(range(8, 8 + len(halves))) - {spans.index((35, 50))}   # (35, 50): 0.75 with (30, 50)
+    assert set(got) == want
+    picked = [reject_pieces(spans, [0, 1], np.random.default_rng(s)) for s in range(20)]
+    assert all(len(p) == REJECTS_PER_IMAGE and len(set(p)) == REJECTS_PER_IMAGE and set(p) <= want for p in picked)
+    assert len({tuple(sorted(p)) for p in picked}) > 1   # drawn, not the first six
+    assert reject_pieces(spans, [0, 1], np.random.default_rng(3)) == reject_pieces(spans, [0, 1],
+                                                                                   np.random.default_rng(3))
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # short fits, on purpose
 def test_the_scorers_own_forward_pass_gives_scikit_learns_numbers():
     """``mlp_proba`` skips scikit-learn's input checks but not its arithmetic: the same probabilities to the
