@@ -214,7 +214,7 @@ def tune(images, labels, grid=None, method="svm", cv=3, test_split=0.2, seed=0, 
         # grid would run before saying so (156 settings x 3 folds took about 6 minutes on 7 images)
         raise CaptchakitError(
             f"{where}{len(Xtr)} training images are too few for {cv}-fold cross-validation: tune needs at least "
-            f"{MIN_PER_FOLD * cv} ({MIN_PER_FOLD} per fold) after the {test_split:g} test share; "
+            f"{MIN_PER_FOLD * cv} ({MIN_PER_FOLD} per fold) besides the {len(Xte)} held out for the test; "
             "label more images or lower --cv")
     # the grid is the search here: no front-end search inside each fit
     base = make_recognizer(method, preprocessor=Preprocessor(), segmenter=Segmenter(), front_end_search=False)

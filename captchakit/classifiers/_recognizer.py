@@ -42,8 +42,9 @@ SCORER_SIZE = 16
 #: column ranges). Pieces that overlap a character by 0.5-0.7 (most of an "m" read as "n", a character and a
 #: sliver of its neighbour) were neither positives nor rejects with the former 2 pieces below 0.5, and the
 #: lattice read them as characters. SVM, no flags, seeded 80/20 splits (2026-12-03, the 2-core Intel Xeon):
-#: trek-captcha 67.0 -> 71.0%, captcha_images_v2 78.85 -> 81.73% (split seed 1: 78.37 -> 80.29%),
-#: svg-captcha 83.25 -> 84.50%; 10 pieces read trek-captcha at 70.5%, 6 below 0.8 captcha_images_v2 at 79.3%.
+#: chinese_4char 67.2 -> 75.6%, math_captcha 91.2 -> 92.3%, trek-captcha 67.0 -> 71.0%, captcha_images_v2
+#: 78.85 -> 81.73% (split seed 1: 78.37 -> 80.29%), svg-captcha 83.25 -> 84.50%, gvcode 21.5 -> 21.2%; 10 pieces
+#: read trek-captcha at 70.5%, 6 below 0.8 captcha_images_v2 at 79.3%.
 REJECTS_PER_IMAGE = 6
 REJECT_IOU = 0.7
 SEGMENTATIONS = ("auto", "recognition", "forced")
