@@ -431,6 +431,21 @@ def test_the_scorer_learns_most_of_a_character_as_not_a_character():
                                                                                    np.random.default_rng(3))
 
 
+def test_the_lattice_weighs_a_piece_of_unusual_width_against_its_reading():
+    """The width prior's weight is 2 (it was 0.5): two pieces of the usual width, each read at 75%, now win over
+    one piece twice as wide read surely (with 0.5 the wide piece won)."""
+    from captchakit.classifiers._recognizer import WIDTH_PRIOR, width_cost
+    from captchakit.segment._lattice import best_path
+
+    assert WIDTH_PRIOR == 2.0
+    widths = np.array([20.0, 20.0, 40.0])             # two usual pieces, or one piece covering both
+    logp = np.log(np.array([0.75, 0.75, 1.0]))
+    score = logp - width_cost(widths, 20.0)
+    pieces = [(0, 1), (1, 2), (0, 2)]
+    assert best_path(3, pieces, score, [1, 2]) == [0, 1]
+    assert best_path(3, pieces, logp - width_cost(widths, 20.0, weight=0.5), [1, 2]) == [2]   # the former weight
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # short fits, on purpose
 def test_the_scorers_own_forward_pass_gives_scikit_learns_numbers():
     """``mlp_proba`` skips scikit-learn's input checks but not its arithmetic: the same probabilities to the
