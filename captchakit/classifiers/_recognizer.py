@@ -915,7 +915,8 @@ class SegmentingRecognizer(Recognizer):
         chars = np.array([c != REJECT for c in self.scorer_.classes_])
         score = np.log(np.maximum(proba[:, chars].max(axis=1), 1e-6))
         widths = np.array([cuts[j] - cuts[i] for i, j in pieces], float)
-        score = score - width_cost(widths, getattr(self, "width_median_", np.median(widths)))
+        median = getattr(self, "width_median_", None)  # bundles from before it was stored: this image's pieces
+        score = score - width_cost(widths, np.median(widths) if median is None else median)
         if len(lengths) > 1:
             score = score + 1.0  # a bonus per piece, so that longer readings can win
         start, end = skip_costs(binary, cuts)
