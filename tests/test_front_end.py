@@ -347,10 +347,16 @@ def test_segmentation_by_recognition_roundtrip(tmp_path, small_set):
     X, y = small_set
     rec = make_recognizer("svm", segmentation="recognition").fit(X[:100], y[:100])
     assert rec.segmentation_ == "recognition" and hasattr(rec, "scorer_")
-    # coarse and fine HOG cells together, said and stored
-    assert rec.features_ == {"chosen": "hog, 8+6-px cells", "why": "segmentation by recognition"}
+    # coarse and fine HOG cells together, reduced to the PCA components that keep 95% of their variance (the
+    # RBF kernel over all 900 values was most of the reading time), said and stored
+    pca = rec.pipeline_.named_steps["pca"]
+    assert pca.n_components == 0.95 and pca.n_features_in_ == 900 and 10 < pca.n_components_ < 900
+    assert 0.95 <= pca.explained_variance_ratio_.sum() < 0.96
+    assert rec.features_ == {"chosen": "hog, 8+6-px cells", "why": "segmentation by recognition",
+                             "pca": {"variance": 0.95, "components": pca.n_components_, "of": 900}}
     assert rec.pipeline_.named_steps["features"].pixels_per_cell == (8, 6)
-    assert "features: hog, 8+6-px cells (segmentation by recognition)" in rec.training_note()
+    assert (f"features: hog, 8+6-px cells (segmentation by recognition); PCA: {pca.n_components_} of 900 values, "
+            "95% of the variance") in rec.training_note()
     # the characters counted are the aligned images' characters; the copies cut 1-2 px off are counted apart
     s = rec.fit_summary_
     assert s["n_chars"] == 4 * s["n_used"] and s["n_copies"] > 0
@@ -363,7 +369,7 @@ def test_segmentation_by_recognition_roundtrip(tmp_path, small_set):
     rec.save(tmp_path / "m")
     back = load_model(tmp_path / "m")
     assert back.predict(X[100:]) == texts and back.features_ == rec.features_
-    assert "features: hog, 8+6-px cells" in back.training_note()
+    assert f"features: hog, 8+6-px cells (segmentation by recognition); PCA: {pca.n_components_}" in back.training_note()
 
 
 def test_the_piece_scorers_mlps_fit_in_workers_to_the_same_weights(monkeypatch):

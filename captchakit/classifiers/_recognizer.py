@@ -53,6 +53,10 @@ REJECT_IOU = 0.7
 #: svg-captcha 84.50 -> 84.75%, math_captcha's evaluate/ 96.26% both; 0 and 0.25 read trek-captcha worse (69.25%,
 #: 69.75%), 3 and 4 no better than 2.
 WIDTH_PRIOR = 2.0
+#: With segmentation by recognition, the per-character classifier reads the PCA components that keep this share
+#: of the HOG's variance (about 210 of 900 values on captcha_images_v2 and chinese_4char): the RBF kernel over
+#: all 900 was most of the reading time (chinese_4char, 119 classes: 7 of 13.6 ms per image).
+RECOGNITION_VARIANCE = 0.95
 SEGMENTATIONS = ("auto", "recognition", "forced")
 #: With segmentation="auto": below this share of training images that fall apart naturally
 #: into their characters, segmentation by recognition is used.
@@ -449,10 +453,13 @@ class SegmentingRecognizer(Recognizer):
     n_components : int, None or "auto"
         Reduce the features with PCA to this many components before the
         classifier (keeps an RBF SVM within its speed budget); None = off.
-        Auto: 48 with the forced split (python-captcha 4 digits: 1.4 ms per
-        image), off with segmentation by recognition, where the full HOG
-        reads touching characters better (captcha_images_v2: 60% with 48
-        components, 67% without).
+        A float between 0 and 1: as many components as keep that share of
+        the variance. Auto: 48 with the forced split (python-captcha 4
+        digits: 1.4 ms per image); with segmentation by recognition,
+        :data:`RECOGNITION_VARIANCE` of the variance (48 components read
+        captcha_images_v2 at 60% where the full HOG read 67%; 95% of the
+        variance keeps about 210 of its 900 values, reads it as the full
+        HOG does and the SVM's kernel costs a quarter).
     classifier : estimator or str
         ``"svm"``, ``"knn"``, or an ``SVC`` / ``KNeighborsClassifier``.
     alphabet : str, optional
@@ -696,9 +703,11 @@ class SegmentingRecognizer(Recognizer):
             steps.append(("scale", StandardScaler()))
         n_components = self.n_components
         if n_components == "auto":
-            n_components = 48 if self.segmentation_ == "forced" else None
+            n_components = 48 if self.segmentation_ == "forced" else RECOGNITION_VARIANCE
         if n_components:
-            n_comp = min(int(n_components), len(yc), Xc.shape[1])
+            # a share of the variance (a float below 1) or a number of components
+            n_comp = (float(n_components) if 0 < n_components < 1
+                      else min(int(n_components), len(yc), Xc.shape[1]))
             steps.append(("pca", PCA(n_comp, random_state=0)))
         steps.append(("classifier", clf))
         self.pipeline_ = Pipeline(steps).fit(Xc, yc)
@@ -707,6 +716,9 @@ class SegmentingRecognizer(Recognizer):
             # float32 products over the two layouts differ in the last bits: the same layout reads the same
             pca = self.pipeline_.named_steps["pca"]
             pca.components_ = np.ascontiguousarray(pca.components_)
+            if isinstance(n_comp, float):
+                self.features_["pca"] = {"variance": n_comp, "components": int(pca.n_components_),
+                                         "of": int(pca.n_features_in_)}
         self.classes_ = self.pipeline_.classes_
         if self.segmentation_ == "forced" and self.length_[0] != self.length_[1]:
             self.count_checker_ = self._fit_count_checker(binaries, y, segs, keep)
@@ -989,10 +1001,13 @@ class SegmentingRecognizer(Recognizer):
 
     def _features_note(self):
         f = getattr(self, "features_", None) or {}
+        pca = f.get("pca")
+        pca = (f"; PCA: {pca['components']} of {pca['of']} values, {pca['variance']:.0%} of the variance"
+               if pca else "")
         if "why" in f:
-            return f"\nfeatures: {f['chosen']} ({f['why']})"
+            return f"\nfeatures: {f['chosen']} ({f['why']}){pca}"
         if "held_out_char_accuracy" not in f:
-            return ""
+            return f"\nfeatures: {f['chosen']}{pca}" if pca else ""
         table = ", ".join(f"{k} {v:.1%}" for k, v in f["held_out_char_accuracy"].items())
         return (f"\nfeatures: {f['chosen']} (held-out characters of a quarter of {f['n_images']} training images, "
                 f"seed {f['seed']}: {table})")
