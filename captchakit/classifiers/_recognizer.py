@@ -54,8 +54,9 @@ REJECT_IOU = 0.7
 #: 69.75%), 3 and 4 no better than 2.
 WIDTH_PRIOR = 2.0
 #: With segmentation by recognition, the per-character classifier reads the PCA components that keep this share
-#: of the HOG's variance (about 210 of 900 values on captcha_images_v2 and chinese_4char): the RBF kernel over
-#: all 900 was most of the reading time (chinese_4char, 119 classes: 7 of 13.6 ms per image).
+#: of the HOG's variance (223 and 238 of 900 values on captcha_images_v2 and chinese_4char): the SVM over all 900
+#: was half the reading time (chinese_4char, 119 classes: 7.2 of 13.6 ms per image; now 4.0 of 10.9), with the same
+#: readings within 1-4 test images either way (captcha_images_v2, trek-captcha, svg-captcha, chinese_4char).
 RECOGNITION_VARIANCE = 0.95
 SEGMENTATIONS = ("auto", "recognition", "forced")
 #: With segmentation="auto": below this share of training images that fall apart naturally
@@ -458,8 +459,8 @@ class SegmentingRecognizer(Recognizer):
         digits: 1.4 ms per image); with segmentation by recognition,
         :data:`RECOGNITION_VARIANCE` of the variance (48 components read
         captcha_images_v2 at 60% where the full HOG read 67%; 95% of the
-        variance keeps about 210 of its 900 values, reads it as the full
-        HOG does and the SVM's kernel costs a quarter).
+        variance keeps about 220 of its 900 values and reads it within a
+        point of the full HOG, its kernel products a quarter as long).
     classifier : estimator or str
         ``"svm"``, ``"knn"``, or an ``SVC`` / ``KNeighborsClassifier``.
     alphabet : str, optional
