@@ -451,7 +451,7 @@ class SegmentingRecognizer(Recognizer):
         which and why.
     scale : bool
         Standardise the features before the classifier.
-    n_components : int, None or "auto"
+    n_components : int, float, None or "auto"
         Reduce the features with PCA to this many components before the
         classifier (keeps an RBF SVM within its speed budget); None = off.
         A float between 0 and 1: as many components as keep that share of
@@ -1002,13 +1002,12 @@ class SegmentingRecognizer(Recognizer):
 
     def _features_note(self):
         f = getattr(self, "features_", None) or {}
-        pca = f.get("pca")
-        pca = (f"; PCA: {pca['components']} of {pca['of']} values, {pca['variance']:.0%} of the variance"
-               if pca else "")
+        p = f.get("pca")
+        pca_note = f"; PCA: {p['components']} of {p['of']} values, {p['variance']:.0%} of the variance" if p else ""
         if "why" in f:
-            return f"\nfeatures: {f['chosen']} ({f['why']}){pca}"
+            return f"\nfeatures: {f['chosen']} ({f['why']}){pca_note}"
         if "held_out_char_accuracy" not in f:
-            return f"\nfeatures: {f['chosen']}{pca}" if pca else ""
+            return f"\nfeatures: {f['chosen']}{pca_note}" if p else ""
         table = ", ".join(f"{k} {v:.1%}" for k, v in f["held_out_char_accuracy"].items())
         return (f"\nfeatures: {f['chosen']} (held-out characters of a quarter of {f['n_images']} training images, "
                 f"seed {f['seed']}: {table})")
