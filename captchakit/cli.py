@@ -80,7 +80,8 @@ def preprocess_options(f):
     """Options describing the preprocessing chain (shared by several commands)."""
     opts = [
         click.option("--threshold", default=None,
-                     help="Binarization: otsu, adaptive, adaptive-mean or fixed:N (grey level)."),
+                     help="Binarization: otsu, multiotsu (the darkest of three classes: strokes darker than "
+                          "paler lines and dots), adaptive, adaptive-mean or fixed:N (grey level)."),
         click.option("--block-size", type=int, default=None, help="Adaptive threshold: odd neighbourhood size."),
         click.option("--offset", type=float, default=None, help="Adaptive threshold: offset below the local mean."),
         click.option("--median", type=int, default=None, help="Median filter size (0 = off, odd sizes)."),
@@ -224,9 +225,9 @@ def _threshold_option(text):
         return out
     if text == "adaptive-mean":
         return {"threshold": "adaptive", "adaptive": "mean"}
-    if text in ("otsu", "adaptive"):
+    if text in ("otsu", "multiotsu", "adaptive"):
         return {"threshold": text}
-    raise CaptchakitError(f"--threshold must be otsu, adaptive, adaptive-mean or fixed:N; got {text!r}")
+    raise CaptchakitError(f"--threshold must be otsu, multiotsu, adaptive, adaptive-mean or fixed:N; got {text!r}")
 
 
 def _settings_from_options(config_file, pre, seg):

@@ -222,7 +222,7 @@ def test_search_weighs_colour_clusters_even_when_lines_force_segmentation_by_rec
     # the rest of the search is skipped there; the colour clusters (and, the line being straight, its
     # removal) are weighed against the measured one
     names = [c["name"] for c in search["candidates"]]
-    assert names == ["measured", "colour clusters", "straight lines removed"], search
+    assert names == ["measured", "darker threshold", "colour clusters", "straight lines removed"], search
     cands = search["candidates"]
     best = max(cands, key=lambda c: (c["cv_string_accuracy"], c["cv_char_accuracy"]))
     want = best["name"] if best["cv_string_accuracy"] >= cands[0]["cv_string_accuracy"] + search["margin"] \
@@ -234,6 +234,45 @@ def test_search_weighs_colour_clusters_even_when_lines_force_segmentation_by_rec
     Xg, yg = coloured_lines_set(160, 0)
     Xg = [np.repeat(im.mean(axis=2, keepdims=True).astype(np.uint8), 3, axis=2) for im in Xg]
     assert measure_front_end(Xg)["color_spread"] < 25
+
+
+def pale_lines_set(n, seed):
+    """3-glyph images in dark grey, one thick line through all in the same grey but paler (as smoothing leaves a
+    thin line drawn in the ink's colour: django-simple-captcha's arcs)."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    X, y = [], []
+    for _ in range(n):
+        im = np.full((40, 120, 3), 250, np.uint8)
+        text = "".join(rng.choice(list("abc"), 3))
+        for k, ch in enumerate(text):
+            x, ink = 12 + 40 * k + int(rng.integers(-3, 4)), int(rng.integers(20, 50))
+            im[8:32, x:x + 5] = ink
+            row = {"a": 8, "b": 18, "c": 27}[ch]
+            im[row:row + 5, x:x + 14] = ink
+        line = np.full_like(im, 255)  # a slanting line, under the glyphs' ink
+        cv2.line(line, (0, int(rng.integers(4, 36))), (119, int(rng.integers(4, 36))), (110, 110, 110), 4)
+        im = np.minimum(im, line)
+        X.append(im)
+        y.append(text)
+    return X, y
+
+
+def test_search_weighs_the_darker_threshold_where_pale_lines_join_the_glyphs():
+    X, y = pale_lines_set(160, 0)
+    rec = make_recognizer("knn", front_end_search=True).fit(X, y)
+    search = rec.front_end_["search"]
+    # Otsu's two classes take the pale line as ink: it joins the glyphs, which are then read by recognition,
+    # and the search (its first round restricted there) weighs the darkest of three classes, which drops it
+    assert [c["name"] for c in search["candidates"]][:2] == ["measured", "darker threshold"], search
+    by = {c["name"]: c for c in search["candidates"]}
+    assert by["darker threshold"]["changes"] == {"threshold": "multiotsu"}
+    assert by["darker threshold"]["cv_string_accuracy"] >= by["measured"]["cv_string_accuracy"] + search["margin"]
+    assert search["chosen"] == "darker threshold" and rec.preprocessor_.threshold == "multiotsu"
+    assert rec.segmentation_ == "forced"  # the glyphs came apart
+    Xt, yt = pale_lines_set(40, 1)
+    assert np.mean([p == t for p, t in zip(rec.predict(Xt), yt)]) >= 0.9
 
 
 def test_pinned_settings_win_and_bundle_stores_the_measured_ones(tmp_path, small_set):

@@ -14,7 +14,7 @@ def _text_image(light_bg=True):
     return g
 
 
-@pytest.mark.parametrize("method", ["otsu", "adaptive", "fixed"])
+@pytest.mark.parametrize("method", ["otsu", "multiotsu", "adaptive", "fixed"])
 @pytest.mark.parametrize("light_bg", [True, False])
 def test_binarize_ink_is_foreground(method, light_bg):
     b = binarize(_text_image(light_bg), method=method, block_size=31, offset=5)
@@ -28,6 +28,25 @@ def test_binarize_blank_and_all_ink():
     assert not binarize(np.zeros((10, 10), np.uint8)).any()  # constant: nothing stands out
     with pytest.raises(CaptchakitError, match="threshold method"):
         binarize(_text_image(), method="magic")
+
+
+def test_multiotsu_keeps_the_strokes_and_drops_a_paler_line_of_their_colour():
+    from captchakit.cli import _threshold_option
+
+    g = _text_image()
+    g[14:17, :] = np.minimum(g[14:17, :], 120)  # a line in the ink's colour, paled by smoothing
+    assert binarize(g)[15, 25]  # Otsu's two classes: the line is ink and joins the strokes
+    b = binarize(g, "multiotsu")
+    assert not b[15, 25] and not b[2, 2] and b[15, 12] and b[15, 35] and b[5:25, 10:18].all()
+    assert np.array_equal(binarize(_text_image(), "multiotsu"), binarize(_text_image()))  # two grey levels: Otsu
+    assert not binarize(np.full((10, 10), 255, np.uint8), "multiotsu").any()
+    p = Preprocessor(threshold="multiotsu", channel="luminance", polarity="dark", frame=0, line_thickness=0,
+                     min_area=0).validate()
+    assert p.stages(np.stack([g] * 3, axis=2))[2][0] == "binary (multiotsu)"
+    assert np.array_equal(p.transform([np.stack([g] * 3, axis=2)])[0], b)
+    assert _threshold_option("multiotsu") == {"threshold": "multiotsu"}
+    with pytest.raises(CaptchakitError, match="multiotsu"):
+        Preprocessor(threshold="three").validate()
 
 
 def test_otsu_finds_pale_text_among_dark_specks():

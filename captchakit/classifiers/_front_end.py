@@ -49,6 +49,8 @@ PIXEL_SETTINGS = ("frame", "line_thickness", "min_area", "straight_lines", "bloc
 #: Another candidate replaces the measured front end only when its CV whole-string
 #: accuracy is higher by at least this much (the folds are small: differences below are noise).
 MARGIN = 0.02
+#: The candidate that keeps only the darkest of three Otsu classes as ink (``threshold="multiotsu"``).
+DARKER = "darker threshold"
 
 
 def _defaults():
@@ -144,8 +146,8 @@ def front_end_candidates(resolved, measured, pinned=()):
     --------
     >>> p = Preprocessor(channel="luminance", polarity="dark", frame=0, line_thickness=2, min_area=4)
     >>> [n for n, _ in front_end_candidates(p, {"separability": {"luminance": .9, "saturation": .5}})]
-    ['measured', 'lines kept', 'thicker line removal', 'median 3', 'channel saturation', 'adaptive threshold', \
-'former fixed front end']
+    ['measured', 'lines kept', 'thicker line removal', 'median 3', 'darker threshold', 'channel saturation', \
+'adaptive threshold', 'former fixed front end']
     """
     pinned = set(pinned)
     base = resolved.get_params()
@@ -155,6 +157,9 @@ def front_end_candidates(resolved, measured, pinned=()):
     out.append(("thicker line removal", {"remove_lines": True, "line_thickness": int(base["line_thickness"]) + 2}))
     if not base["median"]:
         out.append(("median 3", {"median": 3}))
+    if base["threshold"] == "otsu" and base["channel"] != "clusters":
+        # strokes darker than lines and dots of their colour that anti-aliasing or smoothing left paler
+        out.append((DARKER, {"threshold": "multiotsu"}))
     sep = measured.get("separability") or {}
     others = sorted((c for c in sep if c != base["channel"]), key=lambda c: -sep[c])
     if others:

@@ -20,7 +20,7 @@ from captchakit._base import Recognizer, detail
 from captchakit._cluster import each
 from captchakit._errors import CaptchakitError, LabelError
 from captchakit.classifiers._front_end import (
-    enlarged_settings, front_end_candidates, pinned_settings, search_front_end, segmenter_for,
+    DARKER, enlarged_settings, front_end_candidates, pinned_settings, search_front_end, segmenter_for,
 )
 from captchakit.classifiers._features import (
     FEATURES, CombinedFeatures, HOGFeatures, PixelFeatures, ProfileFeatures, make_features,
@@ -948,9 +948,10 @@ class SegmentingRecognizer(Recognizer):
         With the forced split, small images are also tried enlarged
         (:func:`enlarged_settings`); with segmentation by recognition, which the
         search's forced-split proxy does not predict, only colour clusters,
-        straight-line removal and textured ink filled (whose line removal
-        then works), which can take lines off touching characters (and so
-        let them come apart), are weighed against the current one.
+        straight-line removal, textured ink filled (whose line removal
+        then works) and the darker threshold, which can take lines off
+        touching characters (and so let them come apart), are weighed against
+        the current one.
         """
         self.front_end_.pop("enlarged", None)
         if self.segmentation_ == "forced":
@@ -960,7 +961,7 @@ class SegmentingRecognizer(Recognizer):
                 self.front_end_["enlarged"] = enlarged
         cands = front_end_candidates(self.preprocessor_, self.front_end_, pinned)
         if self.segmentation_ == "recognition":
-            cands = [c for c in cands if c[0] in ("measured", "colour clusters", "straight lines removed")
+            cands = [c for c in cands if c[0] in ("measured", "colour clusters", "straight lines removed", DARKER)
                      or c[0].startswith("textured ink filled")]
         return cands
 

@@ -48,8 +48,9 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
         that band and one pixel more are painted as paper before the filters
         and the threshold (a dark frame would pull Otsu's threshold away from
         pale ink); auto: found on each binary image and cleared there.
-    threshold : {"otsu", "adaptive", "fixed"}
-        Binarization method.
+    threshold : {"otsu", "multiotsu", "adaptive", "fixed"}
+        Binarization method (``multiotsu``: the darkest of three Otsu
+        classes, see :func:`~captchakit.preprocess.binarize`).
     threshold_value : int
         Grey level for ``fixed``.
     block_size : int
@@ -157,9 +158,9 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
             v = getattr(self, name)
             if v != AUTO and (not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0):
                 raise CaptchakitError(f"{name} must be 'auto' or an integer >= 0, got {v!r}")
-        if self.threshold not in ("otsu", "adaptive", "fixed"):
+        if self.threshold not in ("otsu", "multiotsu", "adaptive", "fixed"):
             raise CaptchakitError(
-                f"threshold must be one of otsu, adaptive, fixed; got {self.threshold!r}")
+                f"threshold must be one of otsu, multiotsu, adaptive, fixed; got {self.threshold!r}")
         for name in ("median", "mean"):
             v = getattr(self, name)
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0 or (v > 1 and v % 2 == 0):

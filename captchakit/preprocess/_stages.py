@@ -173,7 +173,12 @@ def binarize(gray, method="otsu", threshold=128, block_size=15, offset=10, adapt
     Parameters
     ----------
     gray : (M, N) uint8 ndarray
-    method : {"otsu", "adaptive", "fixed"}
+    method : {"otsu", "multiotsu", "adaptive", "fixed"}
+        ``multiotsu``: Otsu's threshold for three classes (scikit-image's
+        ``threshold_multiotsu``), the darkest kept as ink: strokes darker than
+        thin lines and dots drawn in the same colour but paler once
+        anti-aliased or smoothed (django-simple-captcha's arcs); an image with
+        fewer than three grey levels falls back to ``otsu``.
     threshold : int
         Grey level for ``fixed`` (ink is darker than this, after the
         background has been made light).
@@ -206,10 +211,21 @@ def binarize(gray, method="otsu", threshold=128, block_size=15, offset=10, adapt
     4
     >>> int(binarize(255 - g).sum())  # light ink on a dark background
     4
+    >>> g = np.full((6, 6), 250, np.uint8); g[2:4, 2:4] = 10
+    >>> g[0, :] = 150  # a pale line: ink for Otsu's two classes, paper for the darkest of three
+    >>> int(binarize(g).sum()), int(binarize(g, "multiotsu").sum())
+    (10, 4)
     """
     gray = to_gray(gray)
     if polarity == "auto":
         gray = dark_ink(gray)
+    if method == "multiotsu":
+        from skimage.filters import threshold_multiotsu
+
+        try:
+            return gray <= threshold_multiotsu(gray, classes=3)[0]
+        except ValueError:  # fewer than three grey levels
+            method = "otsu"
     if method == "otsu":
         if gray.min() == gray.max():
             return np.zeros(gray.shape, bool)
@@ -238,7 +254,7 @@ def binarize(gray, method="otsu", threshold=128, block_size=15, offset=10, adapt
         out = cv2.adaptiveThreshold(gray, 255, kinds[adaptive], cv2.THRESH_BINARY_INV,
                                     int(block_size), float(offset))
         return out > 0
-    raise CaptchakitError(f"threshold method must be one of otsu, adaptive, fixed; got {method!r}")
+    raise CaptchakitError(f"threshold method must be one of otsu, multiotsu, adaptive, fixed; got {method!r}")
 
 
 def _as_u8(image):
