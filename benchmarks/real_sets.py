@@ -17,6 +17,9 @@ held-out part.  Sets:
   its GIFs, and ``captchapng`` from npm, as its PNGs with a transparent
   background (``benchmarks/npm``; need ``node`` and ``npm install --prefix
   benchmarks/npm``), 2,000 images each, seed 0, 80/20;
+- ``django-simple-captcha`` from PyPI, in its own environment (its import
+  name, ``captcha``, is python-captcha's; ``benchmarks/django``), 2,000
+  images, seed 0, 80/20;
 - ``colour-lines`` (ours, no extra): characters of many colours crossed by
   lines of other colours, for the colour clusters of the front end;
 - the peer column: ``ddddocr`` (pretrained, no training) on the same test
@@ -153,6 +156,28 @@ def gen_captchapng(n, seed):
     return _npm_set("captchapng", "captchapng.js", n, seed)
 
 
+DJANGO = Path(__file__).resolve().parent / "django"
+
+
+def gen_django_simple_captcha(n, seed):
+    """django-simple-captcha (PyPI, the captcha of many Django sites) with its defaults: 4 letters in upper case,
+    each turned by -35 to 35 degrees, dark green on white, two 1-px noise arcs and dots, smoothed (which leaves the
+    arcs paler than the letters).  Its import name, ``captcha``, is python-captcha's too, so it runs in its own
+    environment: ``python3 -m venv benchmarks/django/venv && benchmarks/django/venv/bin/pip install -r
+    benchmarks/django/requirements.txt``."""
+    import subprocess
+    import tempfile
+
+    python = DJANGO / "venv" / "bin" / "python"
+    if not python.is_file():
+        raise ImportError("django-simple-captcha needs its own environment: python3 -m venv benchmarks/django/venv "
+                          "&& benchmarks/django/venv/bin/pip install -r benchmarks/django/requirements.txt")
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([str(python), str(DJANGO / "simple_captcha.py"), tmp, str(n), str(seed)], check=True)
+        X, y, _, _ = load_labelled(Path(tmp) / "labels.csv")
+    return X, y
+
+
 def _npm_set(package, script, n, seed):
     """The labelled images an npm generator's seeded script writes to a temporary folder."""
     import shutil
@@ -220,7 +245,8 @@ def load_set(name, count):
                 "python-captcha 4-6 digits, train 5000 seed 1 / test 1000 seed 2")
     gens = {"claptcha": gen_claptcha, "multicolorcaptcha": gen_multicolor, "wheezy.captcha": gen_wheezy,
             "colour-lines": gen_colour_lines, "svg-captcha": gen_svg_captcha, "gvcode": gen_gvcode,
-            "trek-captcha": gen_trek_captcha, "captchapng": gen_captchapng}
+            "trek-captcha": gen_trek_captcha, "captchapng": gen_captchapng,
+            "django-simple-captcha": gen_django_simple_captcha}
     try:
         X, y = gens[name](count, 0)
     except ImportError as exc:
@@ -253,7 +279,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sets", default="lzu_digits,captcha_images_v2,math_captcha,python-captcha,python-captcha-4-6,"
                                       "claptcha,multicolorcaptcha,wheezy.captcha,gvcode,svg-captcha,trek-captcha,"
-                                      "captchapng,colour-lines,chinese_4char")
+                                      "captchapng,django-simple-captcha,colour-lines,chinese_4char")
     ap.add_argument("--methods", default="knn,svm")
     ap.add_argument("--cnn", action="store_true", help="also the CNN, no flags (slow on a CPU)")
     ap.add_argument("--count", type=int, default=2000, help="images per generated foreign scheme")
