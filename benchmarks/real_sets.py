@@ -10,9 +10,9 @@ held-out part.  Sets:
 - python-captcha 4 digits (our own generator, as a regression check) and
   4-6 digits (variable length);
 - ``chinese_4char`` (80/20, seed 0): 119 CJK characters;
-- four other generators from PyPI (benchmark-only extras, ``pip install
-  -e '.[bench]'``): ``claptcha``, ``multicolorcaptcha``, ``wheezy.captcha`` and ``gvcode``
-  (2,000 images each, seed 0, 80/20);
+- five other generators from PyPI (benchmark-only extras, ``pip install
+  -e '.[bench]'``): ``claptcha``, ``multicolorcaptcha``, ``wheezy.captcha``, ``gvcode``
+  and ``flask-simple-captcha`` (2,000 images each, seed 0, 80/20);
 - ``svg-captcha`` from npm, rendered to PNG, ``trek-captcha`` from npm, as
   its GIFs, and ``captchapng`` from npm, as its PNGs with a transparent
   background (``benchmarks/npm``; need ``node`` and ``npm install --prefix
@@ -156,6 +156,29 @@ def gen_captchapng(n, seed):
     return _npm_set("captchapng", "captchapng.js", n, seed)
 
 
+def gen_flask_simple_captcha(n, seed):
+    """flask-simple-captcha (PyPI, the captcha of Flask sites) with its defaults: 6 upper-case letters (24: no
+    I or O) in white RobotoMono (bold, semi-bold, italic) on black, squeezed to 180x60, eight 2-px white lines
+    and four ellipses across them, served as JPEG (quality 85)."""
+    import base64
+    import io
+
+    from flask_simple_captcha import CAPTCHA
+    from flask_simple_captcha.config import DEFAULT_CONFIG
+    from PIL import Image
+
+    random.seed(seed)  # it draws with the random module
+    c = CAPTCHA(dict(DEFAULT_CONFIG, SECRET_CAPTCHA_KEY="benchmark " * 4))  # the key signs tokens, not images
+    c.characters = tuple(sorted(c.characters))  # a set's order, which varies with the process's hash seed
+    c.fonts = sorted(c.fonts, key=lambda f: f.path)  # and the fonts in a fixed order
+    X, y = [], []
+    for _ in range(n):
+        d = c.create()
+        X.append(_pil_to_array(Image.open(io.BytesIO(base64.b64decode(d["img"])))))
+        y.append(d["text"])
+    return X, y
+
+
 DJANGO = Path(__file__).resolve().parent / "django"
 
 
@@ -246,7 +269,7 @@ def load_set(name, count):
     gens = {"claptcha": gen_claptcha, "multicolorcaptcha": gen_multicolor, "wheezy.captcha": gen_wheezy,
             "colour-lines": gen_colour_lines, "svg-captcha": gen_svg_captcha, "gvcode": gen_gvcode,
             "trek-captcha": gen_trek_captcha, "captchapng": gen_captchapng,
-            "django-simple-captcha": gen_django_simple_captcha}
+            "django-simple-captcha": gen_django_simple_captcha, "flask-simple-captcha": gen_flask_simple_captcha}
     try:
         X, y = gens[name](count, 0)
     except ImportError as exc:
@@ -279,7 +302,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sets", default="lzu_digits,captcha_images_v2,math_captcha,python-captcha,python-captcha-4-6,"
                                       "claptcha,multicolorcaptcha,wheezy.captcha,gvcode,svg-captcha,trek-captcha,"
-                                      "captchapng,django-simple-captcha,colour-lines,chinese_4char")
+                                      "captchapng,django-simple-captcha,flask-simple-captcha,colour-lines,chinese_4char")
     ap.add_argument("--methods", default="knn,svm")
     ap.add_argument("--cnn", action="store_true", help="also the CNN, no flags (slow on a CPU)")
     ap.add_argument("--count", type=int, default=2000, help="images per generated foreign scheme")
