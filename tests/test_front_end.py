@@ -835,7 +835,8 @@ def test_search_weighs_straight_line_removal_and_the_flag_pins_it(tmp_path):
     rec = make_recognizer("knn", front_end_search=True).fit(X, y)
     search = rec.front_end_["search"]
     # the line joins the glyphs under the measured front end; removed, they come apart and read better
-    assert [c["name"] for c in search["candidates"]] == ["measured", "straight lines removed"], search
+    assert [c["name"] for c in search["candidates"]] == ["measured", "darker threshold", "straight lines removed"], \
+        search
     assert search["chosen"] == "straight lines removed", search
     assert rec.preprocessor_.straight_lines >= 2 and rec.segmentation_ == "forced"
     # the characters came apart: a second round weighs, around that choice, what the forced split allows
