@@ -158,8 +158,8 @@ def gen_captchapng(n, seed):
 
 def gen_flask_simple_captcha(n, seed):
     """flask-simple-captcha (PyPI, the captcha of Flask sites) with its defaults: 6 upper-case letters (24: no
-    I or O) in white RobotoMono (bold, semi-bold, italic) on black, squeezed to 180x60, eight 2-px white lines
-    and four ellipses across them, served as JPEG (quality 85)."""
+    I or O) in white RobotoMono (bold, semi-bold, italic) on black, drawn at 135x45 and scaled to 180x60, seven
+    2-px white lines and three ellipses across them, served as JPEG (quality 85)."""
     import base64
     import io
 
