@@ -188,30 +188,30 @@ def gen_django_simple_captcha(n, seed):
     arcs paler than the letters).  Its import name, ``captcha``, is python-captcha's too, so it runs in its own
     environment: ``python3 -m venv benchmarks/django/venv && benchmarks/django/venv/bin/pip install -r
     benchmarks/django/requirements.txt``."""
-    import subprocess
-    import tempfile
-
     python = DJANGO / "venv" / "bin" / "python"
     if not python.is_file():
         raise ImportError("django-simple-captcha needs its own environment: python3 -m venv benchmarks/django/venv "
                           "&& benchmarks/django/venv/bin/pip install -r benchmarks/django/requirements.txt")
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([str(python), str(DJANGO / "simple_captcha.py"), tmp, str(n), str(seed)], check=True)
-        X, y, _, _ = load_labelled(Path(tmp) / "labels.csv")
-    return X, y
+    return _script_set([str(python), str(DJANGO / "simple_captcha.py")], n, seed)
 
 
 def _npm_set(package, script, n, seed):
-    """The labelled images an npm generator's seeded script writes to a temporary folder."""
+    """The labelled images an npm generator's seeded script writes (:func:`_script_set`)."""
     import shutil
-    import subprocess
-    import tempfile
 
     node = shutil.which("node")
     if node is None or not (NPM / "node_modules" / package).is_dir():
         raise ImportError(f"{package} needs node and: npm install --prefix benchmarks/npm")
+    return _script_set([node, str(NPM / script)], n, seed)
+
+
+def _script_set(command, n, seed):
+    """The labelled images that ``command OUT_DIR N SEED`` writes, with its labels.csv, to a temporary folder."""
+    import subprocess
+    import tempfile
+
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([node, str(NPM / script), tmp, str(n), str(seed)], check=True)
+        subprocess.run([*command, tmp, str(n), str(seed)], check=True)
         X, y, _, _ = load_labelled(Path(tmp) / "labels.csv")
     return X, y
 

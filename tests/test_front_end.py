@@ -185,6 +185,16 @@ def test_clusters_channel_in_the_chain_and_the_search():
         Preprocessor(channel="clusters", n_colors=0).validate()
 
 
+def draw_glyphs(im, text, rng, ink):
+    """Draw *text*'s glyphs ("a", "b" or "c") on *im*, 40 px apart, moved by up to 3 px; ``ink(k)``: the k-th's ink."""
+    for k, ch in enumerate(text):
+        x = 12 + 40 * k + int(rng.integers(-3, 4))
+        colour = ink(k)
+        im[8:32, x:x + 5] = colour  # every glyph has a stem
+        row = {"a": 8, "b": 18, "c": 27}[ch]  # and a bar at its own height
+        im[row:row + 5, x:x + 14] = colour
+
+
 def coloured_lines_set(n, seed):
     """3-glyph images, glyphs of random distinct colours, one long line of another colour through all."""
     rng = np.random.default_rng(seed)
@@ -194,11 +204,7 @@ def coloured_lines_set(n, seed):
         im = np.full((40, 120, 3), 250, np.uint8)
         text = "".join(rng.choice(list("abc"), 3))
         cols = rng.permutation(len(palette))[:3]
-        for k, (ch, c) in enumerate(zip(text, cols)):
-            x, ink = 12 + 40 * k + int(rng.integers(-3, 4)), palette[c]
-            im[8:32, x:x + 5] = ink  # every glyph has a stem
-            row = {"a": 8, "b": 18, "c": 27}[ch]  # and a bar at its own height
-            im[row:row + 5, x:x + 14] = ink
+        draw_glyphs(im, text, rng, lambda k: palette[cols[k]])
         r = int(rng.integers(14, 26))
         im[r:r + 2, :] = (40, 170, 40)  # the line joins the three glyphs
         X.append(im)
@@ -246,11 +252,7 @@ def pale_lines_set(n, seed):
     for _ in range(n):
         im = np.full((40, 120, 3), 250, np.uint8)
         text = "".join(rng.choice(list("abc"), 3))
-        for k, ch in enumerate(text):
-            x, ink = 12 + 40 * k + int(rng.integers(-3, 4)), int(rng.integers(20, 50))
-            im[8:32, x:x + 5] = ink
-            row = {"a": 8, "b": 18, "c": 27}[ch]
-            im[row:row + 5, x:x + 14] = ink
+        draw_glyphs(im, text, rng, lambda k: int(rng.integers(20, 50)))  # each glyph its own dark grey
         line = np.full_like(im, 255)  # a slanting line, under the glyphs' ink
         cv2.line(line, (0, int(rng.integers(4, 36))), (119, int(rng.integers(4, 36))), (110, 110, 110), 4)
         im = np.minimum(im, line)

@@ -9,7 +9,7 @@ from captchakit.preprocess._measure import (
     INK_CHANNELS, frame_width, ink_channel, line_thickness_for, measure_front_end, speck_area_for, stroke_width,
 )
 from captchakit.preprocess._stages import (
-    binarize, clear_border, enlarge, flatten_paper, mean_filter, median_filter,
+    THRESHOLDS, binarize, clear_border, enlarge, flatten_paper, mean_filter, median_filter,
     remove_lines, remove_specks, remove_straight_lines, to_gray,
 )
 
@@ -158,9 +158,8 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
             v = getattr(self, name)
             if v != AUTO and (not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0):
                 raise CaptchakitError(f"{name} must be 'auto' or an integer >= 0, got {v!r}")
-        if self.threshold not in ("otsu", "multiotsu", "adaptive", "fixed"):
-            raise CaptchakitError(
-                f"threshold must be one of otsu, multiotsu, adaptive, fixed; got {self.threshold!r}")
+        if self.threshold not in THRESHOLDS:
+            raise CaptchakitError(f"threshold must be one of {', '.join(THRESHOLDS)}; got {self.threshold!r}")
         for name in ("median", "mean"):
             v = getattr(self, name)
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0 or (v > 1 and v % 2 == 0):

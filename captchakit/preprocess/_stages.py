@@ -160,6 +160,8 @@ def dark_ink(gray):
     return 255 - gray if light_ink(gray) else gray
 
 
+#: The methods of :func:`binarize` (and ``Preprocessor(threshold=...)``).
+THRESHOLDS = ("otsu", "multiotsu", "adaptive", "fixed")
 #: With ``binarize(..., speck_area=A)``: the share of the first Otsu pass's ink that specks must reach
 #: for the threshold to be found again without them (python-captcha's pale texts: 37-80%; every other
 #: image of the shared sets and python-captcha: at most 13%).
@@ -254,7 +256,7 @@ def binarize(gray, method="otsu", threshold=128, block_size=15, offset=10, adapt
         out = cv2.adaptiveThreshold(gray, 255, kinds[adaptive], cv2.THRESH_BINARY_INV,
                                     int(block_size), float(offset))
         return out > 0
-    raise CaptchakitError(f"threshold method must be one of otsu, multiotsu, adaptive, fixed; got {method!r}")
+    raise CaptchakitError(f"threshold method must be one of {', '.join(THRESHOLDS)}; got {method!r}")
 
 
 def _as_u8(image):
