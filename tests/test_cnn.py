@@ -499,3 +499,33 @@ def test_time_limit_ends_training_keeps_a_model_and_says_so(tmp_path, capsys):
     # no limit: nothing said, nothing stored as stopped
     rec = CNNRecognizer(epochs=2, **{k: v for k, v in params.items() if k != "epochs"}).fit(X, y)
     assert rec.fit_summary_["time_limit"] is None and not any("time limit" in w for w in rec.warnings_)
+
+
+def test_a_run_still_improving_at_the_end_of_its_budget_goes_on_until_it_stalls():
+    """At the end of its epoch budget a run whose validation loss is still falling is extended (at most
+    as many epochs again); one that has stalled stops there, and so does any run not allowed to extend."""
+    from types import SimpleNamespace
+
+    from captchakit.cnn_baseline._recognizer import _plateau_hold, still_improving
+
+    falling = [1.0 / (e + 1) for e in range(40)]             # still falling at epoch 10
+    stalled = [1.0 / (e + 1) for e in range(6)] + [0.2] * 34  # lowest at epoch 6, flat since
+    turning = [1.0 / (e + 1) for e in range(14)] + [0.1] * 26  # falls 4 epochs past the budget, then flat
+    stopper = SimpleNamespace(patience=5)  # stands in for early stopping, which ends an extended run
+
+    def run(val, extend):
+        hold = _plateau_hold(100.0, [], budget=10, extend=extend, recent=3)
+        hold.set_model(SimpleNamespace(stop_training=False))
+        for epoch, v in enumerate(val):
+            hold.on_epoch_end(epoch, {"loss": 1.0, "val_loss": v})
+            if not hold.model.stop_training and epoch + 1 - (int(np.argmin(val[:epoch + 1])) + 1) >= stopper.patience:
+                hold.model.stop_training = True  # early stopping: no new lowest for its patience
+            if hold.model.stop_training:
+                return epoch + 1, hold.beyond_budget
+        return len(val), hold.beyond_budget
+
+    assert run(falling, None) == (10, 0)
+    assert run(stalled, 10) == (10, 0)
+    assert run(falling, 10) == (20, 10)  # at most as many again
+    assert run(turning, 10) == (19, 9)   # early stopping (patience 5) ends it after the lowest, epoch 14
+    assert still_improving([None, 0.5, 0.4], 1) and not still_improving([], 2)

@@ -108,7 +108,20 @@ def still_leaving(losses, chance, window, rate=0.005):
     return (losses[-1 - window] - losses[-1]) / window >= rate * chance
 
 
-def _plateau_hold(chance, watched, tolerance=0.9, budget=None, give_up=None, leaving=0.005):
+def still_improving(val_losses, recent):
+    """Whether the lowest of *val_losses* is among the last *recent* of them (a run still learning).
+
+    Examples
+    --------
+    >>> still_improving([1.0, 0.8, 0.7, 0.72, 0.69], 2), still_improving([1.0, 0.6, 0.7, 0.72, 0.69], 2)
+    (True, False)
+    """
+    v = [x for x in val_losses if x is not None]
+    return bool(v) and int(np.argmin(v)) >= len(v) - max(1, int(recent))
+
+
+def _plateau_hold(chance, watched, tolerance=0.9, budget=None, give_up=None, leaving=0.005, extend=None,
+                  recent=None):
     import keras
 
     class PlateauHold(keras.callbacks.Callback):
@@ -116,7 +129,11 @@ def _plateau_hold(chance, watched, tolerance=0.9, budget=None, give_up=None, lea
         stopping and the learning-rate reduction: their patience counts only once learning has begun.
         After *give_up* epochs in a row near chance, stop (the caller restarts with another recipe), unless
         the loss is still leaving the plateau: falling by at least *leaving* of chance per epoch over the
-        last quarter of those epochs (at least 3), a run that has begun to learn, slowly."""
+        last quarter of those epochs (at least 3), a run that has begun to learn, slowly.
+
+        At the end of its *budget* of counted epochs a run stops, unless it may be *extend*-ed and its
+        validation loss reached its lowest within the last *recent* epochs (:func:`still_improving`): then it
+        goes on for up to *extend* more counted epochs, and early stopping ends it once it stalls."""
 
         def __init__(self):
             super().__init__()
@@ -125,8 +142,12 @@ def _plateau_hold(chance, watched, tolerance=0.9, budget=None, give_up=None, lea
             self.in_a_row = []
             self.gave_up = False
             self.extended = 0
+            self.val_losses = []
+            self.beyond_budget = 0
+            self.extending = False
 
         def on_epoch_end(self, epoch, logs=None):
+            self.val_losses.append((logs or {}).get("val_loss"))
             loss = (logs or {}).get("loss")
             if loss is not None and loss >= tolerance * chance:
                 self.epochs += 1
@@ -142,7 +163,13 @@ def _plateau_hold(chance, watched, tolerance=0.9, budget=None, give_up=None, lea
             else:
                 self.in_a_row = []
             # epochs on the plateau do not count against the budget (the fit allows up to twice as many)
-            if budget is not None and epoch + 1 - self.epochs >= budget:
+            counted = epoch + 1 - self.epochs
+            if budget is not None and counted >= budget:
+                self.beyond_budget = counted - budget  # epochs run past the budget so far
+                if counted == budget and extend and recent and still_improving(self.val_losses, recent):
+                    self.extending = True  # decided once, at the budget's end; early stopping ends it from here
+                if self.extending and counted < budget + extend:
+                    return
                 self.model.stop_training = True
 
     return PlateauHold()
@@ -278,7 +305,10 @@ class CNNRecognizer(Recognizer):
         Most epochs; early stopping on the validation part ends sooner.
         Epochs whose training loss is still near chance (the CTC blank
         plateau) do not count, up to as many again.
-        Auto: a budget of about 4,000 optimizer steps (15-150 epochs).
+        Auto: a budget of about 4,000 optimizer steps (15-150 epochs); a run
+        whose validation loss is still falling at the end of it (its lowest
+        within the last half-patience epochs) goes on, for at most as many
+        epochs again, until early stopping ends it.
     batch_size : int or "auto"
         Auto: 16 below 2,000 images, 32 below 6,000, else 64.
     learning_rate : float
@@ -483,7 +513,8 @@ class CNNRecognizer(Recognizer):
         strategy = _strategy(self.distribute)
         give_up = max(self.stuck_epochs, math.ceil(epochs / 2)) if self.restart else None
         run = dict(head=self.head_, batch_size=batch_size, epochs=epochs, patience=patience, warmup_steps=warmup,
-                   learning_rate=self.learning_rate, seed=self.seed)
+                   learning_rate=self.learning_rate, seed=self.seed,
+                   extend=self.epochs == "auto" and not fresh)
         if self.time_limit is not None and (isinstance(self.time_limit, bool) or not (
                 isinstance(self.time_limit, (int, float)) and 0 < self.time_limit < math.inf)):
             raise CaptchakitError(f"time_limit must be a number of seconds above 0 or None, got {self.time_limit!r}")
@@ -499,9 +530,12 @@ class CNNRecognizer(Recognizer):
                       f"{fresh['start']} of that seeded sequence on)", flush=True)
         if self.verbose:
             print(_settings_line(self.settings_), flush=True)
-            # Keras counts to twice the epochs: those with the loss still near chance do not count
-            print(f"training: at most {epochs} epochs (Keras counts to {2 * epochs}: epochs with the loss still "
-                  f"near chance do not count), early-stopping patience {patience}"
+            # Keras counts to twice the epochs (thrice with the extension): those with the loss still near
+            # chance do not count
+            print(f"training: at most {epochs} epochs"
+                  + (f", {epochs} more if the validation loss is still falling then" if run["extend"] else "")
+                  + f" (Keras counts to {(3 if run['extend'] else 2) * epochs}: epochs with the loss still near "
+                  f"chance do not count), early-stopping patience {patience}"
                   + (f", time limit {self.time_limit:g} s" if self.time_limit else ""), flush=True)
         hist, hold, chance, _ = self._train(X, y, Xv, yv, run, n_classes, strategy, give_up, init, fresh)
         restart = None
@@ -542,6 +576,7 @@ class CNNRecognizer(Recognizer):
                              "seconds": time.perf_counter() - t_start, "head": self.head_,
                              "settings": self.settings_, "plateau_epochs": hold.epochs,
                              "plateau_still_leaving_epochs": hold.extended,
+                             "epochs_past_budget": hold.beyond_budget, "epoch_budget": run["epochs"],
                              "chance_loss": chance, "label_lengths": {str(k): v for k, v in sorted(lengths.items())},
                              "replicas": strategy.num_replicas_in_sync if strategy is not None else 1,
                              "devices": list(strategy.extended.worker_devices) if strategy is not None else [],
@@ -583,7 +618,7 @@ class CNNRecognizer(Recognizer):
         Xs, ys, font = synthetic_lookalikes(plan["images"], self.alphabet_, self.length_, shape,
                                             seed=self.seed + 1000)
         n_val = len(Xs) // 10
-        pre_run = dict(run, epochs=plan["epochs"], patience=plan["epochs"], seed=self.seed + 1000)
+        pre_run = dict(run, epochs=plan["epochs"], patience=plan["epochs"], seed=self.seed + 1000, extend=False)
         hist, _, _, _ = self._train(Xs[n_val:], ys[n_val:], Xs[:n_val], ys[:n_val], pre_run, n_classes, strategy,
                                     None)
         return self.model_.get_weights(), {
@@ -628,7 +663,11 @@ class CNNRecognizer(Recognizer):
                   else chance_loss(self.length_[1], n_classes + 1))
         stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True,
                                                 start_from_epoch=min(5, epochs // 3))
-        hold = _plateau_hold(chance, [stopper], budget=epochs, give_up=give_up)
+        # a run still improving at the end of its budget may go on for as many epochs again (not when the
+        # epochs were pinned, or with fresh images: their own recipe says how long)
+        extend = epochs if run.get("extend") else None
+        hold = _plateau_hold(chance, [stopper], budget=epochs, give_up=give_up, extend=extend,
+                             recent=max(2, patience // 2))
         callbacks = [hold, stopper, _stuck_callback(chance, self.stuck_epochs, self.warnings_, n_classes=n_classes,
                                                        hold=hold)]
         if getattr(self, "_clock", None) is not None:
@@ -659,7 +698,7 @@ class CNNRecognizer(Recognizer):
                 hist = self.model_.fit(
                     train_ds, steps_per_epoch=steps,
                     validation_data=make_dataset(xv, yvv, 256, False, run["seed"], shuffle=False) if len(xv) else None,
-                    epochs=2 * epochs, callbacks=callbacks, verbose=keras_verbosity(self.verbose),
+                    epochs=2 * epochs + (extend or 0), callbacks=callbacks, verbose=keras_verbosity(self.verbose),
                     shuffle=False)  # the dataset shuffles itself, seeded
         finally:
             if source is not None:
@@ -684,6 +723,8 @@ class CNNRecognizer(Recognizer):
                           if s.get("pretrain") else "")
                        + (f"; fresh data: {s['fresh']['images_drawn']} newly drawn images after one pass over the "
                           "given ones" if s.get("fresh") else "")
+                       + (f"; {s['epochs_past_budget']} epochs past its budget of {s['epoch_budget']}, the validation "
+                          "loss still falling" if s.get("epochs_past_budget") else "")
                        + (f"; restarted once with the small-data recipe after {s['restart']['after_epochs']} epochs "
                           "near chance (the figures above are the restart's)" if s.get("restart") else "")
                        + (f"; stopped at its time limit of {s['time_limit']['seconds']:g} s"
