@@ -529,3 +529,17 @@ def test_a_run_still_improving_at_the_end_of_its_budget_goes_on_until_it_stalls(
     assert run(falling, 10) == (20, 10)  # at most as many again
     assert run(turning, 10) == (19, 9)   # early stopping (patience 5) ends it after the lowest, epoch 14
     assert still_improving([None, 0.5, 0.4], 1) and not still_improving([], 2)
+
+
+def test_the_extension_is_said_at_the_start_and_only_where_the_epochs_were_not_given(capsys):
+    X, y = two_class_set()
+    auto = {**TINY, "verbose": 1, "head": "ctc"}
+    auto.pop("batch_size")
+    rec = CNNRecognizer(time_limit=3, **auto).fit(X, y)
+    out = capsys.readouterr().out
+    budget = rec.fit_summary_["epoch_budget"]
+    assert f"at most {budget} epochs, {budget} more if the validation loss is still falling then" in out
+    assert f"Keras counts to {3 * budget}" in out and rec.fit_summary_["epochs_past_budget"] == 0
+    CNNRecognizer(time_limit=3, epochs=5, **auto).fit(X, y)
+    out = capsys.readouterr().out
+    assert "at most 5 epochs (Keras counts to 10" in out and "more if the validation loss" not in out
