@@ -511,14 +511,14 @@ def test_a_run_still_improving_at_the_end_of_its_budget_goes_on_until_it_stalls(
     falling = [1.0 / (e + 1) for e in range(40)]             # still falling at epoch 10
     stalled = [1.0 / (e + 1) for e in range(6)] + [0.2] * 34  # lowest at epoch 6, flat since
     turning = [1.0 / (e + 1) for e in range(14)] + [0.1] * 26  # falls 4 epochs past the budget, then flat
-    stopper = SimpleNamespace(patience=5)  # stands in for early stopping, which ends an extended run
+    patience = 5  # early stopping's, which ends an extended run
 
     def run(val, extend):
         hold = _plateau_hold(100.0, [], budget=10, extend=extend, recent=3)
         hold.set_model(SimpleNamespace(stop_training=False))
         for epoch, v in enumerate(val):
             hold.on_epoch_end(epoch, {"loss": 1.0, "val_loss": v})
-            if not hold.model.stop_training and epoch + 1 - (int(np.argmin(val[:epoch + 1])) + 1) >= stopper.patience:
+            if not hold.model.stop_training and epoch - int(np.argmin(val[:epoch + 1])) >= patience:
                 hold.model.stop_training = True  # early stopping: no new lowest for its patience
             if hold.model.stop_training:
                 return epoch + 1, hold.beyond_budget

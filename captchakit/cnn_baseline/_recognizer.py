@@ -144,7 +144,7 @@ def _plateau_hold(chance, watched, tolerance=0.9, budget=None, give_up=None, lea
             self.extended = 0
             self.val_losses = []
             self.beyond_budget = 0
-            self.extending = False
+            self.learning_at_budget = False
 
         def on_epoch_end(self, epoch, logs=None):
             self.val_losses.append((logs or {}).get("val_loss"))
@@ -167,8 +167,8 @@ def _plateau_hold(chance, watched, tolerance=0.9, budget=None, give_up=None, lea
             if budget is not None and counted >= budget:
                 self.beyond_budget = counted - budget  # epochs run past the budget so far
                 if counted == budget and extend and recent and still_improving(self.val_losses, recent):
-                    self.extending = True  # decided once, at the budget's end; early stopping ends it from here
-                if self.extending and counted < budget + extend:
+                    self.learning_at_budget = True  # decided once, at the budget's end; early stopping ends it from here
+                if self.learning_at_budget and counted < budget + extend:
                     return
                 self.model.stop_training = True
 
@@ -665,7 +665,7 @@ class CNNRecognizer(Recognizer):
                                                 start_from_epoch=min(5, epochs // 3))
         # a run still improving at the end of its budget may go on for as many epochs again (not when the
         # epochs were pinned, or with fresh images: their own recipe says how long)
-        extend = epochs if run.get("extend") else None
+        extend = epochs if run["extend"] else None
         hold = _plateau_hold(chance, [stopper], budget=epochs, give_up=give_up, extend=extend,
                              recent=max(2, patience // 2))
         callbacks = [hold, stopper, _stuck_callback(chance, self.stuck_epochs, self.warnings_, n_classes=n_classes,
