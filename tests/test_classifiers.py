@@ -17,7 +17,8 @@ from captchakit.preprocess import Preprocessor
 
 
 @parametrize_with_checks([HOGFeatures(pixels_per_cell=2, cells_per_block=1), PixelFeatures(size=0),
-                          ProfileFeatures(zones=2), HOGFeatures(pixels_per_cell=(2, 3), cells_per_block=1)])
+                          ProfileFeatures(zones=2), HOGFeatures(pixels_per_cell=(2, 3), cells_per_block=1),
+                          HOGFeatures(pixels_per_cell=2, cells_per_block=1, pixels=2)])
 def test_sklearn_checks(estimator, check):
     # Every check runs: flat rows of any length are zero-padded to a square crop.
     check(estimator)
@@ -178,19 +179,56 @@ def test_auto_features_choose_finer_hog_cells_only_where_they_read_better():
     X, y = _bars(400, (9, 12), 0)
     feats, report = choose_hog_cells(X, y, groups, SVC(C=10), 48, 32)
     acc = report["held_out_char_accuracy"]
-    assert set(acc) == {"8-px cells", "6-px cells", "8+6-px cells"} and report["n_images"] == 100
     # the finer cells (alone or beside the coarse ones) win, the better of the two
     finer = max(("6-px cells", "8+6-px cells"), key=lambda k: acc[k])
+    # ... and the pixels beside the chosen cells are weighed too
+    assert set(acc) == {"8-px cells", "6-px cells", "8+6-px cells", f"{finer} and pixels 16x16"}
+    assert report["n_images"] == 100
     assert report["chosen"] == f"hog, {finer}", report
-    assert feats.pixels_per_cell == (6 if finer == "6-px cells" else (8, 6))
+    assert feats.pixels_per_cell == (6 if finer == "6-px cells" else (8, 6)) and feats.pixels is None
     assert acc[finer] > acc["8-px cells"] + CELLS_MARGIN
-    # bars far apart: both read them all, and the default 8-px cells stay
+    # bars far apart: both read them all, and the default 8-px cells stay, without the pixels
     X, y = _bars(400, (4, 24), 0)
     feats, report = choose_hog_cells(X, y, groups, SVC(C=10), 48, 32)
-    assert feats.pixels_per_cell == 8 and report["chosen"] == "hog, 8-px cells", report
+    assert feats.pixels_per_cell == 8 and feats.pixels is None and report["chosen"] == "hog, 8-px cells", report
     assert report["held_out_char_accuracy"]["8-px cells"] == 1.0
+    assert report["held_out_char_accuracy"]["8-px cells and pixels 16x16"] == 1.0
     # small crops are not weighed
-    assert choose_hog_cells(X, y, groups, SVC(), 48, 16)[1] == {"chosen": "hog", "skipped": "crops of 16 px"}
+    small = choose_hog_cells(X, y, groups, SVC(), 48, 16)[1]
+    assert small == {"chosen": "hog, 8-px cells", "skipped": "crops of 16 px"}
+
+
+def test_auto_features_add_the_pixels_where_they_read_held_out_characters_better():
+    from captchakit.classifiers._recognizer import CELLS_MARGIN, choose_hog_cells
+
+    groups = np.arange(400) // 4
+    # two classes of the same bar, told apart only by how dark it is: the HOG normalises contrast away, the
+    # pixels keep it
+    X, y = _bars(400, (12, 12), 0)
+    dark = np.random.default_rng(1).random(400) < 0.5
+    X[~dark] *= 0.4
+    y = np.where(dark, "dark", "pale")
+    feats, report = choose_hog_cells(X, y, groups, SVC(C=10), 48, 32)
+    acc = report["held_out_char_accuracy"]
+    assert feats.pixels == 16 and feats.pixels_per_cell == 8, report
+    assert report["chosen"] == "hog, 8-px cells and pixels 16x16"
+    assert acc["8-px cells and pixels 16x16"] == 1.0 > acc["8-px cells"] + CELLS_MARGIN
+    assert feats.fit_transform(X[:2]).shape == (2, 324 + 256)
+    # segmentation by recognition weighs only its own cells, with and without the pixels
+    feats, report = choose_hog_cells(X, y, groups, SVC(C=10), 0.95, 32, cells=((8, 6),))
+    assert set(report["held_out_char_accuracy"]) == {"8+6-px cells", "8+6-px cells and pixels 16x16"}
+    assert feats.pixels_per_cell == (8, 6) and feats.pixels == 16
+
+
+def test_a_hog_saved_before_the_pixels_option_loads_without_them(tmp_path):
+    import skops.io as sio
+
+    old = HOGFeatures(pixels_per_cell=6).fit(np.zeros((2, 32, 32)))
+    del old.pixels  # as a bundle written before the option holds it
+    sio.dump(old, tmp_path / "f.skops")
+    loaded = sio.load(tmp_path / "f.skops", trusted=sio.get_untrusted_types(file=tmp_path / "f.skops"))
+    assert loaded.pixels is None and loaded.get_params()["pixels_per_cell"] == 6
+    assert loaded.transform(np.ones((1, 32, 32))).shape == (1, 900 - 324)
 
 
 def test_auto_features_are_stored_printed_and_pinnable(tmp_path, small_set):
@@ -198,16 +236,20 @@ def test_auto_features_are_stored_printed_and_pinnable(tmp_path, small_set):
     rec = SegmentingRecognizer(classifier="knn", front_end_search=False).fit(X[:100], y[:100])
     assert rec.segmentation_ == "forced"
     choice = rec.features_
-    cells = rec.pipeline_.named_steps["features"].pixels_per_cell
-    name = "+".join(map(str, cells)) if isinstance(cells, tuple) else str(cells)
-    assert choice["chosen"] == f"hog, {name}-px cells" and set(choice["held_out_char_accuracy"]) == {
-        "8-px cells", "6-px cells", "8+6-px cells"}
-    assert f"features: hog, {name}-px cells" in rec.training_note()
+    used = rec.pipeline_.named_steps["features"]
+    cells = used.pixels_per_cell
+    name = ("+".join(map(str, cells)) if isinstance(cells, tuple) else str(cells)) + "-px cells"
+    if used.pixels:
+        name += f" and pixels {used.pixels}x{used.pixels}"
+    assert choice["chosen"] == f"hog, {name}" and {"8-px cells", "6-px cells", "8+6-px cells"} < set(
+        choice["held_out_char_accuracy"])
+    assert f"features: hog, {name}" in rec.training_note()
     rec.save(tmp_path / "m")
     loaded = SegmentingRecognizer.load(tmp_path / "m")
     stored = loaded.describe()["features"]["params"]["pixels_per_cell"]
     assert loaded.features_ == choice and stored == (list(cells) if isinstance(cells, tuple) else cells)
     assert loaded.pipeline_.named_steps["features"].pixels_per_cell == cells
+    assert loaded.pipeline_.named_steps["features"].pixels == used.pixels
     assert loaded.predict(X[100:]) == rec.predict(X[100:])
     pinned = SegmentingRecognizer(classifier="knn", features="hog", front_end_search=False).fit(X[:100], y[:100])
     assert pinned.features_ == {"chosen": "hog"} and pinned.pipeline_.named_steps["features"].pixels_per_cell == 8

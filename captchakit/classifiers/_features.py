@@ -61,19 +61,41 @@ class PixelFeatures(_CropTransformer):
         self.size = size
 
     def _features(self, X):
-        import cv2
-
         if self.size and self.size != X.shape[1]:
-            X = np.stack([cv2.resize(x, (self.size, self.size), interpolation=cv2.INTER_AREA)
-                          for x in X]) if len(X) else np.zeros((0, self.size, self.size), np.float32)
+            X = downsample(X, self.size)
         return X.reshape(len(X), -1)
+
+
+def downsample(X, size):
+    """A ``(n, S, S)`` batch of crops shrunk to ``(n, size, size)`` by area averaging (OpenCV's ``INTER_AREA``).
+
+    Where *size* divides *S* this is the mean of each block, computed for the whole batch at once.
+
+    Examples
+    --------
+    >>> X = np.zeros((1, 4, 4), np.float32); X[0, :2, :2] = 1
+    >>> downsample(X, 2)[0].tolist()
+    [[1.0, 0.0], [0.0, 0.0]]
+    """
+    X = np.asarray(X, np.float32)
+    n, h, w = X.shape
+    size = int(size)
+    if h % size == 0 and w % size == 0:
+        return X.reshape(n, size, h // size, size, w // size).mean(axis=(2, 4), dtype=np.float32)
+    import cv2
+
+    return (np.stack([cv2.resize(x, (size, size), interpolation=cv2.INTER_AREA) for x in X]) if n
+            else np.zeros((0, size, size), np.float32))
 
 
 class HOGFeatures(_CropTransformer):
     """Histogram of oriented gradients per crop (see :func:`hog_batch`).
 
     *pixels_per_cell* is one cell size, or a tuple of them: the HOGs at
-    each size, concatenated (coarse and fine cells together).
+    each size, concatenated (coarse and fine cells together).  *pixels*, when
+    given, appends the crop itself shrunk to *pixels* x *pixels*
+    (:func:`downsample`, ink 1.0): the HOG describes the strokes'
+    directions, normalised block by block, and the pixels where the ink is.
 
     Examples
     --------
@@ -81,21 +103,32 @@ class HOGFeatures(_CropTransformer):
     (2, 324)
     >>> HOGFeatures(pixels_per_cell=(8, 6)).fit_transform(np.zeros((2, 32, 32))).shape
     (2, 900)
+    >>> HOGFeatures(pixels=16).fit_transform(np.zeros((2, 32, 32))).shape
+    (2, 580)
     """
 
-    def __init__(self, orientations=9, pixels_per_cell=8, cells_per_block=2):
+    def __init__(self, orientations=9, pixels_per_cell=8, cells_per_block=2, pixels=None):
         self.orientations = orientations
         self.pixels_per_cell = pixels_per_cell
         self.cells_per_block = cells_per_block
+        self.pixels = pixels
+
+    def __setstate__(self, state):
+        # a bundle saved before the pixels option has none: it reads as it did
+        super().__setstate__({"pixels": None, **state})
 
     def _features(self, X):
         cells = self.pixels_per_cell
         if isinstance(cells, (tuple, list)):  # several cell sizes share one gradient pass
             X = np.asarray(X, np.float32)
             grads = _hog_gradients(X, self.orientations)
-            return np.concatenate([hog_batch(X, self.orientations, c, self.cells_per_block, grads) for c in cells],
-                                  axis=1)
-        return hog_batch(X, self.orientations, cells, self.cells_per_block)
+            out = np.concatenate([hog_batch(X, self.orientations, c, self.cells_per_block, grads) for c in cells],
+                                 axis=1)
+        else:
+            out = hog_batch(X, self.orientations, cells, self.cells_per_block)
+        if self.pixels:
+            out = np.concatenate([out, downsample(X, self.pixels).reshape(len(X), -1)], axis=1)
+        return out
 
 
 def _hog_gradients(X, orientations):

@@ -379,6 +379,11 @@ def _cells_name(cells):
     return ("+".join(str(c) for c in cells) if isinstance(cells, tuple) else str(cells)) + "-px cells"
 
 
+def _features_name(feats):
+    """``HOGFeatures(pixels_per_cell=6, pixels=16)`` -> ``"6-px cells and pixels 16x16"``."""
+    return _cells_name(feats.pixels_per_cell) + (f" and pixels {feats.pixels}x{feats.pixels}" if feats.pixels else "")
+
+
 def _hog_dims(cells, crop_size, orientations=9, cells_per_block=2):
     """The length of the HOG vector of a *crop_size* crop for *cells* (one size or a tuple)."""
     sizes = cells if isinstance(cells, tuple) else (cells,)
@@ -387,47 +392,63 @@ def _hog_dims(cells, crop_size, orientations=9, cells_per_block=2):
 CELLS_IMAGES, CELLS_MARGIN = 2000, 0.003
 
 
-def choose_hog_cells(X, y, groups, classifier, n_components, crop_size, seed=0):
-    """HOG features with the cell size that reads held-out training characters best, and the evidence.
+def choose_hog_cells(X, y, groups, classifier, n_components, crop_size, seed=0, cells=HOG_CELLS):
+    """HOG features with the cell size that reads held-out training characters best, with or without the
+    crops' pixels beside them, and the evidence.
 
     The characters of a quarter of the training images (at most
     ``CELLS_IMAGES`` images, seeded) are held out; the classifier (after PCA
-    to *n_components*, as in training) is fitted on the rest with each cell
-    size of ``HOG_CELLS`` (8 px, 6 px, and both concatenated) and scored on
-    them. The best of the others wins where it beats 8-px cells by more than
-    ``CELLS_MARGIN``. Crops smaller than 24 px keep 8-px cells.
+    to *n_components*, a number of components or a share of the variance, as
+    in training) is fitted on the rest with each cell size of *cells*
+    (by default ``HOG_CELLS``: 8 px, 6 px, and both concatenated) and scored
+    on them. The best of the others wins where it beats the first by more
+    than ``CELLS_MARGIN``. Then the chosen cells with the crops' pixels
+    appended (``HOGFeatures(pixels=crop_size // 2)``) are weighed on the same
+    characters, and win by the same margin. Crops smaller than 24 px keep
+    8-px cells.
 
     Returns
     -------
     features : HOGFeatures
     report : dict
-        ``chosen``, ``held_out_char_accuracy`` per cell size, ``n_images``, ``seed``.
+        ``chosen``, ``held_out_char_accuracy`` per candidate, ``n_images``, ``seed``.
     """
+    default = HOGFeatures(pixels_per_cell=cells[0])
     if crop_size < 24:
-        return HOGFeatures(), {"chosen": "hog", "skipped": f"crops of {crop_size} px"}
+        return default, {"chosen": f"hog, {_features_name(default)}", "skipped": f"crops of {crop_size} px"}
     rng = np.random.default_rng(seed)
     images = np.unique(groups)
     images = rng.permutation(images)[:CELLS_IMAGES]
     held = np.isin(groups, images[: max(1, len(images) // 4)])
     fit_part = np.isin(groups, images) & ~held
     if len(np.unique(y[fit_part])) < 2 or not held.any():
-        return HOGFeatures(), {"chosen": "hog", "skipped": "too few training images"}
+        return default, {"chosen": f"hog, {_features_name(default)}", "skipped": "too few training images"}
     scores = {}
-    for cells in HOG_CELLS:
-        steps = [("features", HOGFeatures(pixels_per_cell=cells))]
+
+    def score(feats):
+        steps = [("features", feats)]
         if n_components:
-            steps.append(("pca", PCA(min(int(n_components), int(fit_part.sum()), _hog_dims(cells, crop_size)),
-                                     random_state=0)))
+            dims = _hog_dims(feats.pixels_per_cell, crop_size) + (feats.pixels or 0) ** 2
+            steps.append(("pca", PCA(n_components if 0 < n_components < 1
+                                     else min(int(n_components), int(fit_part.sum()), dims), random_state=0)))
         steps.append(("classifier", clone(classifier)))
         model = Pipeline(steps).fit(X[fit_part], y[fit_part])
-        scores[cells] = float(np.mean(model.predict(X[held]) == y[held]))
-    # the best of them, where it beats the default (the first) by more than the margin
-    best = max(HOG_CELLS[1:], key=lambda c: scores[c])
-    if scores[best] <= scores[HOG_CELLS[0]] + CELLS_MARGIN:
-        best = HOG_CELLS[0]
-    report = {"chosen": f"hog, {_cells_name(best)}", "n_images": int(len(images)), "seed": seed,
-              "held_out_char_accuracy": {_cells_name(c): round(scores[c], 4) for c in HOG_CELLS}}
-    return HOGFeatures(pixels_per_cell=best), report
+        scores[_features_name(feats)] = float(np.mean(model.predict(X[held]) == y[held]))
+        return scores[_features_name(feats)]
+
+    # the best cells, where they beat the default (the first) by more than the margin
+    best = default
+    base = score(default)
+    for c in cells[1:]:
+        f = HOGFeatures(pixels_per_cell=c)
+        if score(f) > max(base + CELLS_MARGIN, scores[_features_name(best)]):
+            best = f
+    with_pixels = HOGFeatures(pixels_per_cell=best.pixels_per_cell, pixels=crop_size // 2)
+    if score(with_pixels) > scores[_features_name(best)] + CELLS_MARGIN:
+        best = with_pixels
+    report = {"chosen": f"hog, {_features_name(best)}", "n_images": int(len(images)), "seed": seed,
+              "held_out_char_accuracy": {k: round(v, 4) for k, v in scores.items()}}
+    return best, report
 
 
 class SegmentingRecognizer(Recognizer):
@@ -447,8 +468,10 @@ class SegmentingRecognizer(Recognizer):
         held-out characters of the training images (claptcha's rough glyphs
         read better with the finer cells, python-captcha's and lzu_digits'
         with the coarser ones); with segmentation by recognition, 8- and
-        6-px cells together (``RECOGNITION_CELLS``); ``features_`` says
-        which and why.
+        6-px cells together (``RECOGNITION_CELLS``). Either way the crops'
+        pixels (shrunk to half their side) join the HOG where that reads
+        the held-out characters better (``HOGFeatures(pixels=16)``;
+        :func:`choose_hog_cells`); ``features_`` says which and why.
     scale : bool
         Standardise the features before the classifier.
     n_components : int, float, None or "auto"
@@ -693,9 +716,15 @@ class SegmentingRecognizer(Recognizer):
             keep = [i for i, lab in enumerate(y) if len(segs[i]) == len(lab)]
             Xc, yc, used, n_copies = self._fit_lattice(binaries, y, segs, keep)
             if self.features == "auto" and self.segmenter_.crop_size >= 24:
-                feats = HOGFeatures(pixels_per_cell=RECOGNITION_CELLS)
-                self.features_ = {"chosen": f"hog, {_cells_name(RECOGNITION_CELLS)}",
-                                  "why": "segmentation by recognition"}
+                # the cells are those of segmentation by recognition; the pixels beside them are weighed on the
+                # aligned pieces (not their copies cut 1-2 px off), grouped by image
+                n_pos = len(yc) - n_copies
+                groups = np.repeat(np.arange(len(used)), [len(y[i]) for i in used])
+                feats, self.features_ = choose_hog_cells(
+                    Xc[:n_pos], yc[:n_pos], groups, clf,
+                    RECOGNITION_VARIANCE if self.n_components == "auto" else self.n_components,
+                    self.segmenter_.crop_size, cells=(RECOGNITION_CELLS,))
+                self.features_["why"] = "segmentation by recognition"
         if len(used) < 0.5 * len(X):
             self.warnings_.append(f"only {len(used)} of {len(X)} training images gave as many pieces as their "
                                   "label has characters")
@@ -1005,13 +1034,14 @@ class SegmentingRecognizer(Recognizer):
         f = getattr(self, "features_", None) or {}
         p = f.get("pca")
         pca_note = f"; PCA: {p['components']} of {p['of']} values, {p['variance']:.0%} of the variance" if p else ""
-        if "why" in f:
-            return f"\nfeatures: {f['chosen']} ({f['why']}){pca_note}"
+        why = f"{f['why']}; " if "why" in f else ""
         if "held_out_char_accuracy" not in f:
+            if why:
+                return f"\nfeatures: {f['chosen']} ({f['why']}){pca_note}"
             return f"\nfeatures: {f['chosen']}{pca_note}" if p else ""
         table = ", ".join(f"{k} {v:.1%}" for k, v in f["held_out_char_accuracy"].items())
-        return (f"\nfeatures: {f['chosen']} (held-out characters of a quarter of {f['n_images']} training images, "
-                f"seed {f['seed']}: {table})")
+        return (f"\nfeatures: {f['chosen']} ({why}held-out characters of a quarter of {f['n_images']} training "
+                f"images, seed {f['seed']}: {table}){pca_note}")
 
     def _fixed_length(self):
         lo, hi = self.length_
