@@ -565,7 +565,8 @@ def _print_metrics(m, title):
 @click.option("--features", type=click.Choice(["auto", "hog", "pixels", "profile", "hog+profile"]), default="auto",
               show_default=True, help="Classic: features of each character crop (auto: HOG, its cell size "
                                       "chosen on held-out training characters with the forced split; 8- and "
-                                      "6-px cells together with segmentation by recognition).")
+                                      "6-px cells together with segmentation by recognition; either way the "
+                                      "crop's pixels beside it where they read those characters better).")
 @click.option("--search", is_flag=True, help="Classic: cross-validate a wider grid of C/gamma or k on the training part.")
 @segment_options
 @preprocess_options
