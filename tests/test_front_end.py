@@ -390,14 +390,22 @@ def test_segmentation_by_recognition_roundtrip(tmp_path, small_set):
     assert rec.segmentation_ == "recognition" and hasattr(rec, "scorer_")
     # coarse and fine HOG cells together, reduced to the PCA components that keep 95% of their variance (the
     # SVM over all 900 values was half of chinese_4char's reading time), said and stored
+    # (and the crops' 16x16 pixels beside them where they read held-out aligned characters better)
+    feats = rec.pipeline_.named_steps["features"]
+    dims = 900 + (256 if feats.pixels else 0)
+    name = "hog, 8+6-px cells" + (" and pixels 16x16" if feats.pixels else "")
     pca = rec.pipeline_.named_steps["pca"]
-    assert pca.n_components == 0.95 and pca.n_features_in_ == 900 and 10 < pca.n_components_ < 900
+    assert pca.n_components == 0.95 and pca.n_features_in_ == dims and 10 < pca.n_components_ < dims
     assert 0.95 <= pca.explained_variance_ratio_.sum() < 0.96
-    assert rec.features_ == {"chosen": "hog, 8+6-px cells", "why": "segmentation by recognition",
-                             "pca": {"variance": 0.95, "components": pca.n_components_, "of": 900}}
-    assert rec.pipeline_.named_steps["features"].pixels_per_cell == (8, 6)
-    assert (f"features: hog, 8+6-px cells (segmentation by recognition); PCA: {pca.n_components_} of 900 values, "
-            "95% of the variance") in rec.training_note()
+    acc = rec.features_["held_out_char_accuracy"]
+    assert set(acc) == {"8+6-px cells", "8+6-px cells and pixels 16x16"} and rec.features_["seed"] == 0
+    assert (feats.pixels == 16) == (acc["8+6-px cells and pixels 16x16"] > acc["8+6-px cells"] + 0.003)
+    assert rec.features_["chosen"] == name and rec.features_["why"] == "segmentation by recognition"
+    assert rec.features_["pca"] == {"variance": 0.95, "components": pca.n_components_, "of": dims}
+    assert feats.pixels_per_cell == (8, 6)
+    assert f"features: {name} (segmentation by recognition; held-out characters of a quarter of " in (
+        rec.training_note())
+    assert f"PCA: {pca.n_components_} of {dims} values, 95% of the variance" in rec.training_note()
     # the characters counted are the aligned images' characters; the copies cut 1-2 px off are counted apart
     s = rec.fit_summary_
     assert s["n_chars"] == 4 * s["n_used"] and s["n_copies"] > 0
@@ -410,7 +418,7 @@ def test_segmentation_by_recognition_roundtrip(tmp_path, small_set):
     rec.save(tmp_path / "m")
     back = load_model(tmp_path / "m")
     assert back.predict(X[100:]) == texts and back.features_ == rec.features_
-    assert f"features: hog, 8+6-px cells (segmentation by recognition); PCA: {pca.n_components_}" in back.training_note()
+    assert back.training_note() == rec.training_note()
 
 
 def test_the_piece_scorers_mlps_fit_in_workers_to_the_same_weights(monkeypatch):
