@@ -436,15 +436,15 @@ def choose_hog_cells(X, y, groups, classifier, n_components, crop_size, seed=0, 
         scores[_features_name(feats)] = float(np.mean(model.predict(X[held]) == y[held]))
         return scores[_features_name(feats)]
 
-    # the best cells, where they beat the default (the first) by more than the margin
-    best = default
-    base = score(default)
+    # the best of the other cells, where it beats the default (the first) by more than the margin
+    best, best_acc = default, score(default)
     for c in cells[1:]:
         f = HOGFeatures(pixels_per_cell=c)
-        if score(f) > max(base + CELLS_MARGIN, scores[_features_name(best)]):
-            best = f
+        acc = score(f)
+        if acc > best_acc + (CELLS_MARGIN if best is default else 0.0):
+            best, best_acc = f, acc
     with_pixels = HOGFeatures(pixels_per_cell=best.pixels_per_cell, pixels=crop_size // 2)
-    if score(with_pixels) > scores[_features_name(best)] + CELLS_MARGIN:
+    if score(with_pixels) > best_acc + CELLS_MARGIN:
         best = with_pixels
     report = {"chosen": f"hog, {_features_name(best)}", "n_images": int(len(images)), "seed": seed,
               "held_out_char_accuracy": {k: round(v, 4) for k, v in scores.items()}}
@@ -1034,14 +1034,15 @@ class SegmentingRecognizer(Recognizer):
         f = getattr(self, "features_", None) or {}
         p = f.get("pca")
         pca_note = f"; PCA: {p['components']} of {p['of']} values, {p['variance']:.0%} of the variance" if p else ""
-        why = f"{f['why']}; " if "why" in f else ""
-        if "held_out_char_accuracy" not in f:
-            if why:
-                return f"\nfeatures: {f['chosen']} ({f['why']}){pca_note}"
-            return f"\nfeatures: {f['chosen']}{pca_note}" if p else ""
-        table = ", ".join(f"{k} {v:.1%}" for k, v in f["held_out_char_accuracy"].items())
-        return (f"\nfeatures: {f['chosen']} ({why}held-out characters of a quarter of {f['n_images']} training "
-                f"images, seed {f['seed']}: {table}){pca_note}")
+        why = f.get("why")
+        if "held_out_char_accuracy" in f:
+            table = ", ".join(f"{k} {v:.1%}" for k, v in f["held_out_char_accuracy"].items())
+            evidence = (f"held-out characters of a quarter of {f['n_images']} training images, seed {f['seed']}: "
+                        f"{table}")
+            why = f"{why}; {evidence}" if why else evidence
+        elif not (why or p):
+            return ""
+        return f"\nfeatures: {f['chosen']}" + (f" ({why})" if why else "") + pca_note
 
     def _fixed_length(self):
         lo, hi = self.length_
