@@ -81,7 +81,8 @@ def preprocess_options(f):
     opts = [
         click.option("--threshold", default=None,
                      help="Binarization: otsu, multiotsu (the darkest of three classes: strokes darker than "
-                          "paler lines and dots), adaptive, adaptive-mean or fixed:N (grey level)."),
+                          "paler lines and dots), triangle (the foot of the paper's peak: pale ink kept), "
+                          "adaptive, adaptive-mean or fixed:N (grey level)."),
         click.option("--block-size", type=int, default=None, help="Adaptive threshold: odd neighbourhood size."),
         click.option("--offset", type=float, default=None, help="Adaptive threshold: offset below the local mean."),
         click.option("--median", type=int, default=None, help="Median filter size (0 = off, odd sizes)."),
@@ -225,9 +226,10 @@ def _threshold_option(text):
         return out
     if text == "adaptive-mean":
         return {"threshold": "adaptive", "adaptive": "mean"}
-    if text in ("otsu", "multiotsu", "adaptive"):
+    if text in ("otsu", "multiotsu", "triangle", "adaptive"):
         return {"threshold": text}
-    raise CaptchakitError(f"--threshold must be otsu, multiotsu, adaptive, adaptive-mean or fixed:N; got {text!r}")
+    raise CaptchakitError(f"--threshold must be otsu, multiotsu, triangle, adaptive, adaptive-mean or fixed:N; "
+                          f"got {text!r}")
 
 
 def _settings_from_options(config_file, pre, seg):

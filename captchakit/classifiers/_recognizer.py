@@ -20,7 +20,7 @@ from captchakit._base import Recognizer, detail
 from captchakit._cluster import each
 from captchakit._errors import CaptchakitError, LabelError
 from captchakit.classifiers._front_end import (
-    DARKER, enlarged_settings, front_end_candidates, pinned_settings, search_front_end, segmenter_for,
+    DARKER, PALER, enlarged_settings, front_end_candidates, pinned_settings, search_front_end, segmenter_for,
 )
 from captchakit.classifiers._features import (
     FEATURES, CombinedFeatures, HOGFeatures, PixelFeatures, ProfileFeatures, make_features,
@@ -990,7 +990,7 @@ class SegmentingRecognizer(Recognizer):
                 self.front_end_["enlarged"] = enlarged
         cands = front_end_candidates(self.preprocessor_, self.front_end_, pinned)
         if self.segmentation_ == "recognition":
-            cands = [c for c in cands if c[0] in ("measured", "colour clusters", "straight lines removed", DARKER)
+            cands = [c for c in cands if c[0] in ("measured", "colour clusters", "straight lines removed", DARKER, PALER)
                      or c[0].startswith("textured ink filled")]
         return cands
 

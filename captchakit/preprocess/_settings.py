@@ -48,9 +48,10 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
         that band and one pixel more are painted as paper before the filters
         and the threshold (a dark frame would pull Otsu's threshold away from
         pale ink); auto: found on each binary image and cleared there.
-    threshold : {"otsu", "multiotsu", "adaptive", "fixed"}
+    threshold : {"otsu", "multiotsu", "triangle", "adaptive", "fixed"}
         Binarization method (``multiotsu``: the darkest of three Otsu
-        classes, see :func:`~captchakit.preprocess.binarize`).
+        classes; ``triangle``: the foot of the paper's peak, pale ink kept;
+        see :func:`~captchakit.preprocess.binarize`).
     threshold_value : int
         Grey level for ``fixed``.
     block_size : int

@@ -161,7 +161,7 @@ def dark_ink(gray):
 
 
 #: The methods of :func:`binarize` (and ``Preprocessor(threshold=...)``).
-THRESHOLDS = ("otsu", "multiotsu", "adaptive", "fixed")
+THRESHOLDS = ("otsu", "multiotsu", "triangle", "adaptive", "fixed")
 #: With ``binarize(..., speck_area=A)``: the share of the first Otsu pass's ink that specks must reach
 #: for the threshold to be found again without them (python-captcha's pale texts: 37-80%; every other
 #: image of the shared sets and python-captcha: at most 13%).
@@ -175,12 +175,17 @@ def binarize(gray, method="otsu", threshold=128, block_size=15, offset=10, adapt
     Parameters
     ----------
     gray : (M, N) uint8 ndarray
-    method : {"otsu", "multiotsu", "adaptive", "fixed"}
+    method : {"otsu", "multiotsu", "triangle", "adaptive", "fixed"}
         ``multiotsu``: Otsu's threshold for three classes (scikit-image's
         ``threshold_multiotsu``), the darkest kept as ink: strokes darker than
         thin lines and dots drawn in the same colour but paler once
         anti-aliased or smoothed (django-simple-captcha's arcs); an image with
-        fewer than three grey levels falls back to ``otsu``.
+        fewer than three grey levels falls back to ``otsu``. ``triangle``:
+        Zack's triangle threshold (OpenCV's ``THRESH_TRIANGLE``), at the foot
+        of the paper's peak, so that every level clearly off the paper is
+        ink: glyphs with pale faces and a little dark shading (svg-captcha),
+        which Otsu's threshold, set between the pale and the dark ink, cuts
+        into thin fragments.
     threshold : int
         Grey level for ``fixed`` (ink is darker than this, after the
         background has been made light).
@@ -217,10 +222,18 @@ def binarize(gray, method="otsu", threshold=128, block_size=15, offset=10, adapt
     >>> g[0, :] = 150  # a pale line: ink for Otsu's two classes, paper for the darkest of three
     >>> int(binarize(g).sum()), int(binarize(g, "multiotsu").sum())
     (10, 4)
+    >>> g = np.full((20, 20), 250, np.uint8); g[5:15, 5:15] = 235; g[5:15, 14] = 40  # a pale face, a dark rim
+    >>> int(binarize(g).sum()), int(binarize(g, "triangle").sum())
+    (10, 100)
     """
     gray = to_gray(gray)
     if polarity == "auto":
         gray = dark_ink(gray)
+    if method == "triangle":
+        if gray.min() == gray.max():
+            return np.zeros(gray.shape, bool)
+        t, _ = cv2.threshold(255 - gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_TRIANGLE)
+        return gray < 255 - t
     if method == "multiotsu":
         from skimage.filters import threshold_multiotsu
 
