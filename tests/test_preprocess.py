@@ -14,7 +14,7 @@ def _text_image(light_bg=True):
     return g
 
 
-@pytest.mark.parametrize("method", ["otsu", "multiotsu", "adaptive", "fixed"])
+@pytest.mark.parametrize("method", ["otsu", "multiotsu", "triangle", "adaptive", "fixed"])
 @pytest.mark.parametrize("light_bg", [True, False])
 def test_binarize_ink_is_foreground(method, light_bg):
     b = binarize(_text_image(light_bg), method=method, block_size=31, offset=5)
@@ -47,6 +47,24 @@ def test_multiotsu_keeps_the_strokes_and_drops_a_paler_line_of_their_colour():
     assert _threshold_option("multiotsu") == {"threshold": "multiotsu"}
     with pytest.raises(CaptchakitError, match="multiotsu"):
         Preprocessor(threshold="three").validate()
+
+
+def test_triangle_keeps_pale_faces_that_otsu_leaves_on_the_paper():
+    from captchakit.cli import _threshold_option
+
+    g = np.full((30, 60), 248, np.uint8)
+    g[5:25, 10:18] = 232  # a pale face, barely off the paper
+    g[5:25, 18] = 60  # with a dark rim (svg-captcha's shading)
+    g[5:25, 30:38] = 232
+    g[5:25, 38] = 60
+    otsu, tri = binarize(g), binarize(g, "triangle")
+    assert otsu[15, 18] and not otsu[15, 12]  # Otsu: the rims only
+    assert tri[5:25, 10:19].all() and tri[5:25, 30:39].all() and not tri[2, 2] and not tri[15, 25]
+    assert not binarize(np.full((10, 10), 248, np.uint8), "triangle").any()
+    p = Preprocessor(threshold="triangle", channel="luminance", polarity="dark", frame=0, line_thickness=0,
+                     min_area=0).validate()
+    assert p.stages(np.stack([g] * 3, axis=2))[2][0] == "binary (triangle)"
+    assert _threshold_option("triangle") == {"threshold": "triangle"}
 
 
 def test_otsu_finds_pale_text_among_dark_specks():
