@@ -261,22 +261,6 @@ def pale_lines_set(n, seed):
     return X, y
 
 
-def test_search_weighs_the_darker_threshold_where_pale_lines_join_the_glyphs():
-    X, y = pale_lines_set(160, 0)
-    rec = make_recognizer("knn", front_end_search=True).fit(X, y)
-    search = rec.front_end_["search"]
-    # Otsu's two classes take the pale line as ink: it joins the glyphs, which are then read by recognition,
-    # and the search (its first round restricted there) weighs the darkest of three classes, which drops it
-    assert [c["name"] for c in search["candidates"]][:2] == ["measured", "darker threshold"], search
-    by = {c["name"]: c for c in search["candidates"]}
-    assert by["darker threshold"]["changes"] == {"threshold": "multiotsu"}
-    assert by["darker threshold"]["cv_string_accuracy"] >= by["measured"]["cv_string_accuracy"] + search["margin"]
-    assert search["chosen"] == "darker threshold" and rec.preprocessor_.threshold == "multiotsu"
-    assert rec.segmentation_ == "forced"  # the glyphs came apart
-    Xt, yt = pale_lines_set(40, 1)
-    assert np.mean([p == t for p, t in zip(rec.predict(Xt), yt)]) >= 0.9
-
-
 def pale_faces_set(n, seed):
     """3-glyph images whose glyphs have pale faces, barely off the paper, and a dark 1-px rim down the right of
     their stems only (svg-captcha's shaded letters keep little dark ink), and one 1-px line of another colour
@@ -298,17 +282,25 @@ def pale_faces_set(n, seed):
     return X, y
 
 
-def test_search_weighs_pale_ink_where_the_glyphs_faces_are_barely_off_the_paper():
-    X, y = pale_faces_set(160, 0)
-    rec = make_recognizer("knn", front_end_search=True).fit(X, y)
-    search = rec.front_end_["search"]
-    by = {c["name"]: c for c in search["candidates"]}
+@pytest.mark.parametrize("make_set, name, changes", [
+    # Otsu's two classes take the pale line as ink: it joins the glyphs, which are then read by recognition, and
+    # the search (its first round restricted there) weighs the darkest of three classes, which drops it
+    (pale_lines_set, "darker threshold", {"threshold": "multiotsu"}),
     # Otsu keeps the rims and the line, not the pale faces: thin fragments joined by the line. The foot of the
     # paper's peak keeps the faces (solid glyphs), and the line removal 2 px thicker then takes the line off
-    assert by["pale ink kept"]["changes"] == {"threshold": "triangle", "channel": "distance", "line_thickness": 2}, by
-    assert by["pale ink kept"]["cv_string_accuracy"] >= by["measured"]["cv_string_accuracy"] + search["margin"]
-    assert search["chosen"] == "pale ink kept" and rec.preprocessor_.threshold == "triangle"
-    Xt, yt = pale_faces_set(40, 1)
+    (pale_faces_set, "pale ink kept", {"threshold": "triangle", "channel": "distance", "line_thickness": 2}),
+])
+def test_search_weighs_the_threshold_that_parts_the_glyphs_from_the_line(make_set, name, changes):
+    X, y = make_set(160, 0)
+    rec = make_recognizer("knn", front_end_search=True).fit(X, y)
+    search = rec.front_end_["search"]
+    assert [c["name"] for c in search["candidates"]][:3] == ["measured", "darker threshold", "pale ink kept"], search
+    by = {c["name"]: c for c in search["candidates"]}
+    assert by[name]["changes"] == changes, by
+    assert by[name]["cv_string_accuracy"] >= by["measured"]["cv_string_accuracy"] + search["margin"]
+    assert search["chosen"] == name and rec.preprocessor_.threshold == changes["threshold"]
+    assert rec.segmentation_ == "forced"  # the glyphs came apart
+    Xt, yt = make_set(40, 1)
     assert np.mean([p == t for p, t in zip(rec.predict(Xt), yt)]) >= 0.9
 
 
