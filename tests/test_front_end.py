@@ -228,7 +228,8 @@ def test_search_weighs_colour_clusters_even_when_lines_force_segmentation_by_rec
     # the rest of the search is skipped there; the colour clusters (and, the line being straight, its
     # removal) are weighed against the measured one
     names = [c["name"] for c in search["candidates"]]
-    assert names == ["measured", "darker threshold", "pale ink kept", "colour clusters", "straight lines removed"], search
+    assert names == ["measured", "darker threshold", "pale ink kept", "colour clusters", "straight lines removed"], \
+        search
     cands = search["candidates"]
     best = max(cands, key=lambda c: (c["cv_string_accuracy"], c["cv_char_accuracy"]))
     want = best["name"] if best["cv_string_accuracy"] >= cands[0]["cv_string_accuracy"] + search["margin"] \

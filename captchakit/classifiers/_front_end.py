@@ -3,10 +3,11 @@
 The measured front end (:meth:`Preprocessor.resolve`) is one guess from the
 images' look.  :func:`front_end_candidates` builds a few alternatives around
 it (keep or thicken the line removal, a median filter, a darker or a paler
-threshold, the runner-up ink channel, colour clusters when the ink has several colours, straight-line
-removal when a third of the images have a long straight line across them, the images
-enlarged twice when they are small, the paper flattened when it is unevenly
-lit, an adaptive threshold, the former fixed front end) and
+threshold, the runner-up ink channel, colour clusters when the ink has several
+colours, straight-line removal when a third of the images have a long straight
+line across them, the images enlarged twice when they are small, the paper
+flattened when it is unevenly lit, an adaptive threshold, the former fixed
+front end) and
 :func:`search_front_end` scores each by cross-validation on the training
 images only, with a cheap proxy of the recognizer (the forced split), and
 keeps the measured one unless another is clearly better.

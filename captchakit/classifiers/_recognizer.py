@@ -990,8 +990,8 @@ class SegmentingRecognizer(Recognizer):
                 self.front_end_["enlarged"] = enlarged
         cands = front_end_candidates(self.preprocessor_, self.front_end_, pinned)
         if self.segmentation_ == "recognition":
-            cands = [c for c in cands if c[0] in ("measured", "colour clusters", "straight lines removed", DARKER, PALER)
-                     or c[0].startswith("textured ink filled")]
+            kept = ("measured", "colour clusters", "straight lines removed", DARKER, PALER)
+            cands = [c for c in cands if c[0] in kept or c[0].startswith("textured ink filled")]
         return cands
 
     def training_note(self):
