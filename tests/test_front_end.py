@@ -305,6 +305,21 @@ def test_search_weighs_the_threshold_that_parts_the_glyphs_from_the_line(make_se
     assert np.mean([p == t for p, t in zip(rec.predict(Xt), yt)]) >= 0.9
 
 
+def test_a_second_round_weighs_the_median_where_recognition_still_reads_the_choice():
+    X, y = pale_lines_set(160, 0)
+    for im in X:
+        im[26:32, 8:112] = 30  # a dark band as thick as the strokes joins them whatever the threshold
+    rec = make_recognizer("knn", front_end_search=True).fit(X, y)
+    search = rec.front_end_["search"]
+    # the first round drops the pale line (the darker threshold); the glyphs stay joined, so segmentation by
+    # recognition still reads them, and a second round weighs the 3-px median on top of that choice alone
+    assert search["chosen"] == "darker threshold" and rec.segmentation_ == "recognition", search
+    names = [c["name"] for c in search["second_round"]["candidates"]]
+    assert names == ["darker threshold", "median 3"], search["second_round"]
+    assert rec.preprocessor_.threshold == "multiotsu"
+    assert "second round (" in rec.training_note()
+
+
 def test_pinned_settings_win_and_bundle_stores_the_measured_ones(tmp_path, small_set):
     X, y = small_set
     rec = make_recognizer("knn", preprocessor=Preprocessor(line_thickness=3)).fit(X[:80], y[:80])

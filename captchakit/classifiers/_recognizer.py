@@ -658,9 +658,10 @@ class SegmentingRecognizer(Recognizer):
         rounds = []
         for _ in range(2 if search else 0):
             was = self.segmentation_
-            cands = self._front_end_candidates(X, pinned_settings(pre))
+            cands = self._front_end_candidates(X, pinned_settings(pre), second_round=bool(rounds))
             if rounds:  # the second round: every candidate around the first round's choice (under segmentation by
-                # recognition the first round weighed only those that can let characters come apart)
+                # recognition the first round weighed only those that can let characters come apart), or, where
+                # recognition still reads the images, the 3-px median on top of it
                 cands = [(rounds[-1]["chosen"], cands[0][1])] + cands[1:]
             if len(cands) < 2:
                 if not rounds:
@@ -682,11 +683,13 @@ class SegmentingRecognizer(Recognizer):
             natural_rate = float(np.mean([sg.n_natural == len(lab) for sg, lab in zip(segs, y)]))
             if self.segmentation == "auto":
                 self.segmentation_ = "recognition" if natural_rate < AUTO_NATURAL_RATE else "forced"
-            if not (was == "recognition" and self.segmentation_ == "forced"):
+            if was == "forced" and self.segmentation_ == "forced":
                 break
             # the chosen front end let the characters come apart: the candidates that the first round could not
             # weigh (segmentation by recognition) are tried around it (claptcha: straight lines removed, then the
-            # images enlarged twice; wheezy.captcha: straight lines removed, then the thin lines kept)
+            # images enlarged twice; wheezy.captcha: straight lines removed, then the thin lines kept). Where
+            # recognition still reads them, the 3-px median is weighed on top of the choice (django-simple-captcha:
+            # the darker threshold, then its specks and ragged edges smoothed)
         if rounds:
             self.front_end_["search"] = rounds[0]
             if len(rounds) > 1:
@@ -971,16 +974,18 @@ class SegmentingRecognizer(Recognizer):
     def input_shape(self):
         return getattr(self, "image_shape_", None)
 
-    def _front_end_candidates(self, X, pinned):
+    def _front_end_candidates(self, X, pinned, second_round=False):
         """The front ends the search weighs around the current one (:func:`front_end_candidates`).
 
         With the forced split, small images are also tried enlarged
         (:func:`enlarged_settings`); with segmentation by recognition, which the
         search's forced-split proxy does not predict, only colour clusters,
         straight-line removal, textured ink filled (whose line removal
-        then works) and the darker threshold, which can take lines off
-        touching characters (and so let them come apart), are weighed against
-        the current one.
+        then works), the darker threshold, which can take lines off
+        touching characters (and so let them come apart), and pale ink kept
+        are weighed against the current one; in a *second_round* (the first
+        chose another front end and recognition still reads the images), only
+        the 3-px median on top of that choice.
         """
         self.front_end_.pop("enlarged", None)
         if self.segmentation_ == "forced":
@@ -989,7 +994,9 @@ class SegmentingRecognizer(Recognizer):
             if enlarged:
                 self.front_end_["enlarged"] = enlarged
         cands = front_end_candidates(self.preprocessor_, self.front_end_, pinned)
-        if self.segmentation_ == "recognition":
+        if self.segmentation_ == "recognition" and second_round:
+            cands = [c for c in cands if c[0] in ("measured", "median 3")]
+        elif self.segmentation_ == "recognition":
             kept = ("measured", "colour clusters", "straight lines removed", DARKER, PALER)
             cands = [c for c in cands if c[0] in kept or c[0].startswith("textured ink filled")]
         return cands
