@@ -317,7 +317,7 @@ def test_a_second_round_weighs_the_median_where_recognition_still_reads_the_choi
     names = [c["name"] for c in search["second_round"]["candidates"]]
     assert names == ["darker threshold", "median 3"], search["second_round"]
     assert rec.preprocessor_.threshold == "multiotsu"
-    assert "second round (" in rec.training_note()
+    assert "recognition still reads them: the 3-px median on top: second round (" in rec.training_note()
 
 
 def test_pinned_settings_win_and_bundle_stores_the_measured_ones(tmp_path, small_set):
@@ -898,7 +898,7 @@ def test_search_weighs_straight_line_removal_and_the_flag_pins_it(tmp_path):
     # every candidate the forced split allows, the enlarged images among them; not the one already chosen
     assert names[0] == "straight lines removed" and "enlarged 2x" in names and "median 3" in names, again
     assert names.count("straight lines removed") == 1, again
-    assert "second round (" in rec.training_note()
+    assert "the characters came apart: second round (" in rec.training_note()
     Xt, yt = straight_lines_set(40, 1)
     assert np.mean([p == t for p, t in zip(rec.predict(Xt), yt)]) >= 0.9
     # the flag pins it; preprocess stores it

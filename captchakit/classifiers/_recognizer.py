@@ -674,6 +674,9 @@ class SegmentingRecognizer(Recognizer):
             probe = clone(self).set_params(segmenter=self.segmenter_,
                                            features="hog" if self.features == "auto" else self.features)
             chosen, report = search_front_end(probe, sized, y, cands, progress=progress, n_jobs=self.n_jobs)
+            if rounds:
+                report["why"] = ("the characters came apart" if self.segmentation_ == "forced"
+                                 else "recognition still reads them: the 3-px median on top")
             rounds.append(report)
             if chosen is cands[0][1]:
                 break
@@ -1021,8 +1024,8 @@ class SegmentingRecognizer(Recognizer):
             if "second_round" in search:
                 again = search["second_round"]
                 table = ", ".join(f"{r['name']} {r['cv_string_accuracy']:.1%}" for r in again["candidates"])
-                head += (f"the characters came apart: second round ({again['seconds']:.0f} s): {table} "
-                         f"-> {again['chosen']}\n")
+                why = again.get("why", "the characters came apart")  # bundles from before it was stored
+                head += f"{why}: second round ({again['seconds']:.0f} s): {table} -> {again['chosen']}\n"
         lines = f"line removal {p.line_thickness} px" if p.remove_lines and p.line_thickness else "lines kept"
         return (head +
                 f"front end used: {p.channel} channel, {p.polarity} ink, {p.threshold} threshold, median {p.median}, "
