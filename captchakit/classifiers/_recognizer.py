@@ -405,7 +405,7 @@ def choose_hog_cells(X, y, groups, classifier, n_components, crop_size, seed=0, 
     than ``CELLS_MARGIN``. Then the chosen cells with the crops' pixels
     appended (``HOGFeatures(pixels=crop_size // 2)``) are weighed on the same
     characters, and win by the same margin. Crops smaller than 24 px keep
-    8-px cells.
+    the first of *cells*, without the pixels.
 
     Returns
     -------
@@ -433,8 +433,8 @@ def choose_hog_cells(X, y, groups, classifier, n_components, crop_size, seed=0, 
                                      else min(int(n_components), int(fit_part.sum()), dims), random_state=0)))
         steps.append(("classifier", clone(classifier)))
         model = Pipeline(steps).fit(X[fit_part], y[fit_part])
-        scores[_features_name(feats)] = float(np.mean(model.predict(X[held]) == y[held]))
-        return scores[_features_name(feats)]
+        acc = scores[_features_name(feats)] = float(np.mean(model.predict(X[held]) == y[held]))
+        return acc
 
     # the best of the other cells, where it beats the default (the first) by more than the margin
     best, best_acc = default, score(default)
@@ -655,7 +655,7 @@ class SegmentingRecognizer(Recognizer):
         search = self.front_end_search
         if search == "auto":
             search = len(X) >= SEARCH_MIN_IMAGES and self.front_end_.get("measured", True)
-        rounds = []
+        rounds, sized = [], None
         for _ in range(2 if search else 0):
             was = self.segmentation_
             cands = self._front_end_candidates(X, pinned_settings(pre), second_round=bool(rounds))
@@ -668,7 +668,8 @@ class SegmentingRecognizer(Recognizer):
                     self.front_end_["search"] = {"skipped": "segmentation by recognition (the forced-split proxy "
                                                             "does not predict it)"}
                 break
-            sized = [resize_to(np.asarray(im), self.image_shape_) for im in X]
+            if sized is None:  # once for both rounds
+                sized = [resize_to(np.asarray(im), self.image_shape_) for im in X]
             # the search weighs front ends with the default features (choosing them in every fold would
             # multiply its cost)
             probe = clone(self).set_params(segmenter=self.segmenter_,
