@@ -186,13 +186,17 @@ def test_clusters_channel_in_the_chain_and_the_search():
 
 
 def draw_glyphs(im, text, rng, ink):
-    """Draw *text*'s glyphs ("a", "b" or "c") on *im*, 40 px apart, moved by up to 3 px; ``ink(k)``: the k-th's ink."""
+    """Draw *text*'s glyphs ("a", "b" or "c") on *im*, 40 px apart, moved by up to 3 px; ``ink(k)``: the k-th's ink.
+    Returns the glyphs' left columns."""
+    xs = []
     for k, ch in enumerate(text):
         x = 12 + 40 * k + int(rng.integers(-3, 4))
         colour = ink(k)
         im[8:32, x:x + 5] = colour  # every glyph has a stem
         row = {"a": 8, "b": 18, "c": 27}[ch]  # and a bar at its own height
         im[row:row + 5, x:x + 14] = colour
+        xs.append(x)
+    return xs
 
 
 def coloured_lines_set(n, seed):
@@ -271,11 +275,8 @@ def pale_faces_set(n, seed):
     for _ in range(n):
         im = np.full((40, 120, 3), 248, np.uint8)
         text = "".join(rng.choice(list("abc"), 3))
-        at = int(rng.integers(1 << 30))  # the rims where the faces are
-        draw_glyphs(im, text, np.random.default_rng(at), lambda k: (222, 238, 222))
-        where = np.random.default_rng(at)
-        for k in range(3):
-            x = 12 + 40 * k + int(where.integers(-3, 4))  # as draw_glyphs places the k-th glyph
+        xs = draw_glyphs(im, text, np.random.default_rng(int(rng.integers(1 << 30))), lambda k: (222, 238, 222))
+        for x in xs:  # the rims where the faces are
             im[9:33, x + 5] = (60, 110, 60)
         im[int(rng.integers(14, 26)), :] = (150, 60, 150)  # the line joins the three glyphs
         X.append(im)

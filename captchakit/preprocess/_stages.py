@@ -229,9 +229,9 @@ def binarize(gray, method="otsu", threshold=128, block_size=15, offset=10, adapt
     gray = to_gray(gray)
     if polarity == "auto":
         gray = dark_ink(gray)
+    if method in ("otsu", "multiotsu", "triangle") and gray.min() == gray.max():
+        return np.zeros(gray.shape, bool)  # one grey level: no ink for a global threshold to find
     if method == "triangle":
-        if gray.min() == gray.max():
-            return np.zeros(gray.shape, bool)
         t, _ = cv2.threshold(255 - gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_TRIANGLE)
         return gray < 255 - t
     if method == "multiotsu":
@@ -242,8 +242,6 @@ def binarize(gray, method="otsu", threshold=128, block_size=15, offset=10, adapt
         except ValueError:  # fewer than three grey levels
             method = "otsu"
     if method == "otsu":
-        if gray.min() == gray.max():
-            return np.zeros(gray.shape, bool)
         t, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
         if speck_area > 1:
             first = gray <= t
