@@ -338,6 +338,12 @@ def main():
                 row[m] += f" [{search['chosen']}{'' if then in (None, search['chosen']) else ', then ' + then}]"
             row[f"{m} s"] = f"{fit_s:.0f}"
             extra = getattr(rec, "segmentation_", "")
+            probe = getattr(rec, "front_end_", {}).get("probe")
+            if probe:  # both readers fitted on 90% of the training part, read on the rest
+                sc = probe["scores"]
+                read = {k: f"{v['string_accuracy']:.1%}" for k, v in sc.items()}
+                extra += (f" (probe on {probe['n_test']} held-out training images: forced {read['forced']}, "
+                          f"recognition {read.get('recognition', 'not fitted')})")
             print(f"{note} | {m} {row[m]} fit {fit_s:.0f} s, {1000 * dt / len(preds):.2f} ms/image {extra}",
                   flush=True)
         peer = peer_ddddocr(test)

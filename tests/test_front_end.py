@@ -751,6 +751,65 @@ def _joined_glyphs(text, rng):
     return im
 
 
+def overlapping_set(n, seed, gaps=(-8, 14)):
+    """3-glyph images whose neighbours stand *gaps* px apart (negative: the bar of one runs into the stem of the
+    next): a third fall apart, the rest touch or overlap, where a straight cut at the projection minimum goes
+    wrong (flask-simple-captcha's letters)."""
+    rng = np.random.default_rng(seed)
+    X, y = [], []
+    for _ in range(n):
+        im = np.full((40, 120, 3), 245, np.uint8)
+        text = "".join(rng.choice(list("abc"), 3))
+        x = 10 + int(rng.integers(0, 6))
+        for ch in text:
+            im[8:32, x:x + 5] = 20
+            row = {"a": 8, "b": 18, "c": 27}[ch]
+            im[row:row + 5, x:x + 14] = 20
+            x += 14 + int(rng.integers(*gaps))
+        X.append(im)
+        y.append(text)
+    return X, y
+
+
+def test_a_probe_fits_both_readers_where_the_forced_split_reads_badly(monkeypatch, tmp_path):
+    import captchakit.classifiers._recognizer as recognizer
+
+    X, y = overlapping_set(300, 0)
+    Xt, yt = overlapping_set(200, 1)
+    # the forced-split proxy reads these at 86%: above the probe's threshold, so no probe and no second fit
+    rec = make_recognizer("knn").fit(X, y)
+    assert rec.segmentation_ == "forced" and "probe" not in rec.front_end_
+    assert 0.25 <= rec.fit_summary_["natural_rate"] < 0.5
+    forced = np.mean([p == t for p, t in zip(rec.predict(Xt), yt)])
+    # below the threshold both readers are fitted on 270 of the images and read the other 30; recognition reads
+    # 3 more of them, over the margin, and is kept: it reads new images better too
+    monkeypatch.setattr(recognizer, "PROBE_BELOW", 1.01)
+    rec = make_recognizer("knn").fit(X, y)
+    probe = rec.front_end_["probe"]
+    assert (probe["n_train"], probe["n_test"]) == (270, 30)
+    gain = probe["scores"]["recognition"]["string_accuracy"] - probe["scores"]["forced"]["string_accuracy"]
+    assert gain >= probe["margin"] and probe["chosen"] == rec.segmentation_ == "recognition", probe
+    probe_scores = probe["scores"]
+    assert np.mean([p == t for p, t in zip(rec.predict(Xt), yt)]) >= forced + 0.05
+    note = rec.training_note()
+    assert "the readers fitted on 270 training images and read on the other 30 (seed 0" in note
+    assert "-> segmentation recognition (by the probe above)" in note
+    rec.save(tmp_path / "m")  # the bundle keeps the probe, and the note that tells it
+    assert json.loads((tmp_path / "m" / "model.json").read_text())["front_end"]["probe"] == probe
+    assert load_model(tmp_path / "m").training_note() == note
+    # where the glyphs stand apart the forced split reads every held-out image: recognition is not fitted
+    X, y = overlapping_set(300, 0, gaps=(4, 8))
+    rec = make_recognizer("knn").fit(X, y)
+    probe = rec.front_end_["probe"]
+    assert probe["chosen"] == rec.segmentation_ == "forced" and list(probe["scores"]) == ["forced"], probe
+    assert "recognition not fitted (the forced split read >= 90%) -> forced" in rec.training_note()
+    # nor is it kept where it reads more, but by less than the margin
+    monkeypatch.setattr(recognizer, "PROBE_MARGIN", gain + 0.01)
+    X, y = overlapping_set(300, 0)
+    rec = make_recognizer("knn").fit(X, y)
+    assert rec.segmentation_ == "forced" and rec.front_end_["probe"]["scores"] == probe_scores
+
+
 def test_forced_split_counts_characters_when_lengths_vary(tmp_path):
     rng = np.random.default_rng(0)
     y = ["".join(rng.choice(list("abc"), int(rng.integers(3, 6)))) for _ in range(160)]

@@ -1,5 +1,6 @@
 """The classic recognizer: preprocess, segment, classify each character."""
 
+import time
 import warnings
 from collections import Counter
 
@@ -66,6 +67,14 @@ AUTO_NATURAL_RATE = 0.25
 CHECK_IMAGES, CHECK_PIECES = 1500, 12000
 #: With front_end_search="auto": the front-end search runs from this many training images on.
 SEARCH_MIN_IMAGES = 300
+#: With segmentation="auto": where the share of natural splits picked the forced split but the front-end search's
+#: forced-split proxy read fewer than ``PROBE_BELOW`` of whole strings, the forced split is fitted on a seeded
+#: ``1 - PROBE_SHARE`` of the training images and reads the rest; where it reads fewer than ``PROBE_ENOUGH`` of
+#: them, recognition is fitted and read likewise, and kept if it reads ``PROBE_MARGIN`` more
+#: (:meth:`SegmentingRecognizer._probe_segmentation`). The margin pays for recognition's 3-4x reading time
+#: and the noise of a tenth of the images (claptcha, 120 of them: recognition +4.2 points there, -1.0 on the test
+#: images); python-captcha 4-6 digits' forced split read 92.6% of its tenth (recognition 63.2%, a 330-s fit).
+PROBE_BELOW, PROBE_SHARE, PROBE_ENOUGH, PROBE_MARGIN = 0.80, 0.10, 0.90, 0.05
 
 METHODS = ("svm", "knn")
 _CLASSIFIERS = {"svm": SVC, "knn": KNeighborsClassifier}
@@ -499,8 +508,14 @@ class SegmentingRecognizer(Recognizer):
     segmentation : {"auto", "recognition", "forced"}
         ``auto`` (default): ``recognition`` when fewer than 25% of the
         training images fall apart naturally into as many pieces as their
-        label has characters (touching characters), else ``forced``; the
-        measured share and the choice are stored in the bundle.
+        label has characters (touching characters), else ``forced``; where
+        the front-end search ran and its forced-split proxy read fewer than
+        ``PROBE_BELOW`` (80%) of whole strings, both readers are also
+        fitted on a seeded 90% of the training images, and recognition is
+        kept if it reads at least 5 points more of the other 10% (not fitted
+        where the forced split reads 90% of them:
+        :meth:`_probe_segmentation`). The measured share, the probe and
+        the choice are stored in the bundle.
         ``recognition``: segmentation by recognition.  Candidate
         cuts come from component gaps, projection minima, the forced split
         and an equal-width prior; a small scorer (:class:`PieceScorer`: five
@@ -698,6 +713,10 @@ class SegmentingRecognizer(Recognizer):
             self.front_end_["search"] = rounds[0]
             if len(rounds) > 1:
                 rounds[0]["second_round"] = rounds[1]
+            proxy = next(r["cv_string_accuracy"] for r in rounds[-1]["candidates"] if r["name"] == rounds[-1]["chosen"])
+            if self.segmentation == "auto" and self.segmentation_ == "forced" and proxy < PROBE_BELOW:
+                self.front_end_["probe"] = self._probe_segmentation(sized, y, proxy, progress)
+                self.segmentation_ = self.front_end_["probe"]["chosen"]
         keep = [i for i, lab in enumerate(y) if len(segs[i]) == len(lab)]
         if not keep:
             raise CaptchakitError(
@@ -771,6 +790,47 @@ class SegmentingRecognizer(Recognizer):
             "segmentation": self.segmentation_,
         }
         return self
+
+    def _probe_segmentation(self, X, y, proxy, progress=None, seed=0):
+        """Fit both readers on most of the training images and read the rest: which one to keep.
+
+        Where the images fall apart naturally but the forced split reads them
+        badly (overlapping characters), segmentation by recognition can read
+        many more (flask-simple-captcha: 56.75% forced, 70.75% recognition),
+        but elsewhere fewer (claptcha: 84.33% and 75.33%), and the share of
+        natural splits does not tell which: it takes a fit of each.  Both are
+        fitted with the chosen front end on a seeded ``1 - PROBE_SHARE`` of
+        *X* and read the rest; recognition is kept if it reads at least
+        ``PROBE_MARGIN`` more whole strings.  Where the forced split reads
+        ``PROBE_ENOUGH`` of them, recognition is not fitted.
+        """
+        from captchakit.metrics import summarize
+
+        t0 = time.perf_counter()
+        order = np.random.default_rng(seed).permutation(len(X))
+        n_test = max(1, int(round(PROBE_SHARE * len(X))))
+        test, train = np.sort(order[:n_test]), np.sort(order[n_test:])
+        base = clone(self).set_params(preprocessor=self.preprocessor_, segmenter=self.segmenter_,
+                                      front_end_search=False, alphabet="chars:" + self.alphabet_,
+                                      n_chars=self._fixed_length())
+        scores = {}
+        for name in ("forced", "recognition"):
+            if name == "recognition" and scores["forced"]["string_accuracy"] >= PROBE_ENOUGH:
+                break
+            try:
+                est = clone(base).set_params(segmentation=name).fit([X[i] for i in train], [y[i] for i in train],
+                                                                    progress=progress)
+                s = summarize([y[i] for i in test], est.predict([X[i] for i in test]))
+            except CaptchakitError:  # nothing segmented into its label's count: that reader scores 0
+                s = {"string_accuracy": 0.0, "char_accuracy": 0.0}
+            scores[name] = {"string_accuracy": round(float(s["string_accuracy"]), 4),
+                            "char_accuracy": round(float(s["char_accuracy"]), 4)}
+        gain = (scores["recognition"]["string_accuracy"] - scores["forced"]["string_accuracy"]
+                if "recognition" in scores else 0.0)
+        return {"proxy": proxy, "below": PROBE_BELOW, "n_train": len(train), "n_test": len(test), "seed": seed,
+                "scores": scores, "enough": PROBE_ENOUGH, "margin": PROBE_MARGIN,
+                "seconds": round(time.perf_counter() - t0, 1),
+                "chosen": "recognition" if gain >= PROBE_MARGIN - 1e-9 else "forced"}
 
     def _fit_count_checker(self, binaries, y, segs, keep, seed=0):
         """An SVM that tells the pieces of the right split from those of a split into a wrong count."""
@@ -1027,6 +1087,15 @@ class SegmentingRecognizer(Recognizer):
                 table = ", ".join(f"{r['name']} {r['cv_string_accuracy']:.1%}" for r in again["candidates"])
                 why = again.get("why", "the characters came apart")  # bundles from before it was stored
                 head += f"{why}: second round ({again['seconds']:.0f} s): {table} -> {again['chosen']}\n"
+        probe = fe.get("probe")
+        if probe:
+            sc = probe["scores"]
+            rec = (f"recognition {sc['recognition']['string_accuracy']:.1%}" if "recognition" in sc
+                   else f"recognition not fitted (the forced split read >= {probe['enough']:.0%})")
+            head += (f"the forced split's proxy read {probe['proxy']:.1%} (< {probe['below']:.0%}): the readers "
+                     f"fitted on {probe['n_train']} training images and read on the other {probe['n_test']} (seed "
+                     f"{probe['seed']}, {probe['seconds']:.0f} s): forced {sc['forced']['string_accuracy']:.1%}, "
+                     f"{rec} -> {probe['chosen']}\n")
         lines = f"line removal {p.line_thickness} px" if p.remove_lines and p.line_thickness else "lines kept"
         return (head +
                 f"front end used: {p.channel} channel, {p.polarity} ink, {p.threshold} threshold, median {p.median}, "
@@ -1034,7 +1103,8 @@ class SegmentingRecognizer(Recognizer):
                 + (f", enlarged {p.enlarge}x" if p.enlarge != 1 else "")
                 + (f", paper flattened ({p.flatten} px)" if p.flatten else "")
                 + f"; {s['natural_rate']:.0%} of the images "
-                f"fall apart naturally -> segmentation {self.segmentation_}\n"
+                f"fall apart naturally -> segmentation {self.segmentation_}"
+                + (" (by the probe above)" if fe.get("probe") else "") + "\n"
                 f"trained on {s['n_used']} images ({s['n_chars']} characters"
                 + (f", and {s['n_copies']} copies of them cut 1-2 px off" if s.get("n_copies") else "")
                 + f"); {s['n_left_out']} left out because "
