@@ -713,7 +713,8 @@ class SegmentingRecognizer(Recognizer):
             self.front_end_["search"] = rounds[0]
             if len(rounds) > 1:
                 rounds[0]["second_round"] = rounds[1]
-            proxy = next(r["cv_string_accuracy"] for r in rounds[-1]["candidates"] if r["name"] == rounds[-1]["chosen"])
+            last = rounds[-1]
+            proxy = next(r["cv_string_accuracy"] for r in last["candidates"] if r["name"] == last["chosen"])
             if self.segmentation == "auto" and self.segmentation_ == "forced" and proxy < PROBE_BELOW:
                 self.front_end_["probe"] = self._probe_segmentation(sized, y, proxy, progress)
                 self.segmentation_ = self.front_end_["probe"]["chosen"]
@@ -797,8 +798,9 @@ class SegmentingRecognizer(Recognizer):
         Where the images fall apart naturally but the forced split reads them
         badly (overlapping characters), segmentation by recognition can read
         many more (flask-simple-captcha: 56.75% forced, 70.75% recognition),
-        but elsewhere fewer (claptcha: 84.33% and 75.33%), and the share of
-        natural splits does not tell which: it takes a fit of each.  Both are
+        but elsewhere fewer (claptcha: 84.33% and 83.33% with the same front
+        end), and the share of natural splits does not tell which: it takes
+        a fit of each.  Both are
         fitted with the chosen front end on a seeded ``1 - PROBE_SHARE`` of
         *X* and read the rest; recognition is kept if it reads at least
         ``PROBE_MARGIN`` more whole strings.  Where the forced split reads
