@@ -191,12 +191,16 @@ def draw_glyphs(im, text, rng, ink):
     xs = []
     for k, ch in enumerate(text):
         x = 12 + 40 * k + int(rng.integers(-3, 4))
-        colour = ink(k)
-        im[8:32, x:x + 5] = colour  # every glyph has a stem
-        row = {"a": 8, "b": 18, "c": 27}[ch]  # and a bar at its own height
-        im[row:row + 5, x:x + 14] = colour
+        draw_glyph(im, ch, x, ink(k))
         xs.append(x)
     return xs
+
+
+def draw_glyph(im, ch, x, colour):
+    """Draw glyph *ch* ("a", "b" or "c"), 14 px wide, from column *x*."""
+    im[8:32, x:x + 5] = colour  # every glyph has a stem
+    row = {"a": 8, "b": 18, "c": 27}[ch]  # and a bar at its own height
+    im[row:row + 5, x:x + 14] = colour
 
 
 def coloured_lines_set(n, seed):
@@ -762,9 +766,7 @@ def overlapping_set(n, seed, gaps=(-8, 14)):
         text = "".join(rng.choice(list("abc"), 3))
         x = 10 + int(rng.integers(0, 6))
         for ch in text:
-            im[8:32, x:x + 5] = 20
-            row = {"a": 8, "b": 18, "c": 27}[ch]
-            im[row:row + 5, x:x + 14] = 20
+            draw_glyph(im, ch, x, 20)
             x += 14 + int(rng.integers(*gaps))
         X.append(im)
         y.append(text)

@@ -255,12 +255,12 @@ def search_front_end(rec, X, y, candidates, max_images=600, cv=2, seed=0, progre
     return candidates[best][1], report
 
 
-def _score_front_end(est, X_train, y_train, X_test, y_test):
+def _score_front_end(est, X_train, y_train, X_test, y_test, progress=None):
     """Whole-string and per-character accuracy of *est* fitted on the one part and read on the other."""
     from captchakit.metrics import summarize
 
     try:
-        est.fit(X_train, y_train)
+        est.fit(X_train, y_train, progress=progress)
         s = summarize(y_test, est.predict(X_test), 0.0, len(y_test))
     except (CaptchakitError, ValueError):
         # a front end under which nothing segments (or too little to fit) scores 0; a fault in the

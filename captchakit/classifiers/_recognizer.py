@@ -21,7 +21,8 @@ from captchakit._base import Recognizer, detail
 from captchakit._cluster import each
 from captchakit._errors import CaptchakitError, LabelError
 from captchakit.classifiers._front_end import (
-    DARKER, PALER, enlarged_settings, front_end_candidates, pinned_settings, search_front_end, segmenter_for,
+    DARKER, PALER, _score_front_end, enlarged_settings, front_end_candidates, pinned_settings, search_front_end,
+    segmenter_for,
 )
 from captchakit.classifiers._features import (
     FEATURES, CombinedFeatures, HOGFeatures, PixelFeatures, ProfileFeatures, make_features,
@@ -806,8 +807,6 @@ class SegmentingRecognizer(Recognizer):
         ``PROBE_MARGIN`` more whole strings.  Where the forced split reads
         ``PROBE_ENOUGH`` of them, recognition is not fitted.
         """
-        from captchakit.metrics import summarize
-
         t0 = time.perf_counter()
         order = np.random.default_rng(seed).permutation(len(X))
         n_test = max(1, int(round(PROBE_SHARE * len(X))))
@@ -819,14 +818,10 @@ class SegmentingRecognizer(Recognizer):
         for name in ("forced", "recognition"):
             if name == "recognition" and scores["forced"]["string_accuracy"] >= PROBE_ENOUGH:
                 break
-            try:
-                est = clone(base).set_params(segmentation=name).fit([X[i] for i in train], [y[i] for i in train],
-                                                                    progress=progress)
-                s = summarize([y[i] for i in test], est.predict([X[i] for i in test]))
-            except CaptchakitError:  # nothing segmented into its label's count: that reader scores 0
-                s = {"string_accuracy": 0.0, "char_accuracy": 0.0}
-            scores[name] = {"string_accuracy": round(float(s["string_accuracy"]), 4),
-                            "char_accuracy": round(float(s["char_accuracy"]), 4)}
+            # a reader under which nothing segments into its label's count scores 0, as in the search
+            acc = _score_front_end(clone(base).set_params(segmentation=name), [X[i] for i in train],
+                                   [y[i] for i in train], [X[i] for i in test], [y[i] for i in test], progress)
+            scores[name] = {"string_accuracy": round(float(acc[0]), 4), "char_accuracy": round(float(acc[1]), 4)}
         gain = (scores["recognition"]["string_accuracy"] - scores["forced"]["string_accuracy"]
                 if "recognition" in scores else 0.0)
         return {"proxy": proxy, "below": PROBE_BELOW, "n_train": len(train), "n_test": len(test), "seed": seed,
