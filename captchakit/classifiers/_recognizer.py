@@ -714,11 +714,13 @@ class SegmentingRecognizer(Recognizer):
             self.front_end_["search"] = rounds[0]
             if len(rounds) > 1:
                 rounds[0]["second_round"] = rounds[1]
-            last = rounds[-1]
-            proxy = next(r["cv_string_accuracy"] for r in last["candidates"] if r["name"] == last["chosen"])
-            if self.segmentation == "auto" and self.segmentation_ == "forced" and proxy < PROBE_BELOW:
-                self.front_end_["probe"] = self._probe_segmentation(sized, y, proxy, progress)
-                self.segmentation_ = self.front_end_["probe"]["chosen"]
+            if self.segmentation == "auto" and self.segmentation_ == "forced":
+                # the forced split's proxy: the last round's chosen candidate, as the search read it
+                last = rounds[-1]
+                proxy = next(r["cv_string_accuracy"] for r in last["candidates"] if r["name"] == last["chosen"])
+                if proxy < PROBE_BELOW:
+                    self.front_end_["probe"] = self._probe_segmentation(sized, y, proxy, progress)
+                    self.segmentation_ = self.front_end_["probe"]["chosen"]
         keep = [i for i, lab in enumerate(y) if len(segs[i]) == len(lab)]
         if not keep:
             raise CaptchakitError(
