@@ -147,6 +147,10 @@ def cnn_options(epochs, image_size, batch="measured from the data", patience="me
                           "3,000 images)."),
         click.option("--patience", type=click.IntRange(min=1), default=None,
                      help=f"CNN: early-stopping patience in epochs (default {patience})."),
+        click.option("--width-pools", type=click.Choice(["auto", "0", "1", "2", "3", "4"]), default="auto",
+                     show_default=True,
+                     help="CNN: how many conv blocks halve the width (the network reads width / 2**N columns); auto: "
+                          "3 for the CTC head where 4.5 or more columns per character remain, else 2."),
         click.option("--cnn-input", type=click.Choice(["auto", "luminance", "local"]), default="auto",
                      show_default=True,
                      help="CNN: read the grey image (luminance), or each pixel's colour distance from its column's "
@@ -194,7 +198,7 @@ def parse_time_limit(text):
 
 
 def _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule, defaults=None,
-                distribute="none", pretrain="none", time_limit=None, cnn_input="auto"):
+                distribute="none", pretrain="none", time_limit=None, cnn_input="auto", width_pools="auto"):
     """CNNRecognizer parameters from the CNN options; options not given stay "auto" (measured
     from the data) unless *defaults* names a value for them."""
     from captchakit.cnn_baseline import parse_image_size
@@ -209,7 +213,8 @@ def _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, 
             "patience": patience or d.get("patience", "auto"), "augment": augment, "noise": noise,
             "schedule": schedule, "warmup_steps": d.get("warmup_steps", "auto"),
             "distribute": None if distribute in (None, "none") else distribute, "pretrain": pretrain,
-            "time_limit": limit, "ink": cnn_input}
+            "time_limit": limit, "ink": cnn_input,
+            "width_pools": "auto" if width_pools in (None, "auto") else int(width_pools)}
 
 
 def _threshold_option(text):
@@ -589,8 +594,8 @@ def train(data, method, model_path, features, search, seg_method, connectivity, 
           threshold, block_size, offset, median, mean_, filter_order, filter_stage, min_area, remove_lines,
           line_thickness, channel, frame, straight_lines, enlarge, flatten, config_file, alphabet, length, labels_file,
           pattern, val_split, seed, count,
-          epochs, batch_size, image_size, head, patience, cnn_input, augment, noise, schedule, distribute, pretrain,
-          time_limit, fresh, overwrite, front_end, segmentation, jobs, ignore_case, fold, task):
+          epochs, batch_size, image_size, head, patience, width_pools, cnn_input, augment, noise, schedule, distribute,
+          pretrain, time_limit, fresh, overwrite, front_end, segmentation, jobs, ignore_case, fold, task):
     """Train a recognizer on the labelled images of DATA and save a model bundle.
 
     A validation part (--val-split, seeded) is held out; its figures are
@@ -613,7 +618,8 @@ def train(data, method, model_path, features, search, seg_method, connectivity, 
                     min_area, remove_lines, line_thickness, channel, frame, straight_lines, enlarge, flatten),
         _seg_kwargs(seg_method, connectivity, min_width, max_width, crop_size), segmentation)
     params = _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule,
-                         distribute=distribute, pretrain=pretrain, time_limit=time_limit, cnn_input=cnn_input)
+                         distribute=distribute, pretrain=pretrain, time_limit=time_limit, cnn_input=cnn_input,
+                         width_pools=width_pools)
     fold_spec = _fold_spec(ignore_case, fold)
     builtin = None
     if data is None:
@@ -800,7 +806,8 @@ QUICK_SET = {"count": 240, "test": 60, "alphabet": "digits", "length": 4}
 @click.option("--overwrite", is_flag=True, help="Write into a non-empty report folder.")
 @scheduler_option
 def compare(data, methods, report_dir, train_sizes, test_split, seed, count, alphabet, length, epochs, batch_size, image_size, head,
-            patience, cnn_input, augment, noise, schedule, distribute, pretrain, time_limit, fresh, seg_method, connectivity,
+            patience, width_pools, cnn_input, augment, noise, schedule, distribute, pretrain, time_limit, fresh,
+            seg_method, connectivity,
             min_width,
             max_width,
             crop_size,
@@ -836,7 +843,7 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, alp
     # the built-in set keeps the demo's tested recipe (and its time budget); a user's DATA is measured
     builtin = builtin_cnn_recipe(alphabet, quick, fresh)
     cnn_params = _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule,
-                             builtin if not data else None, distribute, pretrain, time_limit, cnn_input)
+                             builtin if not data else None, distribute, pretrain, time_limit, cnn_input, width_pools)
     pre, seg, seg_mode = _front_end(
         front_end, config_file,
         _pre_kwargs(threshold, block_size, offset, median, mean_, filter_order, filter_stage,

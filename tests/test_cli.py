@@ -255,11 +255,14 @@ def test_train_cnn_via_cli(tmp_path):
     assert run("generate", data, "--count", 40, "--seed", 3, "--width", 96, "--height", 40).exit_code == 0
     res = run("train", data, "--method", "cnn", "--model", tmp_path / "m", "--epochs", 1,
               "--image-size", "24x48", "--batch-size", 16, "--no-augment", "--head", "ctc", "--schedule", "cosine",
-              "--patience", 2, "--time-limit", 600)
+              "--patience", 2, "--time-limit", 600, "--width-pools", 1)
     assert res.exit_code == 0, res.output
     assert (tmp_path / "m" / "model.keras").exists()
     meta = json.loads((tmp_path / "m" / "model.json").read_text())
     assert meta["head"] == "ctc" and meta["params"]["schedule"] == "cosine" and meta["input"]["height"] == 24
+    # the width halved once: 24 columns, said and stored
+    assert meta["params"]["width_pools"] == meta["training"]["settings"]["width_pools"] == 1
+    assert "head ctc (24 columns)" in res.output
     assert meta["params"]["time_limit"] == 600 and meta["training"]["time_limit"] == {"seconds": 600, "stopped": False,
                                                                           "learning_rate_halvings": 0}
     res = run("predict", tmp_path / "m", data, "--json")

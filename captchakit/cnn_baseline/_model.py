@@ -3,7 +3,7 @@
 
 def build_model(height=48, width=128, n_classes=10, length=4, head="positions",
                 filters=(16, 32, 64, 96), rnn_units=64, dropout=0.25, bn_momentum=0.9,
-                name="captcha_cnn"):
+                width_pools=2, name="captcha_cnn"):
     """Build a convolutional-recurrent captcha reader.
 
     Every architecture choice is an argument; nothing is read from globals.
@@ -38,6 +38,10 @@ def build_model(height=48, width=128, n_classes=10, length=4, head="positions",
     bn_momentum : float
         Batch-norm moving-average momentum; 0.9 (rather than Keras's 0.99)
         lets the inference statistics settle within a short CPU training.
+    width_pools : int
+        How many of the first conv blocks also halve the width (the others
+        halve only the height): the sequence has ``width / 2**width_pools``
+        columns.
 
     Returns
     -------
@@ -54,8 +58,8 @@ def build_model(height=48, width=128, n_classes=10, length=4, head="positions",
         x = layers.Conv2D(f, 3, padding="same", use_bias=False, name=f"conv{i}")(x)
         x = layers.BatchNormalization(momentum=bn_momentum, name=f"bn{i}")(x)
         x = layers.ReLU(name=f"relu{i}")(x)
-        # halve both axes in the first two blocks, then only the height
-        pool = (2, 2) if i < 2 else (2, 1)
+        # halve both axes in the first width_pools blocks, then only the height
+        pool = (2, 2) if i < width_pools else (2, 1)
         x = layers.MaxPooling2D(pool, name=f"pool{i}")(x)
     # (batch, h', w', c) -> (batch, w', h' * c): columns become the sequence
     x = layers.Permute((2, 1, 3), name="columns")(x)

@@ -12,7 +12,8 @@ from captchakit._base import Recognizer, detail
 from captchakit._errors import CaptchakitError, LabelError, ModelFileError
 from captchakit.cnn_baseline._data import check_ink, fresh_dataset, make_dataset, to_input
 from captchakit.cnn_baseline._model import build_model
-from captchakit.cnn_baseline._settings import AUTO_SETTINGS, derive_settings, measure_ink, restart_recipe
+from captchakit.cnn_baseline._settings import (AUTO_SETTINGS, ctc_width_pools, derive_settings, measure_ink,
+                                                restart_recipe)
 from captchakit.cnn_baseline._tf import import_keras, native_noise_filtered
 from captchakit.data._alphabet import resolve_alphabet
 from captchakit.data._labels import fold_alphabet
@@ -179,9 +180,11 @@ def _settings_line(st):
     """One line saying the CNN's settings *st* (:attr:`CNNRecognizer.settings_`) and which were pinned."""
     pinned = ", ".join(st.get("pinned") or []) or "none"
     ink = {"local": " (colour distance from each column's paper)", "luminance": " (grey)"}.get(st.get("ink"), "")
+    cols = (f" ({int(st['width']) >> int(st['width_pools'])} columns)"
+            if st.get("head") == "ctc" and st.get("width_pools") is not None else "")
     return (f"settings (measured from the data unless pinned; pinned: {pinned}): input {st.get('height')}x"
-            f"{st.get('width')}{ink}, head {st.get('head')}, batch {st.get('batch_size')}, at most {st.get('epochs')} "
-            f"epochs, patience {st.get('patience')}, warm-up {st.get('warmup_steps')} steps")
+            f"{st.get('width')}{ink}, head {st.get('head')}{cols}, batch {st.get('batch_size')}, "
+            f"at most {st.get('epochs')} epochs, patience {st.get('patience')}, warm-up {st.get('warmup_steps')} steps")
 
 
 def epochs_fit(elapsed, longest, deadline):
@@ -387,6 +390,11 @@ class CNNRecognizer(Recognizer):
         another colour per character).  Auto (default): measured on the
         training images (:func:`measure_ink`: ``local`` only where it
         separates ink from paper clearly better than grey).
+    width_pools : int or "auto"
+        How many conv blocks halve the width (0 to ``len(filters)``): the
+        network reads ``width / 2**width_pools`` columns.  Auto: 3 for the
+        CTC head where that leaves at least 4.5 columns per character of the
+        longest label, else 2 (:func:`ctc_width_pools`).
 
     Attributes
     ----------
@@ -403,7 +411,7 @@ class CNNRecognizer(Recognizer):
                  dropout=0.25, epochs="auto", batch_size="auto", learning_rate=2e-3, patience="auto", augment=True,
                  noise=0.04, schedule="plateau", stuck_epochs=3, validation_split=0.1, seed=0, alphabet=None,
                  verbose=1, fold=None, task="text", warmup_steps="auto", distribute=None, restart=True,
-                 pretrain="none", fresh=None, time_limit=None, ink="auto"):
+                 pretrain="none", fresh=None, time_limit=None, ink="auto", width_pools="auto"):
         self.height = height
         self.width = width
         self.head = head
@@ -431,6 +439,7 @@ class CNNRecognizer(Recognizer):
         self.fresh = fresh
         self.time_limit = time_limit
         self.ink = ink
+        self.width_pools = width_pools
 
     # ------------------------------------------------------------------ encoding
     def _encode(self, labels):
@@ -496,6 +505,13 @@ class CNNRecognizer(Recognizer):
         self.settings_["pinned"] = [k for k in AUTO_SETTINGS if getattr(self, k) != "auto"]
         if self.head == "auto" and self.length_[0] != self.length_[1]:
             self.settings_["head"] = "ctc"
+        if self.width_pools == "auto":  # for the head and width used, pinned or not
+            self.settings_["width_pools"] = ctc_width_pools(int(self.settings_["width"]), self.length_[1],
+                                                            self.settings_["head"])
+        pools = self.settings_["width_pools"]
+        if isinstance(pools, bool) or not isinstance(pools, (int, np.integer)) or not 0 <= pools <= len(self.filters):
+            raise CaptchakitError(f"width_pools must be 'auto' or a whole number from 0 to {len(self.filters)} "
+                                  f"(the conv blocks), got {pools!r}")
         self.height_, self.width_ = int(self.settings_["height"]), int(self.settings_["width"])
         self.head_ = self.settings_["head"]
         self.ink_ = self.settings_["ink"]
@@ -513,7 +529,7 @@ class CNNRecognizer(Recognizer):
         strategy = _strategy(self.distribute)
         give_up = max(self.stuck_epochs, math.ceil(epochs / 2)) if self.restart else None
         run = dict(head=self.head_, batch_size=batch_size, epochs=epochs, patience=patience, warmup_steps=warmup,
-                   learning_rate=self.learning_rate, seed=self.seed,
+                   width_pools=int(pools), learning_rate=self.learning_rate, seed=self.seed,
                    extend=self.epochs == "auto" and not fresh)
         if self.time_limit is not None and (isinstance(self.time_limit, bool) or not (
                 isinstance(self.time_limit, (int, float)) and 0 < self.time_limit < math.inf)):
@@ -542,6 +558,8 @@ class CNNRecognizer(Recognizer):
         if hold.gave_up:
             first = {"epochs_run": len(hist.epoch), "loss": float(hist.history["loss"][-1]), "settings": run}
             run = restart_recipe(run, len(X), pinned=self.settings_["pinned"])
+            if self.width_pools == "auto":
+                run["width_pools"] = ctc_width_pools(self.width_, self.length_[1], run["head"])
             restart = {"after_epochs": len(hist.epoch), "first_run": first, "recipe": run}
             # pretrained weights fit only the head they were trained with
             init = init if run["head"] == first["settings"]["head"] else None
@@ -553,7 +571,7 @@ class CNNRecognizer(Recognizer):
             self.warnings_.append(msg)
             if self.verbose:
                 print(f"RESTART: {msg}", flush=True)
-            for k in ("head", "batch_size", "epochs", "patience", "warmup_steps"):
+            for k in ("head", "batch_size", "epochs", "patience", "warmup_steps", "width_pools"):
                 self.settings_[k] = run[k]
             self.settings_["restarted"] = True
             hist, hold, chance, _ = self._train(X, y, Xv, yv, run, n_classes, strategy, None, init, fresh)
@@ -647,7 +665,8 @@ class CNNRecognizer(Recognizer):
             xt, yt, xv, yvv = xt[:keep_t], yt[:keep_t], xv[:keep_v], yvv[:keep_v]
         with strategy.scope() if strategy is not None else contextlib.nullcontext():
             self.model_ = build_model(self.height_, self.width_, n_classes, self.length_[1], self.head_,
-                                      tuple(self.filters), self.rnn_units, self.dropout)
+                                      tuple(self.filters), self.rnn_units, self.dropout,
+                                      width_pools=run.get("width_pools", 2))
             if init is not None:
                 self.model_.set_weights(init)
             lr = run["learning_rate"]
