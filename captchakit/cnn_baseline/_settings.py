@@ -7,7 +7,7 @@ import numpy as np
 from captchakit.preprocess import ink_channel, separability
 
 #: Settings of :class:`CNNRecognizer` that may be left ``"auto"``.
-AUTO_SETTINGS = ("height", "width", "head", "batch_size", "epochs", "patience", "warmup_steps", "ink", "width_pools")
+AUTO_SETTINGS = ("height", "width", "head", "batch_size", "epochs", "patience", "warmup_steps", "ink")
 #: Optimizer steps a training aims at (early stopping usually ends sooner).
 STEP_BUDGET = 4000
 #: From this many training images of one label length on, ``head="auto"`` uses one softmax per position.
@@ -25,25 +25,6 @@ POSITIONS_FROM_CLASSES = 64
 #: colour-lines (the CNN reads them from grey); +0.15 on multicolorcaptcha, whose characters sit on tiles
 #: of different colours, light on one and dark on the next.
 LOCAL_INK_MARGIN = 0.1
-#: The CTC head reads a column sequence halved in width a third time (``width / 8`` columns) where that
-#: leaves at least this many columns per character of the longest label (else ``width / 4``). Measured
-#: with the no-flag CNN, seeded splits, whole-string on the test part (docs/measurements.md): on
-#: captcha_images_v2 (4.8 columns per character, three seeds) and svg-captcha (4.5) the network left the
-#: CTC blank plateau sooner and read as well; at 4.0 math_captcha read as well but claptcha 2.5 points
-#: worse, and at 2.5 django-simple-captcha 3.5 points worse.
-MIN_CTC_COLUMNS_PER_CHAR = 4.5
-
-
-def ctc_width_pools(width, longest, head):
-    """How many conv blocks halve the width (2 or 3): 3 for the CTC head where ``width / 8`` leaves
-    :data:`MIN_CTC_COLUMNS_PER_CHAR` columns or more per character of the *longest* label.
-
-    Examples
-    --------
-    >>> ctc_width_pools(192, 5, "ctc"), ctc_width_pools(96, 5, "ctc"), ctc_width_pools(192, 5, "positions")
-    (3, 2, 2)
-    """
-    return 3 if head == "ctc" and width / 8 >= MIN_CTC_COLUMNS_PER_CHAR * longest else 2
 
 
 def _round16(v):
@@ -74,15 +55,14 @@ def derive_settings(shapes, lengths, n_images, n_classes=None):
         on or with an alphabet of 64 characters or more, else CTC),
         ``batch_size`` (16 below 2,000 images, 32 below 6,000, else 64),
         ``epochs`` (a budget of 4,000 optimizer steps, 15-150 epochs),
-        ``patience`` (an eighth of the epochs, 4-15), ``warmup_steps``
-        (a linear learning-rate warm-up over two epochs, at most 300 steps)
-        and ``width_pools`` (:func:`ctc_width_pools`).
+        ``patience`` (an eighth of the epochs, 4-15) and ``warmup_steps``
+        (a linear learning-rate warm-up over two epochs, at most 300 steps).
 
     Examples
     --------
     >>> s = derive_settings([(50, 200)] * 10, [5] * 10, 832)
-    >>> s["height"], s["width"], s["head"], s["batch_size"], s["epochs"], s["patience"], s["width_pools"]
-    (48, 192, 'ctc', 16, 86, 10, 3)
+    >>> s["height"], s["width"], s["head"], s["batch_size"], s["epochs"], s["patience"]
+    (48, 192, 'ctc', 16, 86, 10)
     >>> derive_settings([(60, 160)] * 10, [4] * 10, 10000)["head"]
     'positions'
     >>> derive_settings([(44, 160)] * 10, [4] * 10, 1636, n_classes=119)["head"]
@@ -104,7 +84,7 @@ def derive_settings(shapes, lengths, n_images, n_classes=None):
     patience = int(min(15, max(4, epochs // 8)))
     warmup = int(min(300, 2 * per_epoch))
     return {"height": height, "width": width, "head": head, "batch_size": batch, "epochs": epochs,
-            "patience": patience, "warmup_steps": warmup, "width_pools": ctc_width_pools(width, longest, head)}
+            "patience": patience, "warmup_steps": warmup}
 
 
 def measure_ink(images, max_images=200):
