@@ -6,9 +6,11 @@ import sys
 import tempfile
 
 #: Pieces of the lines that TensorFlow's C++ core writes straight to file descriptor 2: while it starts on a
-#: machine without a GPU, and once per process when a graph with boolean tensors (the CTC loss) meets a CPU
-#: that oneDNN does not take them on. No Python setting or environment variable silences them short of
-#: hiding real errors too. Any other line is passed on unchanged.
+#: machine without a GPU, once per process when a graph with boolean tensors (the CTC loss) meets a CPU
+#: that oneDNN does not take them on, and when a second CTC network for labels of another length trains in
+#: the same process (the graph optimizer gives up on the loss's loop, says so in three lines, and TensorFlow
+#: runs the graph unoptimized: "Ignoring multi-device function optimization failure"). No Python setting or
+#: environment variable silences them short of hiding real errors too. Any other line is passed on unchanged.
 NATIVE_NOISE = (
     "absl::InitializeLog",
     "cudart_stub.cc",
@@ -20,6 +22,8 @@ NATIVE_NOISE = (
     "computation placer already registered",
     "oneDNN custom operations are on",
     "oneDNN supports DT_BOOL only on platforms with AVX-512",
+    "MLIR Graph Optimizer failed",
+    "'tfg.While' op body function argument",
 )
 
 
