@@ -663,7 +663,7 @@ class CNNRecognizer(Recognizer):
         with strategy.scope() if strategy is not None else contextlib.nullcontext():
             self.model_ = build_model(self.height_, self.width_, n_classes, self.length_[1], self.head_,
                                       tuple(self.filters), self.rnn_units, self.dropout,
-                                      width_pools=run.get("width_pools", 2))
+                                      width_pools=run["width_pools"])
             if init is not None:
                 self.model_.set_weights(init)
             lr = run["learning_rate"]
