@@ -147,9 +147,9 @@ def cnn_options(epochs, image_size, batch="measured from the data", patience="me
                           "3,000 images)."),
         click.option("--patience", type=click.IntRange(min=1), default=None,
                      help=f"CNN: early-stopping patience in epochs (default {patience})."),
-        click.option("--width-pools", type=click.IntRange(0, 4), default=2, show_default=True,
-                     help="CNN: how many conv blocks halve the width (the network reads width / 2**N columns; 3 "
-                          "trained captcha_images_v2 faster but read other schemes worse)."),
+        click.option("--width-pools", type=click.IntRange(0, 4), default=None,
+                     help="CNN: how many conv blocks halve the width (the network reads width / 2**N columns; "
+                          "default 2; 3 trained captcha_images_v2 faster but read other schemes worse)."),
         click.option("--cnn-input", type=click.Choice(["auto", "luminance", "local"]), default="auto",
                      show_default=True,
                      help="CNN: read the grey image (luminance), or each pixel's colour distance from its column's "
@@ -197,7 +197,7 @@ def parse_time_limit(text):
 
 
 def _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, schedule, defaults=None,
-                distribute="none", pretrain="none", time_limit=None, cnn_input="auto", width_pools=2):
+                distribute="none", pretrain="none", time_limit=None, cnn_input="auto", width_pools=None):
     """CNNRecognizer parameters from the CNN options; options not given stay "auto" (measured
     from the data) unless *defaults* names a value for them."""
     from captchakit.cnn_baseline import parse_image_size
@@ -213,7 +213,7 @@ def _cnn_kwargs(epochs, batch_size, image_size, head, patience, augment, noise, 
             "schedule": schedule, "warmup_steps": d.get("warmup_steps", "auto"),
             "distribute": None if distribute in (None, "none") else distribute, "pretrain": pretrain,
             "time_limit": limit, "ink": cnn_input,
-            "width_pools": width_pools}
+            **({} if width_pools is None else {"width_pools": width_pools})}
 
 
 def _threshold_option(text):

@@ -110,7 +110,6 @@ def tiled_set(n=64):
 
 
 def test_tiles_of_different_colours_are_read_as_the_distance_from_their_own_paper(tmp_path, capsys):
-    from captchakit._errors import CaptchakitError
     from captchakit.cnn_baseline._data import to_input
 
     X, y = tiled_set()

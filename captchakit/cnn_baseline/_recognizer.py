@@ -478,6 +478,11 @@ class CNNRecognizer(Recognizer):
 
         if self.schedule not in ("plateau", "cosine"):
             raise CaptchakitError(f"schedule must be 'plateau' or 'cosine', got {self.schedule!r}")
+        pools = self.width_pools
+        if isinstance(pools, bool) or not isinstance(pools, (int, np.integer)) or not 0 <= pools <= len(self.filters):
+            raise CaptchakitError(f"width_pools must be a whole number from 0 to {len(self.filters)} (the conv "
+                                  f"blocks), got {pools!r}")
+        pools = int(pools)
         self._check_labels_settings()
         X, y = list(X), self.fold_labels(y)
         if len(X) != len(y) or not X:
@@ -506,11 +511,7 @@ class CNNRecognizer(Recognizer):
         self.settings_["pinned"] = [k for k in AUTO_SETTINGS if getattr(self, k) != "auto"]
         if self.head == "auto" and self.length_[0] != self.length_[1]:
             self.settings_["head"] = "ctc"
-        pools = self.width_pools
-        if isinstance(pools, bool) or not isinstance(pools, (int, np.integer)) or not 0 <= pools <= len(self.filters):
-            raise CaptchakitError(f"width_pools must be a whole number from 0 to {len(self.filters)} (the conv "
-                                  f"blocks), got {pools!r}")
-        self.settings_["width_pools"] = int(pools)
+        self.settings_["width_pools"] = pools
         self.height_, self.width_ = int(self.settings_["height"]), int(self.settings_["width"])
         self.head_ = self.settings_["head"]
         self.ink_ = self.settings_["ink"]
@@ -528,7 +529,7 @@ class CNNRecognizer(Recognizer):
         strategy = _strategy(self.distribute)
         give_up = max(self.stuck_epochs, math.ceil(epochs / 2)) if self.restart else None
         run = dict(head=self.head_, batch_size=batch_size, epochs=epochs, patience=patience, warmup_steps=warmup,
-                   width_pools=int(pools), learning_rate=self.learning_rate, seed=self.seed,
+                   width_pools=pools, learning_rate=self.learning_rate, seed=self.seed,
                    extend=self.epochs == "auto" and not fresh)
         if self.time_limit is not None and (isinstance(self.time_limit, bool) or not (
                 isinstance(self.time_limit, (int, float)) and 0 < self.time_limit < math.inf)):
