@@ -158,6 +158,42 @@ def test_svc_decision_function_matches_libsvm(n_classes, gamma, monkeypatch):
     np.testing.assert_array_equal(svc_decision_function(linear, X[300:]), linear.decision_function(X[300:]))
 
 
+def test_rbf_decision_in_single_precision_reads_as_libsvm():
+    from captchakit.classifiers._recognizer import RBFDecision
+
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 8, 600)
+    X = rng.normal(size=(600, 40)) + y[:, None] * 0.3
+    clf = SVC(C=10.0).fit(X[:400], y[:400])
+    assert RBFDecision.takes(clf) and not RBFDecision.takes(SVC(kernel="linear").fit(X[:400], y[:400]))
+    want = clf.decision_function(X[400:])
+    got = RBFDecision(clf, np.float32)(X[400:])
+    assert got.dtype == np.float64 and got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    assert np.array_equal(got.argmax(axis=1), want.argmax(axis=1))
+
+
+def test_svm_reading_prepares_its_support_vectors_once_per_fit(small_set):
+    from captchakit.classifiers import SegmentingRecognizer
+    from captchakit.classifiers._recognizer import RBFDecision
+
+    X, y = small_set
+    rec = SegmentingRecognizer(classifier="svm", front_end_search=False).fit(X[:80], y[:80])
+    got = rec.predict_details(X[100:])
+    dec = rec._decision
+    assert dec.dtype == np.float32 and dec.clf is rec.pipeline_.steps[-1][1]
+    rec.predict(X[100:102])
+    assert rec._decision is dec  # kept between readings
+    rec._decision = RBFDecision(dec.clf, np.float64)  # libsvm's values to rounding: the same readings
+    want = rec.predict_details(X[100:])
+    assert [d["text"] for d in got] == [d["text"] for d in want]
+    np.testing.assert_allclose([c for d in got for c in d["char_confidences"]],
+                               [c for d in want for c in d["char_confidences"]], atol=1e-4)
+    rec.fit(X[20:100], y[20:100])  # a new fit reads with its own support vectors
+    rec.predict(X[100:102])
+    assert rec._decision.clf is rec.pipeline_.steps[-1][1] and rec._decision.dtype == np.float32
+
+
 def _bars(n, columns, seed):
     """Crops of one vertical bar, its column (jittered by a pixel) telling the class."""
     rng = np.random.default_rng(seed)
