@@ -333,7 +333,7 @@ class RBFDecision:
         self.parts = [(int(starts[c]), int(starts[c + 1]),
                        np.ascontiguousarray(clf.dual_coef_[:, starts[c]:starts[c + 1]].T, self.dtype))
                       for c in range(self.n_classes)]
-        self.gamma = self.dtype.type(-clf._gamma)
+        self.neg_gamma = self.dtype.type(-clf._gamma)
         # the pair (i, j), i < j, in libsvm's order: class i's part of its value uses coef[j - 1], class j's coef[i]
         self.pi, self.pj = np.triu_indices(self.n_classes, 1)
 
@@ -354,7 +354,7 @@ class RBFDecision:
             K += (x * x).sum(axis=1)[:, None]
             K += self.sv2
             np.maximum(K, 0, out=K)
-            K *= self.gamma
+            K *= self.neg_gamma
             np.exp(K, out=K)
             # part[c][:, r]: class c's support vectors weighted by coef[r], for every r at once (one product per
             # class instead of two per pair: 630 pairs for 36 classes)
