@@ -328,7 +328,8 @@ class RBFDecision:
         sv = np.asarray(clf.support_vectors_, self.dtype)
         self.n_classes = len(clf.classes_)
         self.sv2 = (sv * sv).sum(axis=1)[None, :]
-        self.sv_m2 = np.ascontiguousarray(-2 * sv.T)  # scaling by 2 is exact: x @ sv_m2 is -2 (x @ sv.T) to the last bit
+        # scaling by 2 is exact: x @ sv_m2 is -2 (x @ sv.T) to the last bit
+        self.sv_m2 = np.ascontiguousarray(-2 * sv.T)
         starts = np.concatenate([[0], np.cumsum(clf.n_support_)])
         self.parts = [(int(starts[c]), int(starts[c + 1]),
                        np.ascontiguousarray(clf.dual_coef_[:, starts[c]:starts[c + 1]].T, self.dtype))
