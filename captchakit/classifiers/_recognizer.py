@@ -270,7 +270,7 @@ def reject_pieces(piece_spans, path, rng, n=REJECTS_PER_IMAGE, iou=REJECT_IOU):
 KERNEL_BLOCK = 1 << 24
 
 
-def svc_decision_function(clf, X, dtype=np.float64):
+def svc_decision_function(clf, X):
     """``clf.decision_function(X)`` of a fitted multiclass RBF ``SVC``, computed with matrix products.
 
     libsvm evaluates the kernel one sample at a time; here the kernel between
@@ -279,9 +279,9 @@ def svc_decision_function(clf, X, dtype=np.float64):
     third of the classic reading time went to libsvm).  The one-vs-one values
     are libsvm's, from one product per class; the one-vs-rest shape is
     scikit-learn's own transform (:func:`_ovr_from_pairs`).  Any other
-    classifier, kernel or shape goes to ``clf.decision_function``.  See
-    :class:`RBFDecision` for *dtype*, and to prepare the support vectors once
-    for many calls.
+    classifier, kernel or shape goes to ``clf.decision_function``.  This is
+    the double-precision reference; reading uses :class:`RBFDecision` in
+    single precision, its support vectors prepared once per fit.
 
     Examples
     --------
@@ -293,7 +293,7 @@ def svc_decision_function(clf, X, dtype=np.float64):
     """
     if not RBFDecision.takes(clf):
         return clf.decision_function(X)
-    return RBFDecision(clf, dtype)(X)
+    return RBFDecision(clf)(X)
 
 
 class RBFDecision:
