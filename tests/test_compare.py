@@ -19,8 +19,7 @@ def test_parsers():
 def test_compare_quick_writes_every_file(tmp_path):
     pytest.importorskip("tensorflow")
     out = tmp_path / "rep"
-    res = CliRunner().invoke(cli, ["compare", "--quick", "--report", str(out), "--count", "120",
-                                   "--train-sizes", "60"])
+    res = CliRunner().invoke(cli, ["compare", "--quick", "--report", str(out), "--count", "120"])
     assert res.exit_code == 0, res.output
     for f in ("report.html", "report.md", "results.json", "accuracy.png", "learning_curves.png",
               "confusion_knn.png", "confusion_svm.png", "confusion_cnn.png", "errors_knn.png",
@@ -30,6 +29,10 @@ def test_compare_quick_writes_every_file(tmp_path):
     assert [r["method"] for r in data["rows"]] == ["knn", "svm", "cnn"]
     assert all(0 <= r["string_accuracy"] <= 1 and r["model_bytes"] > 0 for r in data["rows"])
     assert set(data["learning_curves"]) == {"knn", "svm", "cnn"}
+    # the built-in set draws the CNN's learning-curve points only when asked (the demo's time budget)
+    assert [len(data["learning_curves"][m]) for m in ("knn", "svm", "cnn")] == [2, 2, 1]
+    assert "the CNN's points are drawn only when asked (--train-sizes 60" in res.output
+    assert any("the CNN's points are drawn only when asked" in n for n in data["notes"])
     assert "report:" in res.output and "seed 0" in res.output
     html = (out / "report.html").read_text()
     assert "learning_curves.png" in html and "whole-string" in html
@@ -67,6 +70,63 @@ def test_compare_passes_preprocessing_to_classic_methods(tmp_path, gen_dir):
     meta = json.loads((out / "models" / "knn" / "model.json").read_text())
     assert meta["preprocess"]["line_thickness"] == 2 and meta["preprocess"]["median"] == 3
     assert "'line_thickness': 2" in (out / "report.md").read_text()
+
+
+def test_the_built_in_set_draws_the_cnns_learning_curve_only_when_asked(monkeypatch, tmp_path):
+    """make demo's budget: without --train-sizes the CNN's points (as long as its own training again) are left out."""
+    import captchakit.compare as compare
+
+    calls = []
+
+    class Stop(Exception):
+        pass
+
+    def fake_run(train, test, methods, sizes, *args, curve_methods=None, **kwargs):
+        calls.append((list(methods), list(sizes), curve_methods))
+        raise Stop
+
+    monkeypatch.setattr(compare, "run_compare", fake_run)
+    monkeypatch.setattr(compare, "builtin_data", lambda *a: (([None] * 3000, ["0000"] * 3000),
+                                                             ([None] * 10, ["0000"] * 10), "built-in"))
+    for extra in ([], ["--train-sizes", "500,2000"], ["--methods", "cnn"], ["--methods", "knn,svm"]):
+        res = CliRunner().invoke(cli, ["compare", "--report", str(tmp_path / "r"), "--overwrite", *extra])
+        assert res.exit_code == 1 and "internal error: Stop" in res.output, res.output
+    assert calls == [(["knn", "svm", "cnn"], [500, 2000], ["knn", "svm"]),
+                     (["knn", "svm", "cnn"], [500, 2000], None),
+                     (["cnn"], [500, 2000], None),
+                     (["knn", "svm"], [500, 2000], None)]
+
+
+def test_learning_curve_points_for_some_methods_only(monkeypatch):
+    import captchakit.compare as compare
+
+    fitted = []
+
+    class Fake:
+        warnings_, verbose = [], 0
+
+        def __init__(self, method):
+            self.method = method
+
+        def fit(self, X, y, progress=None):
+            fitted.append((self.method, len(X)))
+            return self
+
+        def fold_labels(self, y):
+            return list(y)
+
+        def predict_details(self, X):
+            return [{"text": "0000", "confidence": 1.0, "extra": {}} for _ in X]
+
+        def score(self, X, y):
+            return 0.5
+
+    monkeypatch.setattr(compare, "make_recognizer", lambda method, cnn, seed, alphabet, classic: Fake(method))
+    result = compare.run_compare(([None] * 300, ["0000"] * 300), ([None] * 4, ["0000"] * 4), methods=("knn", "cnn"),
+                                 train_sizes=(50, 100), echo=lambda *a: None, curve_methods=("knn",))
+    assert fitted == [("knn", 300), ("knn", 50), ("knn", 100), ("cnn", 300)]
+    assert [p[0] for p in result["curves"]["knn"]] == [50, 100, 300]
+    assert [p[0] for p in result["curves"]["cnn"]] == [300]
 
 
 def test_a_small_learning_curve_point_trains_the_cnn_with_a_smaller_batch(monkeypatch):
