@@ -414,22 +414,36 @@ def test_the_pieces_windows_in_one_go_are_those_of_one_piece_at_a_time():
     from captchakit.segment._segment import crop_to_square
 
     rng = np.random.default_rng(0)
-    for _ in range(150):
+    many = set()  # the labels fit in a byte (OpenCV's table lookup) or not (numpy's)
+    shared = 0
+    for k in range(150):
         b = np.zeros((int(rng.integers(5, 60)), int(rng.integers(5, 160))), bool)
         for _ in range(int(rng.integers(0, 12))):
             y0, x0 = rng.integers(0, b.shape[0]), rng.integers(0, b.shape[1])
             b[y0:y0 + rng.integers(1, 30), x0:x0 + rng.integers(1, 40)] = True
         b &= rng.random(b.shape) > rng.choice([0, 0.1, 0.5])
+        if k % 50 == 0:  # specks: more labels than a byte holds
+            b = np.zeros((60, 160), bool)
+            b[1::3, 1::3] = rng.random(b[1::3, 1::3].shape) < 0.5
+            b[10:50, 20:60] = True
         cropper = PieceCropper(b, int(rng.integers(3, 60)))
         width = b.shape[1]
         spans = [tuple(sorted(rng.integers(-5, width + 5, 2))) for _ in range(30)]
         spans += [(9, 2), (2.7, 9.2), (-0.5, 3.9), (0, 0)]  # reversed, fractional and empty ranges
         got = list(cropper.windows(spans))
         assert len(got) == len(spans) and cropper.crops([], 16) == []
+        many.add(len(cropper.width) + 1 > 256)
         for (x0, x1), (m, a), crop in zip(spans, got, cropper.crops(spans, 16)):
             ref, ref_a = _window_one_at_a_time(cropper, x0, x1)
-            assert a == ref_a and np.array_equal(m, ref), (x0, x1)
+            assert a == ref_a and m.dtype == bool and np.array_equal(m, ref), (x0, x1)
             assert np.array_equal(crop, crop_to_square(ref, 16))
+        # pieces with the same ink share one crop: each distinct crop made (and scored) once
+        uniq, index = cropper.unique_crops(spans, 16)
+        assert len(index) == len(spans) and sorted(set(index.tolist())) == list(range(len(uniq)))
+        shared += len(spans) - len(uniq)
+        assert all(np.array_equal(uniq[k], crop_to_square(_window_one_at_a_time(cropper, *sp)[0], 16))
+                   for sp, k in zip(spans, index))
+    assert many == {False, True} and shared > 0
 
 
 def test_segmentation_by_recognition_roundtrip(tmp_path, small_set):

@@ -1008,8 +1008,8 @@ class SegmentingRecognizer(Recognizer):
             lat = self._lattice(binaries[i], len(lab), segs[i].boxes)
             if lat is None:
                 continue
-            cropper, cuts, pieces, crops16 = lat
-            proba = scorer.predict_proba(crops16.reshape(len(crops16), -1))
+            cropper, cuts, pieces, uniq, index = lat
+            proba = scorer.predict_proba(uniq.reshape(len(uniq), -1))[index]
             logp = np.log(np.maximum(proba, 1e-6))
             scores = np.stack([logp[:, col[ch]] if ch in col else np.full(len(pieces), np.log(1e-6))
                                for ch in lab], axis=1)
@@ -1020,7 +1020,7 @@ class SegmentingRecognizer(Recognizer):
             used.append(i)
             spans = [(cuts[pieces[p][0]], cuts[pieces[p][1]]) for p in path]
             pos.extend(cropper.crops(spans, size))
-            pos16.extend(crops16[p] for p in path)  # the lattice cropped these pieces at the scorer's size already
+            pos16.extend(uniq[index[p]] for p in path)  # the lattice cropped these at the scorer's size already
             pos_y.extend(lab)
             # the per-character classifier also learns each aligned piece cut 1-2 px off (cuts are never exact)
             off = [((max(x0 + d0, 0), x1 + d1), ch) for (x0, x1), ch in zip(spans, lab)
@@ -1028,7 +1028,7 @@ class SegmentingRecognizer(Recognizer):
             jit.extend(cropper.crops([sp for sp, _ in off], size))
             jit_y.extend(ch for _, ch in off)
             piece_spans = [(cuts[i], cuts[j]) for i, j in pieces]
-            neg.extend(crops16[p] for p in reject_pieces(piece_spans, path, rng))
+            neg.extend(uniq[index[p]] for p in reject_pieces(piece_spans, path, rng))
             spans_all.extend(spans)
         # the scorer sees every piece the same way (a direct 16x16 crop), positives and rejects alike
         self._jit = (jit, jit_y)
@@ -1038,7 +1038,9 @@ class SegmentingRecognizer(Recognizer):
         return PieceScorer(n_jobs=self.n_jobs)
 
     def _lattice(self, binary, n, boxes, cropper=None):
-        """Cuts, pieces and the scorer's crops of one image; ``None`` when there is nothing to cut."""
+        """Cuts, pieces, the scorer's distinct crops of one image and each piece's index among them.
+
+        ``None`` when there is nothing to cut."""
         cuts = candidate_cuts(binary, n, [(int(b[0]), int(b[2])) for b in boxes])
         if len(cuts) < 2:
             return None
@@ -1046,8 +1048,8 @@ class SegmentingRecognizer(Recognizer):
         if not pieces:
             return None
         cropper = cropper or PieceCropper(binary, self.widths_[1])
-        crops = np.array(cropper.crops([(cuts[i], cuts[j]) for i, j in pieces], SCORER_SIZE))
-        return cropper, cuts, pieces, crops
+        uniq, index = cropper.unique_crops([(cuts[i], cuts[j]) for i, j in pieces], SCORER_SIZE)
+        return cropper, cuts, pieces, uniq, index
 
     def _read_pieces(self, binary, seg, lengths):
         """The column ranges of the characters of one image, by recognition."""
@@ -1063,8 +1065,8 @@ class SegmentingRecognizer(Recognizer):
         lat = self._lattice(binary, int(np.mean(lengths)), seg.boxes, cropper)
         if lat is None:
             return cropper, [(int(b[0]), int(b[2])) for b in seg.boxes]
-        cropper, cuts, pieces, crops16 = lat
-        proba = self.scorer_.predict_proba(crops16.reshape(len(crops16), -1))
+        cropper, cuts, pieces, uniq, index = lat
+        proba = self.scorer_.predict_proba(uniq.reshape(len(uniq), -1))[index]
         chars = np.array([c != REJECT for c in self.scorer_.classes_])
         score = np.log(np.maximum(proba[:, chars].max(axis=1), 1e-6))
         widths = np.array([cuts[j] - cuts[i] for i, j in pieces], float)
