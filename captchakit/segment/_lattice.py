@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from captchakit.preprocess._stages import label_components
-from captchakit.segment._segment import crop_to_square, square_crop
+from captchakit.segment._segment import crop_to_square, square_ink
 
 
 def ink_range(binary):
@@ -139,7 +139,7 @@ class PieceCropper:
             k = seen.get(key)
             if k is None:
                 k = seen[key] = len(uniq)
-                uniq.append(square_crop(ink, size))
+                uniq.append(square_ink(ink, size))
             index.append(k)
         shape = (0, size, size)
         return (np.array(uniq) if uniq else np.zeros(shape, np.float32)), np.array(index, dtype=np.intp)

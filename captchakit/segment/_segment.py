@@ -72,15 +72,20 @@ def square_crop(mask01, size=32, margin=2):
     >>> np.array_equal(square_crop(m, 16), crop_to_square(m.astype(bool), 16))
     True
     """
-    out = np.zeros((size, size), np.float32)
     if mask01.size == 0:
-        return out
+        return np.zeros((size, size), np.float32)
     # the ink's bounding box; OpenCV's is 5x faster than two any() + flatnonzero, and a lattice crops
     # hundreds of pieces per image
     x, y, w, h = cv2.boundingRect(mask01)
-    if w == 0:
+    return square_ink(mask01[y:y + h, x:x + w], size, margin)
+
+
+def square_ink(ink01, size=32, margin=2):
+    """:func:`square_crop` of ink already cut to its bounding box (empty: an empty crop)."""
+    out = np.zeros((size, size), np.float32)
+    if ink01.size == 0:
         return out
-    m = mask01[y:y + h, x:x + w].astype(np.float32)
+    m = ink01.astype(np.float32)
     h, w = m.shape
     inner = max(size - 2 * margin, 1)
     scale = inner / max(h, w)
