@@ -369,6 +369,43 @@ def test_candidate_cuts_include_the_valley_between_touching_blocks():
     assert crop.shape == (16, 16) and ink > 0
 
 
+def test_best_path_finds_the_best_total_of_every_path():
+    """Against every path of small random lattices: the best total score, with start and end costs and
+    per-position scores (forced alignment), or no path where none has an allowed length."""
+    rng = np.random.default_rng(1)
+
+    def paths(pieces, c, k):  # every run of k adjacent pieces starting at cut c
+        if k == 0:
+            yield ()
+            return
+        for p, (i, j) in enumerate(pieces):
+            if i == c:
+                for rest in paths(pieces, j, k - 1):
+                    yield (p,) + rest
+
+    for _ in range(200):
+        cuts = sorted(set(rng.integers(0, 40, int(rng.integers(2, 9))).tolist()))
+        pieces = lattice_pieces(cuts, 1, int(rng.integers(5, 30)))
+        lengths = sorted(set(rng.integers(1, 5, 2).tolist()))
+        two = bool(rng.integers(2))
+        scores = rng.normal(size=(len(pieces), max(lengths)) if two else len(pieces))
+        start = np.where(rng.random(len(cuts)) < 0.6, rng.random(len(cuts)), np.inf)
+        end = np.where(rng.random(len(cuts)) < 0.6, rng.random(len(cuts)), np.inf)
+
+        def total(path):
+            s = sum(scores[p, k] if two else scores[p] for k, p in enumerate(path))
+            return s - start[pieces[path[0]][0]] - end[pieces[path[-1]][1]]
+
+        every = [pa for c in range(len(cuts)) for k in lengths for pa in paths(pieces, c, k)]
+        every = [pa for pa in every if np.isfinite(total(pa))]
+        got = best_path(len(cuts), pieces, scores, lengths, start, end) if pieces else []
+        if not every:
+            assert got == []
+            continue
+        assert len(got) in lengths and all(pieces[a][1] == pieces[b][0] for a, b in zip(got, got[1:]))
+        assert np.isclose(total(got), max(total(pa) for pa in every))
+
+
 def test_a_piece_takes_its_overhanging_components_whole_and_leaves_its_neighbours_out():
     """The piece's mask: the range, components mostly inside taken whole, small ones mostly outside left out."""
     from captchakit.segment._segment import crop_to_square

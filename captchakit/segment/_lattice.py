@@ -8,6 +8,8 @@ These are the array functions; :class:`~captchakit.classifiers.SegmentingRecogni
 supplies the scores.
 """
 
+import math
+
 import cv2
 import numpy as np
 
@@ -260,28 +262,29 @@ def best_path(n_cuts, pieces, scores, lengths, start_cost=None, end_cost=None):
     if end_cost is None:
         end_cost = np.full(n_cuts, np.inf)
         end_cost[-1] = 0.0
-    # best[k, c]: best score of k pieces ending at cut c
-    best = np.full((L + 1, n_cuts), -np.inf)
-    back = np.full((L + 1, n_cuts), -1, np.int64)
-    best[0] = -np.asarray(start_cost, np.float64)
-    by_end = {}
-    for p, (i, j) in enumerate(pieces):
-        by_end.setdefault(j, []).append((p, i))
+    # best[k][c]: best score of k pieces ending at cut c. Python floats and lists: the same IEEE doubles as
+    # numpy's, and 3x faster than numpy's scalars one at a time. Each row only reads the one before, so the
+    # pieces go in their own order (for a tie the first piece wins, as it would going by end cut)
+    sc = scores.tolist()
+    two = scores.ndim == 2
+    best = [[-math.inf] * n_cuts for _ in range(L + 1)]
+    back = [[-1] * n_cuts for _ in range(L + 1)]
+    best[0] = (-np.asarray(start_cost, np.float64)).tolist()
     for k in range(1, L + 1):
-        for j in range(n_cuts):
-            for p, i in by_end.get(j, ()):
-                s = scores[p, k - 1] if scores.ndim == 2 else scores[p]
-                v = best[k - 1, i] + s
-                if v > best[k, j]:
-                    best[k, j], back[k, j] = v, p
-    cand = [(best[k, c] - end_cost[c], k, c) for k in lengths for c in range(n_cuts)
-            if np.isfinite(best[k, c] - end_cost[c])]
+        prev, cur, bk = best[k - 1], best[k], back[k]
+        for p, (i, j) in enumerate(pieces):
+            v = prev[i] + (sc[p][k - 1] if two else sc[p])
+            if v > cur[j]:
+                cur[j], bk[j] = v, p
+    ends = np.asarray(end_cost, np.float64).tolist()
+    cand = [(best[k][c] - ends[c], k, c) for k in lengths for c in range(n_cuts)
+            if math.isfinite(best[k][c] - ends[c])]
     if not cand:
         return []
     _, k, c = max(cand)
     path = []
     while k > 0:
-        p = int(back[k, c])
+        p = back[k][c]
         path.append(p)
         c = pieces[p][0]
         k -= 1
