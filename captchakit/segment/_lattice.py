@@ -8,6 +8,7 @@ These are the array functions; :class:`~captchakit.classifiers.SegmentingRecogni
 supplies the scores.
 """
 
+import bisect
 import math
 
 import cv2
@@ -59,16 +60,17 @@ def candidate_cuts(binary, n_chars, boxes=(), max_cuts=24):
     n = max(int(n_chars), 1)
     fixed.update(int(round(a + i * (e - a) / n)) for i in range(1, n))
     inner = np.arange(a + 1, e - 1)
-    minima = [int(x) for x in inner
-              if smooth[x] <= smooth[x - 1] and smooth[x] <= smooth[x + 1] and smooth[x] < smooth[a:e].max()]
-    minima.sort(key=lambda x: smooth[x])
+    mid = smooth[inner]
+    minima = inner[(mid <= smooth[inner - 1]) & (mid <= smooth[inner + 1]) & (mid < smooth[a:e].max())].tolist()
+    values = smooth.tolist()
+    minima.sort(key=values.__getitem__)
     cuts = sorted(fixed)
     for x in minima:
         if len(cuts) >= max_cuts:
             break
-        if all(abs(x - c) >= 2 for c in cuts):
-            cuts.append(x)
-            cuts.sort()
+        k = bisect.bisect_left(cuts, x)  # at least 2 columns from every cut: from the nearest on each side
+        if (k == 0 or x - cuts[k - 1] >= 2) and (k == len(cuts) or cuts[k] - x >= 2):
+            cuts.insert(k, x)
     out = []
     for c in cuts:
         if not out or c - out[-1] >= 2 or c == e:
