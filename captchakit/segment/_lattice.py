@@ -120,8 +120,10 @@ class PieceCropper:
 
         Pieces that differ only by empty columns or by components they leave out
         have the same ink, so the same crop: a lattice of svg-captcha's 139 pieces
-        per image has about 30% distinct ones. Each distinct crop is made once (and
-        scored once, see ``SegmentingRecognizer``).
+        per image has about 30% distinct ones. Pieces made of the same parts
+        (:meth:`_plan`) are not cut out again; the others are told apart by their
+        ink. Each distinct crop is made once (and scored once, see
+        ``SegmentingRecognizer``).
 
         Returns
         -------
@@ -135,16 +137,21 @@ class PieceCropper:
         >>> uniq.shape, index.tolist()
         ((2, 16, 16), [0, 0, 1])
         """
-        seen, uniq, index = {}, [], []
-        for window, _ in self._windows01(spans):
-            x, y, w, h = cv2.boundingRect(window) if window.size else (0, 0, 0, 0)
-            ink = window[y:y + h, x:x + w]
-            key = (h, w, ink.tobytes())
-            k = seen.get(key)
-            if k is None:
-                k = seen[key] = len(uniq)
-                uniq.append(square_ink(ink, size))
-            index.append(k)
+        plan = self._plan(spans)
+        by_parts, by_ink, uniq, index = {}, {}, [], []
+        for k, parts in enumerate(plan["parts"]):
+            u = by_parts.get(parts)
+            if u is None:
+                window = self._window01(plan, k)[0]
+                x, y, w, h = cv2.boundingRect(window) if window.size else (0, 0, 0, 0)
+                ink = window[y:y + h, x:x + w]
+                key = (h, w, ink.tobytes())
+                u = by_ink.get(key)
+                if u is None:
+                    u = by_ink[key] = len(uniq)
+                    uniq.append(square_ink(ink, size))
+                by_parts[parts] = u
+            index.append(u)
         shape = (0, size, size)
         return (np.array(uniq) if uniq else np.zeros(shape, np.float32)), np.array(index, dtype=np.intp)
 
@@ -160,46 +167,67 @@ class PieceCropper:
     def _windows01(self, spans):
         """The windows of :meth:`windows` as uint8 0/1 arrays (a generator).
 
-        What the pieces share is measured for all of them at once: a lattice crops
-        about 160 pieces per image, and one piece at a time spent most of its 60 µs
-        in a dozen small numpy calls. Each piece then takes one table lookup over its
-        columns (OpenCV's ``LUT`` where the labels fit in a byte): a component's entry
-        is 3 where it comes whole, 2 where it is cut at the range's edges, else 0;
-        inside the range any non-zero entry is ink (``>> 1``), outside it only the
-        whole components' (``& 1``).
+        What the pieces share is measured for all of them at once (:meth:`_plan`): a
+        lattice crops about 160 pieces per image, and one piece at a time spent most of
+        its 60 µs in a dozen small numpy calls. Each piece then takes one table lookup
+        over its columns (:meth:`_window01`).
         """
-        w, height = self.binary.shape[1], self.binary.shape[0]
+        plan = self._plan(spans)
+        for k in range(len(plan["x0"])):
+            yield self._window01(plan, k)
+
+    def _plan(self, spans):
+        """What the windows of *spans* need, measured for all of them at once.
+
+        A piece's ink is its whole components and the columns inside the range of those
+        cut at its edges, so ``parts`` (bytes: those whole, and each cut one's columns
+        inside) tells pieces with the same ink apart before any is cut out.
+        """
+        w = self.binary.shape[1]
         s = np.clip(np.asarray(spans, float).reshape(-1, 2).astype(int), 0, w)
         x0s, x1s = s[:, 0], s[:, 1]
-        share = np.maximum(np.minimum(self.x1, x1s[:, None]) - np.maximum(self.x0, x0s[:, None]), 0) / self.width
+        inside0 = np.maximum(self.x0, x0s[:, None])
+        inside1 = np.minimum(self.x1, x1s[:, None])
+        share = np.maximum(inside1 - inside0, 0) / self.width
         # a component with 70% of its width inside comes whole; one with at most 30% inside and no wider
         # than a character is left out; the others are cut at the range's edges
         whole = share >= 0.7
         kept = ~((share <= 0.3) & (self.width <= self.max_width))
         n_labels = whole.shape[1] + 1
         small = n_labels <= 256
-        # tables by component label (label 0, the paper, maps to 0) rather than np.isin, which sorts
+        # tables by component label (label 0, the paper, maps to 0) rather than np.isin, which sorts: 3 for a
+        # component that comes whole, 2 for one cut at the range's edges, else 0
         tables = np.zeros((len(s), 256 if small else n_labels), np.uint8)
         tables[:, 1:n_labels] = whole.astype(np.uint8) | (kept.astype(np.uint8) << 1)
-        labels = self._labels8 if small else self.labels
-        lo = np.min(np.where(whole, self.x0, w), axis=1, initial=w)
-        hi = np.max(np.where(whole, self.x1, 0), axis=1, initial=0)
-        any_whole = whole.any(axis=1)
-        for k in range(len(s)):
-            x0, x1 = int(x0s[k]), int(x1s[k])
-            a, b = x0, max(x1, x0)
-            if any_whole[k]:
-                a, b = min(a, int(lo[k])), max(b, int(hi[k]))
-            if b <= a:
-                yield np.zeros((height, 0), np.uint8), a
-                continue
-            m = cv2.LUT(labels[:, a:b], tables[k]) if small else tables[k][labels[:, a:b]]
-            m[:, x0 - a:x1 - a] >>= 1
-            if x0 > a:
-                m[:, :x0 - a] &= 1
-            if b > x1:
-                m[:, x1 - a:] &= 1
-            yield m, a
+        cut = kept & ~whole & (inside1 > inside0)
+        parts = np.concatenate((whole, np.where(cut, inside0, -1), np.where(cut, inside1, -1)), axis=1)
+        return {"x0": x0s.tolist(), "x1": x1s.tolist(), "tables": tables, "small": small,
+                "lo": np.min(np.where(whole, self.x0, w), axis=1, initial=w).tolist(),
+                "hi": np.max(np.where(whole, self.x1, 0), axis=1, initial=0).tolist(),
+                "any_whole": whole.any(axis=1).tolist(),
+                "parts": [row.tobytes() for row in parts.astype(np.int32)]}
+
+    def _window01(self, plan, k):
+        """Piece *k* of a :meth:`_plan`: its window (uint8 0/1) and first column.
+
+        Inside the range any non-zero table entry is ink (``>> 1``), outside it only the
+        whole components' (``& 1``); OpenCV's ``LUT`` looks them up where the labels fit
+        in a byte.
+        """
+        x0, x1 = plan["x0"][k], plan["x1"][k]
+        a, b = x0, max(x1, x0)
+        if plan["any_whole"][k]:
+            a, b = min(a, plan["lo"][k]), max(b, plan["hi"][k])
+        if b <= a:
+            return np.zeros((self.binary.shape[0], 0), np.uint8), a
+        table = plan["tables"][k]
+        m = cv2.LUT(self._labels8[:, a:b], table) if plan["small"] else table[self.labels[:, a:b]]
+        m[:, x0 - a:x1 - a] >>= 1
+        if x0 > a:
+            m[:, :x0 - a] &= 1
+        if b > x1:
+            m[:, x1 - a:] &= 1
+        return m, a
 
     @property
     def _labels8(self):
