@@ -1,3 +1,4 @@
+import functools
 import json
 
 import numpy as np
@@ -136,7 +137,7 @@ def test_version_difference_warns(tmp_path, trained_knn):
         SegmentingRecognizer.load(tmp_path / "m")
 
 
-@pytest.mark.parametrize("n_classes, gamma", [(3, "scale"), (10, 0.05), (2, "scale")])
+@pytest.mark.parametrize("n_classes, gamma", [(3, "scale"), (10, 0.05), (2, "scale"), (40, "scale")])
 def test_svc_decision_function_matches_libsvm(n_classes, gamma, monkeypatch):
     from captchakit.classifiers import _recognizer
     from captchakit.classifiers._recognizer import svc_decision_function
@@ -149,6 +150,9 @@ def test_svc_decision_function_matches_libsvm(n_classes, gamma, monkeypatch):
     clf = SVC(C=10.0, gamma=gamma).fit(X[:300], y[:300])
     got = svc_decision_function(clf, X[300:])
     want = clf.decision_function(X[300:])
+    # the one-vs-rest values in blocks of a few rows: the blocks join up right
+    monkeypatch.setattr(_recognizer, "_ovr_from_pairs", functools.partial(_recognizer._ovr_from_pairs, block=7))
+    np.testing.assert_array_equal(svc_decision_function(clf, X[300:]), got)
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-9)
     if got.ndim == 2:  # the reading (argmax) is the same as with libsvm's values

@@ -364,22 +364,37 @@ class RBFDecision:
         return _ovr_from_pairs(dec, pi, pj, self.n_classes)
 
 
-def _ovr_from_pairs(dec, pi, pj, n_classes):
+def _ovr_from_pairs(dec, pi, pj, n_classes, block=256):
     """scikit-learn's one-vs-rest values from one-vs-one *dec* (pair ``k`` = classes ``pi[k] < pj[k]``).
 
     Each class gets its votes (a pair's negative value votes for ``pj``)
     plus its summed confidences squashed into (-1/3, 1/3), as
     ``sklearn.utils.multiclass._ovr_decision_function`` computes them, but
-    with two matrix products instead of a Python loop over the pairs.
+    over a square of the pairs' values (``M[c, d]``: the value of the pair
+    for class ``c`` against ``d``, its negative for ``d`` against ``c``)
+    instead of a Python loop over the pairs. Two matrix products against
+    each class's pairs, as before, cost as many operations as there are
+    pairs times classes: 7,021 x 119 for chinese_4char, a millisecond an image.
+
+    Examples
+    --------
+    >>> pi, pj = np.triu_indices(3, 1)
+    >>> _ovr_from_pairs(np.array([[1.0, 1.0, -1.0]]), pi, pj, 3).round(3).tolist()
+    [[2.222, -0.222, 1.0]]
     """
-    first = np.zeros((len(pi), n_classes))
-    first[np.arange(len(pi)), pi] = 1.0
-    second = np.zeros_like(first)
-    second[np.arange(len(pj)), pj] = 1.0
-    to_second = (dec < 0).astype(np.float64)
-    votes = (1.0 - to_second) @ first + to_second @ second
-    conf = dec @ (first - second)
-    return votes + conf / (3 * (np.abs(conf) + 1))
+    out = np.empty((len(dec), n_classes))
+    upper = np.zeros((n_classes, n_classes), bool)
+    upper[pi, pj] = True
+    for a in range(0, len(dec), block):
+        d = dec[a:a + block]
+        M = np.zeros((len(d), n_classes, n_classes))
+        M[:, pi, pj] = d
+        M[:, pj, pi] = -d
+        conf = M.sum(axis=2)
+        # class c wins its pair with a higher class where the value is >= 0, with a lower one where it is < 0
+        votes = ((M >= 0) & upper).sum(axis=2) + ((M > 0) & upper.T).sum(axis=2)
+        out[a:a + block] = votes + conf / (3 * (np.abs(conf) + 1))
+    return out
 
 
 def _softmax(z):
