@@ -97,73 +97,63 @@ def test_the_built_in_set_draws_the_cnns_learning_curve_only_when_asked(monkeypa
                      (["knn", "svm"], [500, 2000], None)]
 
 
-def test_learning_curve_points_for_some_methods_only(monkeypatch):
+class _Fake:
+    """A recognizer that learns nothing and reads "0000": run_compare's bookkeeping without training."""
+
+    warnings_, verbose = [], 0
+
+    def __init__(self, method, params, log):
+        self.method, self.log = method, log
+        log.append(("made", method, params))
+
+    def fit(self, X, y, progress=None):
+        self.log.append(("fit", self.method, len(X)))
+        return self
+
+    def fold_labels(self, y):
+        return list(y)
+
+    def predict_details(self, X):
+        return [{"text": "0000", "confidence": 1.0, "extra": {}} for _ in X]
+
+    def score(self, X, y):
+        return 0.5
+
+
+def _fake_recognizers(monkeypatch, log):
     import captchakit.compare as compare
 
-    fitted = []
+    monkeypatch.setattr(compare, "make_recognizer",
+                        lambda method, cnn, seed, alphabet, classic: _Fake(method, dict(cnn or {}), log))
+    return compare
 
-    class Fake:
-        warnings_, verbose = [], 0
 
-        def __init__(self, method):
-            self.method = method
-
-        def fit(self, X, y, progress=None):
-            fitted.append((self.method, len(X)))
-            return self
-
-        def fold_labels(self, y):
-            return list(y)
-
-        def predict_details(self, X):
-            return [{"text": "0000", "confidence": 1.0, "extra": {}} for _ in X]
-
-        def score(self, X, y):
-            return 0.5
-
-    monkeypatch.setattr(compare, "make_recognizer", lambda method, cnn, seed, alphabet, classic: Fake(method))
+def test_learning_curve_points_for_some_methods_only(monkeypatch):
+    log = []
+    compare = _fake_recognizers(monkeypatch, log)
     result = compare.run_compare(([None] * 300, ["0000"] * 300), ([None] * 4, ["0000"] * 4), methods=("knn", "cnn"),
                                  train_sizes=(50, 100), echo=lambda *a: None, curve_methods=("knn",))
-    assert fitted == [("knn", 300), ("knn", 50), ("knn", 100), ("cnn", 300)]
+    assert [e[1:] for e in log if e[0] == "fit"] == [("knn", 300), ("knn", 50), ("knn", 100), ("cnn", 300)]
     assert [p[0] for p in result["curves"]["knn"]] == [50, 100, 300]
     assert [p[0] for p in result["curves"]["cnn"]] == [300]
 
 
 def test_a_small_learning_curve_point_trains_the_cnn_with_a_smaller_batch(monkeypatch):
     """The recipe's batch of 64 left a 500-image point 8 steps per epoch: it sat at chance until its time ran out."""
-    import captchakit.compare as compare
-
-    made = []
-
-    class Fake:
-        warnings_, verbose = [], 0
-
-        def __init__(self, params):
-            made.append(params)
-
-        def fit(self, X, y, progress=None):
-            return self
-
-        def fold_labels(self, y):
-            return list(y)
-
-        def predict_details(self, X):
-            return [{"text": "0000", "confidence": 1.0, "extra": {}} for _ in X]
-
-        def score(self, X, y):
-            return 0.5
-
-    monkeypatch.setattr(compare, "make_recognizer", lambda method, cnn, seed, alphabet, classic: Fake(dict(cnn)))
+    log = []
+    compare = _fake_recognizers(monkeypatch, log)
     images = [None] * 3000
     compare.run_compare((images, ["0000"] * 3000), ([None] * 4, ["0000"] * 4), methods=("cnn",),
                         train_sizes=(100, 500, 2000), cnn_params={"batch_size": 64, "time_limit": 240, "epochs": 15},
                         echo=lambda *a: None)
+    made = [e[2] for e in log if e[0] == "made"]
     assert [p["batch_size"] for p in made] == [64, 16, 16, 64]
     assert [p["time_limit"] for p in made] == [240, 60.0, 80.0, 320.0]
     # each point may see as many images as the full run (15 epochs of 3,000), within its time limit; with the
     # recipe's 15 epochs the 2,000-image point read no better than the 500-image one
     assert [p["epochs"] for p in made] == [15, 150, 90, 23]
-    made.clear()
+    log.clear()
     compare.run_compare((images, ["0000"] * 3000), ([None] * 4, ["0000"] * 4), methods=("cnn",),
                         train_sizes=(500,), cnn_params={"epochs": "auto"}, echo=lambda *a: None)
+    made = [e[2] for e in log if e[0] == "made"]
     assert [p["epochs"] for p in made] == ["auto", "auto"]  # measured from each subset's own size
