@@ -372,9 +372,9 @@ def _ovr_from_pairs(dec, pi, pj, n_classes, block=256):
     ``sklearn.utils.multiclass._ovr_decision_function`` computes them, but
     over a square of the pairs' values (``M[c, d]``: the value of the pair
     for class ``c`` against ``d``, its negative for ``d`` against ``c``)
-    instead of a Python loop over the pairs. Two matrix products against
-    each class's pairs, as before, cost as many operations as there are
-    pairs times classes: 7,021 x 119 for chinese_4char, a millisecond an image.
+    instead of a Python loop over the pairs. (Two matrix products over a
+    pairs-by-classes table, the former way, cost pairs times classes
+    operations: 7,021 x 119 for chinese_4char, about a millisecond an image.)
 
     Examples
     --------
