@@ -796,7 +796,7 @@ QUICK_SET = {"count": 240, "test": 60, "alphabet": "digits", "length": 4}
 @click.option("--length", default=None, help=f"Built-in set: label length, 4 or 4-6 (default {DEFAULT_SET['length']}).")
 @cnn_options(epochs="built-in set 15 (digits) or 30, twice that with --fresh, --quick 2, your DATA measured", image_size="built-in set 40x100 (48x128 for --fresh with more than 10 characters), your DATA measured",
              batch="built-in set 64, your DATA measured", patience="built-in set 8 (4 without a time limit), your DATA measured",
-             time_limit="built-in 4-digit set 180, learning-curve points a share of it; otherwise none")
+             time_limit="built-in 4-digit set 160, learning-curve points a share of it; otherwise none")
 @segment_options
 @preprocess_options
 @front_end_options
