@@ -901,8 +901,8 @@ def compare(data, methods, report_dir, train_sizes, test_split, seed, count, alp
             cnn_params.update(epochs=2)
     echo(f"data: {note}")
     curve_methods, curve_note = None, None
-    if data is None and not train_sizes and "cnn" in meths and len(meths) > 1 and any(s < len(Xtr) for s in sizes):
-        sizes = [s for s in sizes if s < len(Xtr)]
+    sizes = [s for s in sizes if s < len(Xtr)]
+    if data is None and not train_sizes and "cnn" in meths and len(meths) > 1 and sizes:
         # the demo's time budget: the CNN's two points would take about as long as its own training again
         curve_methods = [m for m in meths if m != "cnn"]
         curve_note = (f"Learning curves: {', '.join(curve_methods)} at {', '.join(map(str, sizes))} training images; "

@@ -96,7 +96,8 @@ class PieceCropper:
         self.x1 = self.x0 + stats[1:, cv2.CC_STAT_WIDTH]
         self.width = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], 1)
         self.max_width = max_width
-        self._l8 = None
+        # the labels as bytes where they fit, for OpenCV's table lookup (see _window01)
+        self.labels8 = self.labels.astype(np.uint8) if n <= 256 else None
 
     def mask(self, x0, x1):
         """The ink of the piece between columns *x0* and *x1*, full image size."""
@@ -194,14 +195,13 @@ class PieceCropper:
         whole = share >= 0.7
         kept = ~((share <= 0.3) & (self.width <= self.max_width))
         n_labels = whole.shape[1] + 1
-        small = n_labels <= 256
         # tables by component label (label 0, the paper, maps to 0) rather than np.isin, which sorts: 3 for a
         # component that comes whole, 2 for one cut at the range's edges, else 0
-        tables = np.zeros((len(s), 256 if small else n_labels), np.uint8)
+        tables = np.zeros((len(s), n_labels if self.labels8 is None else 256), np.uint8)
         tables[:, 1:n_labels] = whole.astype(np.uint8) | (kept.astype(np.uint8) << 1)
         cut = kept & ~whole & (inside1 > inside0)
         parts = np.concatenate((whole, np.where(cut, inside0, -1), np.where(cut, inside1, -1)), axis=1)
-        return {"x0": x0s.tolist(), "x1": x1s.tolist(), "tables": tables, "small": small,
+        return {"x0": x0s.tolist(), "x1": x1s.tolist(), "tables": tables,
                 "lo": np.min(np.where(whole, self.x0, w), axis=1, initial=w).tolist(),
                 "hi": np.max(np.where(whole, self.x1, 0), axis=1, initial=0).tolist(),
                 "any_whole": whole.any(axis=1).tolist(),
@@ -221,19 +221,13 @@ class PieceCropper:
         if b <= a:
             return np.zeros((self.binary.shape[0], 0), np.uint8), a
         table = plan["tables"][k]
-        m = cv2.LUT(self._labels8[:, a:b], table) if plan["small"] else table[self.labels[:, a:b]]
+        m = table[self.labels[:, a:b]] if self.labels8 is None else cv2.LUT(self.labels8[:, a:b], table)
         m[:, x0 - a:x1 - a] >>= 1
         if x0 > a:
             m[:, :x0 - a] &= 1
         if b > x1:
             m[:, x1 - a:] &= 1
         return m, a
-
-    @property
-    def _labels8(self):
-        if self._l8 is None:
-            self._l8 = self.labels.astype(np.uint8)
-        return self._l8
 
 
 def lattice_pieces(cuts, min_width, max_width):
