@@ -12,14 +12,17 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from captchakit import CaptchakitError
 from captchakit._errors import LabelError, ModelFileError
 from captchakit.classifiers import (
-    CombinedFeatures, HOGFeatures, PixelFeatures, ProfileFeatures, SegmentingRecognizer,
+    CombinedFeatures, HOGFeatures, PixelFeatures, ProfileFeatures, SegmentingRecognizer, trim_crops,
 )
+from captchakit.classifiers._recognizer import _features_name
 from captchakit.preprocess import Preprocessor
+from captchakit.segment import crop_to_square
 
 
 @parametrize_with_checks([HOGFeatures(pixels_per_cell=2, cells_per_block=1), PixelFeatures(size=0),
                           ProfileFeatures(zones=2), HOGFeatures(pixels_per_cell=(2, 3), cells_per_block=1),
-                          HOGFeatures(pixels_per_cell=2, cells_per_block=1, pixels=2)])
+                          HOGFeatures(pixels_per_cell=2, cells_per_block=1, pixels=2),
+                          HOGFeatures(pixels_per_cell=2, cells_per_block=1, trim=0.05)])
 def test_sklearn_checks(estimator, check):
     # Every check runs: flat rows of any length are zero-padded to a square crop.
     check(estimator)
@@ -260,14 +263,60 @@ def test_auto_features_add_the_pixels_where_they_read_held_out_characters_better
     assert feats.pixels_per_cell == (8, 6) and feats.pixels == 16
 
 
-def test_a_hog_saved_before_the_pixels_option_loads_without_them(tmp_path):
+def _specked(n, seed):
+    """Crops of a bar 2 or 4 px wide (the class), with a speck somewhere around it that sets the crop's box."""
+    rng = np.random.default_rng(seed)
+    X, y = np.zeros((n, 32, 32), np.float32), []
+    for i in range(n):
+        wide = bool(rng.integers(2))
+        m = np.zeros((60, 60), bool)
+        m[20:40, 28:28 + (4 if wide else 2)] = True
+        m[tuple(rng.integers(0, 60, 2))] = True
+        X[i] = crop_to_square(m, 32)
+        y.append("wide" if wide else "thin")
+    return X.reshape(n, -1), np.array(y)
+
+
+def test_auto_features_trim_the_crops_where_that_reads_held_out_characters_better():
+    from captchakit.classifiers._recognizer import CELLS_MARGIN, TRIMS, choose_hog_cells
+
+    groups = np.arange(400) // 4
+    # the speck shrinks the bar by a random factor, so its width no longer tells the class; trimmed, it does
+    X, y = _specked(400, 0)
+    feats, report = choose_hog_cells(X, y, groups, SVC(C=10), 0.95, 32, cells=((8, 6),), trims=TRIMS)
+    acc = report["held_out_char_accuracy"]
+    assert feats.trim in TRIMS and report["chosen"].endswith(f"trimmed {100 * feats.trim:g}%"), report
+    untrimmed = max(acc["8+6-px cells"], acc["8+6-px cells and pixels 16x16"])
+    assert acc[_features_name(feats)] > untrimmed + CELLS_MARGIN
+    assert len(acc) == 2 + len(TRIMS)
+    # the bar's place tells the class: trimmed crops lose it, and the crops stay whole
+    X, y = _bars(400, (8, 22), 0)
+    feats, report = choose_hog_cells(X, y, groups, SVC(C=10), 0.95, 32, cells=((8, 6),), trims=TRIMS)
+    assert feats.trim is None and "trimmed" not in report["chosen"], report
+    assert len(report["held_out_char_accuracy"]) == 2 + len(TRIMS)
+
+
+def test_trimmed_crops_fill_the_crop_and_feed_the_hog():
+    X = np.zeros((2, 32, 32), np.float32)
+    X[:, 10:22, 14:18] = 1.0
+    X[0, 0, 0] = 1.0  # a speck in a corner: the bar of crop 0 is trimmed to fill it, crop 1 has nothing to trim
+    t = trim_crops(X, 0.03)
+    rows = np.flatnonzero(t[0].sum(axis=1) > 0)
+    assert (rows[0], rows[-1]) == (2, 29) and t[0, 0, 0] == 0
+    np.testing.assert_array_equal(t[1], trim_crops(X[1:], 0.03)[0])
+    assert trim_crops(np.zeros((1, 32, 32)), 0.08).sum() == 0
+    np.testing.assert_array_equal(HOGFeatures(trim=0.03, pixels=16).fit_transform(X),
+                                  HOGFeatures(pixels=16).fit_transform(t))
+
+
+def test_a_hog_saved_before_the_pixels_and_trim_options_loads_without_them(tmp_path):
     import skops.io as sio
 
     old = HOGFeatures(pixels_per_cell=6).fit(np.zeros((2, 32, 32)))
-    del old.pixels  # as a bundle written before the option holds it
+    del old.pixels, old.trim  # as a bundle written before the options holds it
     sio.dump(old, tmp_path / "f.skops")
     loaded = sio.load(tmp_path / "f.skops", trusted=sio.get_untrusted_types(file=tmp_path / "f.skops"))
-    assert loaded.pixels is None and loaded.get_params()["pixels_per_cell"] == 6
+    assert loaded.pixels is None and loaded.trim is None and loaded.get_params()["pixels_per_cell"] == 6
     assert loaded.transform(np.ones((1, 32, 32))).shape == (1, 900 - 324)
 
 

@@ -6,6 +6,7 @@ from captchakit.classifiers._features import (
     PixelFeatures,
     ProfileFeatures,
     make_features,
+    trim_crops,
 )
 from captchakit.classifiers._recognizer import SegmentingRecognizer, make_classifier
 
@@ -17,4 +18,5 @@ __all__ = [
     "SegmentingRecognizer",
     "make_classifier",
     "make_features",
+    "trim_crops",
 ]
