@@ -489,16 +489,21 @@ def test_segmentation_by_recognition_roundtrip(tmp_path, small_set):
     assert rec.segmentation_ == "recognition" and hasattr(rec, "scorer_")
     # coarse and fine HOG cells together, reduced to the PCA components that keep 95% of their variance (the
     # SVM over all 900 values was half of chinese_4char's reading time), said and stored
-    # (and the crops' 16x16 pixels beside them where they read held-out aligned characters better)
+    # (and the crops' 16x16 pixels beside them where they read held-out aligned characters better, then the
+    # crops trimmed to their central ink likewise)
     feats = rec.pipeline_.named_steps["features"]
     dims = 900 + (256 if feats.pixels else 0)
-    name = "hog, 8+6-px cells" + (" and pixels 16x16" if feats.pixels else "")
+    base = "8+6-px cells" + (" and pixels 16x16" if feats.pixels else "")
+    name = "hog, " + base + (f" on crops trimmed {100 * feats.trim:g}%" if feats.trim else "")
     pca = rec.pipeline_.named_steps["pca"]
     assert pca.n_components == 0.95 and pca.n_features_in_ == dims and 10 < pca.n_components_ < dims
     assert 0.95 <= pca.explained_variance_ratio_.sum() < 0.96
     acc = rec.features_["held_out_char_accuracy"]
-    assert set(acc) == {"8+6-px cells", "8+6-px cells and pixels 16x16"} and rec.features_["seed"] == 0
+    assert set(acc) == {"8+6-px cells", "8+6-px cells and pixels 16x16",
+                        f"{base} on crops trimmed 3%", f"{base} on crops trimmed 8%"} and rec.features_["seed"] == 0
     assert (feats.pixels == 16) == (acc["8+6-px cells and pixels 16x16"] > acc["8+6-px cells"] + 0.003)
+    trims = [acc[f"{base} on crops trimmed {t}%"] for t in (3, 8)]
+    assert (feats.trim is not None) == (max(trims) > acc[base] + 0.003)
     assert rec.features_["chosen"] == name and rec.features_["why"] == "segmentation by recognition"
     assert rec.features_["pca"] == {"variance": 0.95, "components": pca.n_components_, "of": dims}
     assert feats.pixels_per_cell == (8, 6)
