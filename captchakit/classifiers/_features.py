@@ -8,6 +8,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from captchakit._errors import CaptchakitError
+from captchakit.segment._segment import square_ink
 
 
 def _as_crops(X):
@@ -161,10 +162,8 @@ def trim_crops(X, share):
     >>> float(trim_crops(np.zeros((1, 8, 8)), 0.03).sum())
     0.0
     """
-    from captchakit.segment._segment import square_ink
-
     X = np.asarray(X, np.float32)
-    n, h, w = X.shape
+    h = X.shape[1]
     out = X.copy()
     total = X.sum(axis=(1, 2))
     rows = np.cumsum(X.sum(axis=2), axis=1)
@@ -172,7 +171,7 @@ def trim_crops(X, share):
     for i in np.flatnonzero(total > 0):
         r0, r1 = int(np.sum(rows[i] < share * total[i])), int(np.sum(rows[i] < (1 - share) * total[i])) + 1
         c0, c1 = int(np.sum(cols[i] < share * total[i])), int(np.sum(cols[i] < (1 - share) * total[i])) + 1
-        out[i] = square_ink(X[i, r0:min(r1, h), c0:min(c1, w)], h)
+        out[i] = square_ink(X[i, r0:r1, c0:c1], h)
     return out
 
 

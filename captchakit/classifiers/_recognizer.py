@@ -453,7 +453,7 @@ def _features_name(feats):
     """``HOGFeatures(pixels_per_cell=6, pixels=16, trim=0.03)``
     -> ``"6-px cells and pixels 16x16 on crops trimmed 3%"``."""
     return (_cells_name(feats.pixels_per_cell) + (f" and pixels {feats.pixels}x{feats.pixels}" if feats.pixels else "")
-            + (f" on crops trimmed {100 * feats.trim:g}%" if getattr(feats, "trim", None) else ""))
+            + (f" on crops trimmed {100 * feats.trim:g}%" if feats.trim else ""))
 
 
 def _hog_dims(cells, crop_size, orientations=9, cells_per_block=2):
