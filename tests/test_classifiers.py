@@ -1,4 +1,3 @@
-import functools
 import json
 
 import numpy as np
@@ -153,8 +152,8 @@ def test_svc_decision_function_matches_libsvm(n_classes, gamma, monkeypatch):
     clf = SVC(C=10.0, gamma=gamma).fit(X[:300], y[:300])
     got = svc_decision_function(clf, X[300:])
     want = clf.decision_function(X[300:])
-    # the one-vs-rest values in blocks of a few rows: the blocks join up right
-    monkeypatch.setattr(_recognizer, "_ovr_from_pairs", functools.partial(_recognizer._ovr_from_pairs, block=7))
+    # the pairs' and one-vs-rest values in blocks of a few rows: the blocks join up right
+    monkeypatch.setattr(_recognizer, "PAIRS_BLOCK", 20)
     np.testing.assert_array_equal(svc_decision_function(clf, X[300:]), got)
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-9)
