@@ -124,3 +124,20 @@ def test_segmenter_validation():
         Segmenter(method="magic").segment(np.zeros((5, 5), bool))
     with pytest.raises(CaptchakitError, match="unknown segmentation setting"):
         Segmenter.from_dict({"nope": 1})
+
+
+def test_without_crops_the_same_pieces_are_measured():
+    # segmentation by recognition reads only the pieces' columns: crops=False measures the same ones
+    rng = np.random.default_rng(4)
+    for k in range(40):
+        b = rng.random((30, 90)) < 0.08
+        for x0 in rng.integers(0, 80, 4):
+            b[rng.integers(2, 10):rng.integers(20, 29), x0:x0 + rng.integers(3, 10)] = True
+        for method in ("components", "projection"):
+            for n in (None, 3, 5):
+                seg = Segmenter(method=method).segment(b, n)
+                cols = Segmenter(method=method).segment(b, n, crops=False)
+                assert len(cols) == len(seg) and cols.n_natural == seg.n_natural
+                assert np.array_equal(cols.boxes[:, [0, 2]], seg.boxes[:, [0, 2]])
+                assert (cols.boxes[:, 1] == 0).all() and (cols.boxes[:, 3] == 30).all()
+                assert cols.crops.shape == (len(seg), 0, 0)

@@ -1286,7 +1286,8 @@ class SegmentingRecognizer(Recognizer):
         crops, counts, natural = [], [], []
         for im in X:
             b = self._clean(im)
-            seg = self.segmenter_.segment(b, lo if lo == hi else None)
+            # only the pieces' columns: the lattice cuts its own crops
+            seg = self.segmenter_.segment(b, lo if lo == hi else None, crops=False)
             natural.append(seg.n_natural)
             if not b.any():
                 counts.append(0)

@@ -229,7 +229,7 @@ class Segmenter(SettingsMixin, BaseEstimator):
         return 15 if self.min_area == "auto" else self.min_area
 
     # ------------------------------------------------------------------
-    def segment(self, binary, n_chars=None, restore_short=True):
+    def segment(self, binary, n_chars=None, restore_short=True, crops=True):
         """Segment one binary image.
 
         Parameters
@@ -242,10 +242,21 @@ class Segmenter(SettingsMixin, BaseEstimator):
         restore_short : bool
             Whether short pieces dropped by ``min_height`` may come back to
             reach ``n_chars`` (see ``min_height``) before a piece is split.
+        crops : bool
+            Whether to cut the pieces out. False: only their columns are
+            measured (segmentation by recognition cuts its own pieces), the
+            boxes span every row and ``crops`` is empty, ``(n, 0, 0)``.
 
         Returns
         -------
         Segmentation
+
+        Examples
+        --------
+        >>> b = np.zeros((20, 40), bool); b[4:16, 3:9] = True; b[4:16, 20:27] = True
+        >>> seg = Segmenter(min_area=5).segment(b, crops=False)
+        >>> len(seg), seg.boxes[:, [0, 2]].tolist(), seg.crops.shape
+        (2, [[3, 9], [20, 27]], (2, 0, 0))
         """
         self.validate()
         binary = np.asarray(binary)
@@ -270,6 +281,9 @@ class Segmenter(SettingsMixin, BaseEstimator):
         pieces = [p for p, k in zip(pieces, keep) if k]
         if n_chars is not None and pieces:
             pieces = self._force(pieces, n_chars, binary, labels)
+        if not crops:
+            boxes = np.array([(p["x0"], 0, p["x1"], binary.shape[0]) for p in pieces], np.int32).reshape(-1, 4)
+            return Segmentation(boxes=boxes, crops=np.zeros((len(pieces), 0, 0), np.float32), n_natural=n_natural)
         return self._crops(pieces, binary, labels, n_natural)
 
     # Each piece: dict(x0, x1 (exclusive), ids (component ids or None), area)
