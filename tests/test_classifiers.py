@@ -164,6 +164,22 @@ def test_svc_decision_function_matches_libsvm(n_classes, gamma, monkeypatch):
     np.testing.assert_array_equal(svc_decision_function(linear, X[300:]), linear.decision_function(X[300:]))
 
 
+@pytest.mark.parametrize("n_classes", [3, 4, 7, 30])
+def test_one_vs_rest_values_from_pairs_are_scikit_learns(n_classes):
+    # votes and squashed confidences summed over each class's runs of pairs, ties (values of exactly 0) included
+    from sklearn.utils.multiclass import _ovr_decision_function
+
+    from captchakit.classifiers._recognizer import _ovr_from_pairs
+
+    rng = np.random.default_rng(n_classes)
+    pi, pj = np.triu_indices(n_classes, 1)
+    dec = rng.normal(size=(60, len(pi)))
+    dec[rng.random(dec.shape) < 0.1] = 0.0
+    np.testing.assert_allclose(_ovr_from_pairs(dec, pi, pj, n_classes),
+                               _ovr_decision_function(dec < 0, -dec, n_classes), rtol=0, atol=1e-12)
+    assert _ovr_from_pairs(dec[:0], pi, pj, n_classes).shape == (0, n_classes)
+
+
 def test_rbf_decision_in_single_precision_reads_as_libsvm():
     from captchakit.classifiers._recognizer import RBFDecision
 
