@@ -483,6 +483,93 @@ def test_the_pieces_windows_in_one_go_are_those_of_one_piece_at_a_time():
     assert many == {False, True} and shared > 0
 
 
+def test_the_cropper_cuts_each_pieces_ink_to_its_central_part_when_told():
+    """``trim``: each distinct piece's ink, cut to its bounding box, is cut to its central part
+    (``central_ink``) before it is squared; 0 leaves the crops as they were."""
+    from captchakit.segment._segment import central_ink, crop_to_square, square_ink
+
+    rng = np.random.default_rng(11)
+    changed = 0
+    for _ in range(40):
+        b = np.zeros((int(rng.integers(10, 50)), int(rng.integers(20, 120))), bool)
+        for _ in range(int(rng.integers(1, 8))):
+            y0, x0 = rng.integers(0, b.shape[0]), rng.integers(0, b.shape[1])
+            b[y0:y0 + rng.integers(1, 20), x0:x0 + rng.integers(1, 25)] = True
+        b[rng.integers(0, b.shape[0]), rng.integers(0, b.shape[1])] = True  # a speck
+        cropper = PieceCropper(b, int(rng.integers(5, 40)))
+        spans = [tuple(sorted(rng.integers(0, b.shape[1] + 1, 2))) for _ in range(20)]
+        plain = cropper.crops(spans, 16)
+        assert all(np.array_equal(c, d) for c, d in zip(plain, cropper.crops(spans, 16, 0.0)))
+        for trim in (0.03, 0.08):
+            uniq, index = cropper.unique_crops(spans, 16, trim)
+            for sp, k, c in zip(spans, index, plain):
+                win = _window_one_at_a_time(cropper, *sp)[0]
+                if not win.any():
+                    assert not uniq[k].any()
+                    continue
+                rows, cols = np.flatnonzero(win.any(axis=1)), np.flatnonzero(win.any(axis=0))
+                ink = win[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].astype(np.uint8)
+                assert np.array_equal(uniq[k], square_ink(central_ink(ink, trim), 16))
+                assert np.array_equal(c, crop_to_square(win, 16))
+                changed += not np.array_equal(uniq[k], c)
+    assert changed > 100  # the specks and the stray blocks are cut off
+
+
+def test_the_piece_scorers_crops_are_cut_by_the_share_that_reads_held_out_images_best(tmp_path, small_set,
+                                                                                      monkeypatch):
+    """From ``SCORER_TRIM_MIN_IMAGES`` aligned images on, a scorer per share of ``SCORER_TRIMS`` is fitted on
+    most of them and reads the rest by itself; a share other than 0 must read more. The share is stored in
+    the bundle and read back (0 for a bundle from before it), and the scorer learns the pieces it aligned,
+    cut out again by the same share."""
+    from captchakit import CaptchakitError
+    from captchakit.classifiers import _recognizer as R
+
+    X, y = small_set
+    monkeypatch.setattr(R, "SCORER_TRIM_MIN_IMAGES", 20)
+    seen = {}
+    choose, fit = R.SegmentingRecognizer._choose_scorer_trim, R.PieceScorer.fit
+
+    def spy_choose(self, binaries, labels, records, seed=0):
+        seen.update(binaries=binaries, labels=labels, records=records)
+        return choose(self, binaries, labels, records, seed)
+
+    def spy_fit(self, Xs, ys):
+        seen["last_fit"] = (np.array(Xs), list(ys))
+        return fit(self, Xs, ys)
+
+    monkeypatch.setattr(R.SegmentingRecognizer, "_choose_scorer_trim", spy_choose)
+    monkeypatch.setattr(R.PieceScorer, "fit", spy_fit)
+    rec = make_recognizer("svm", segmentation="recognition").fit(X[:100], y[:100])
+    c = rec.scorer_choice_
+    acc = [c["string_accuracy"][f"{t:g}"] for t in R.SCORER_TRIMS]
+    assert len(acc) == len(R.SCORER_TRIMS) > 1 and c["n_read"] == 20 and c["n_train_images"] <= 80
+    assert c["seed"] == 0 and c["margin"] == R.SCORER_TRIM_MARGIN
+    best = max(range(len(acc)), key=lambda k: (acc[k], -k))
+    kept = acc[best] > acc[0] and acc[best] >= acc[0] + R.SCORER_TRIM_MARGIN
+    assert rec.scorer_trim_ == c["chosen"] == (R.SCORER_TRIMS[best] if kept else 0.0)
+    # the final scorer learnt the aligned pieces cut out again by the chosen share
+    Xs, ys = rec._scorer_set(seen["binaries"], seen["labels"], seen["records"], rec.scorer_trim_)
+    assert np.array_equal(seen["last_fit"][0], Xs) and seen["last_fit"][1] == ys
+    assert "piece scorer's crops cut to their central ink: the share read by the scorer alone from 20 " in (
+        rec.training_note())
+    # a share of 8%, forced: stored and read back, the same readings
+    monkeypatch.setattr(R.SegmentingRecognizer, "_choose_scorer_trim", lambda self, *a, **k: 0.08)
+    rec = make_recognizer("svm", segmentation="recognition").fit(X[:100], y[:100])
+    assert rec.scorer_trim_ == 0.08
+    texts = rec.predict(X[100:])
+    rec.save(tmp_path / "m")
+    back = load_model(tmp_path / "m")
+    assert back.scorer_trim_ == 0.08 and back.predict(X[100:]) == texts
+    meta = back.describe()
+    assert meta["scorer_trim"] == 0.08
+    for bad in (-0.1, 0.6, "8%"):
+        with pytest.raises(CaptchakitError, match="field 'scorer_trim' must be a share from 0 to 0.5"):
+            back._restore({**meta, "scorer_trim": bad})
+    del meta["scorer_trim"]
+    back._restore(meta)  # a bundle from before the share: its scorer read uncut crops
+    assert back.scorer_trim_ == 0.0
+
+
 def test_segmentation_by_recognition_roundtrip(tmp_path, small_set):
     X, y = small_set
     rec = make_recognizer("svm", segmentation="recognition").fit(X[:100], y[:100])

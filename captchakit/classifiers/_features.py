@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from captchakit._errors import CaptchakitError
-from captchakit.segment._segment import square_ink
+from captchakit.segment._segment import central_ink, square_ink
 
 
 def _as_crops(X):
@@ -165,13 +165,8 @@ def trim_crops(X, share):
     X = np.asarray(X, np.float32)
     h = X.shape[1]
     out = X.copy()
-    total = X.sum(axis=(1, 2))
-    rows = np.cumsum(X.sum(axis=2), axis=1)
-    cols = np.cumsum(X.sum(axis=1), axis=1)
-    for i in np.flatnonzero(total > 0):
-        r0, r1 = int(np.sum(rows[i] < share * total[i])), int(np.sum(rows[i] < (1 - share) * total[i])) + 1
-        c0, c1 = int(np.sum(cols[i] < share * total[i])), int(np.sum(cols[i] < (1 - share) * total[i])) + 1
-        out[i] = square_ink(X[i, r0:r1, c0:c1], h)
+    for i in np.flatnonzero(X.any(axis=(1, 2))):
+        out[i] = square_ink(central_ink(X[i], share), h)
     return out
 
 

@@ -90,6 +90,21 @@ TRUSTED_TYPES = tuple(_bundle.type_name(c) for c in (
     "sklearn.preprocessing._label.LabelBinarizer")
 
 
+#: The scorer's crops may be cut to their central ink first (:func:`~captchakit.segment._segment.central_ink`):
+#: each share is weighed by a scorer fitted on the aligned pieces of the other training images, reading a seeded
+#: ``SCORER_TRIM_SHARE`` of them (at most ``SCORER_TRIM_READ``) by itself
+#: (:meth:`SegmentingRecognizer._choose_scorer_trim`), from ``SCORER_TRIM_MIN_IMAGES`` aligned images on. The
+#: scorer alone reads characters worse than the per-character SVM that reads the final path, so its held-out
+#: gain overstates the SVM's, hence the 8-point margin (SVM, no flags, 2026-12-05, the 2-core AMD EPYC with
+#: AVX-512; held-out gain of the 8% scorer -> test images): flask-simple-captcha +21 points -> 82.75 to 84.0%,
+#: chinese_4char +13.5 -> 78.48 to 79.71%; svg-captcha +4.6 would have read 88.5 to 85.75%, trek-captcha's 3%
+#: (+1.5) 75.5 to 74.0%; captcha_images_v2, django-simple-captcha, wheezy.captcha and math_captcha read 8% no
+#: better. 3% passed no set's margin, so it is not weighed.
+SCORER_TRIMS = (0.0, 0.08)
+SCORER_TRIM_SHARE, SCORER_TRIM_READ, SCORER_TRIM_MIN_IMAGES, SCORER_TRIM_MARGIN = 0.2, 400, 200, 0.08
+#: The scorers that weigh the shares average this many seeds (the final one :data:`SCORER_SEEDS`).
+SCORER_TRIM_SEEDS = 2
+
 #: How many piece scorers, seeds 0 to SCORER_SEEDS - 1, the lattice averages.
 SCORER_SEEDS = 5
 #: The scorer's MLPs are fitted in worker processes (``n_jobs``) from this many crops on (captcha_images_v2's
@@ -670,6 +685,12 @@ class SegmentingRecognizer(Recognizer):
     alphabet_, length_, image_shape_ : learned at fit.
     fit_summary_ : dict
         Images used, images left out by segmentation, natural rate.
+    scorer_, scorer_trim_, scorer_choice_ : segmentation by recognition
+        The lattice's piece scorer (:class:`PieceScorer`); the share of each
+        piece's ink cut off its sides before the scorer reads it (0 or 8%:
+        the one whose scorer read the most held-out training images by
+        itself; a line running off a character no longer shrinks it), and
+        that choice's evidence (None where too few images aligned to weigh it).
     warnings_ : list of str
 
     Images of another size than the training images are resized to the
@@ -1037,8 +1058,9 @@ class SegmentingRecognizer(Recognizer):
         scorer = self._new_scorer().fit(np.asarray(first).reshape(len(first), -1), first_y)
         rng = np.random.default_rng(seed)
         order = sorted(rng.permutation(len(binaries))[:max_align])
-        for _ in range(2):  # align with the first scorer, then once more with the better one
-            pos, pos16, pos_y, used, spans_all = self._align(binaries, y, segs, order, scorer, rng, size)
+        self.scorer_trim_, self.scorer_choice_ = 0.0, None  # the alignment's crops are not cut
+        for round_ in range(2):  # align with the first scorer, then once more with the better one
+            pos, pos16, pos_y, used, spans_all, records = self._align(binaries, y, segs, order, scorer, rng, size)
             if not used:
                 raise CaptchakitError("empty training set: no training image could be aligned to its label")
             w = np.array([x1 - x0 for x0, x1 in spans_all], float)
@@ -1047,7 +1069,12 @@ class SegmentingRecognizer(Recognizer):
             self.width_median_ = float(np.median(w))
             pos16, neg = pos16
             Xs = np.asarray(pos16 + neg).reshape(len(pos16) + len(neg), -1)
-            scorer = self._new_scorer().fit(Xs, pos_y + [REJECT] * len(neg))
+            labels = pos_y + [REJECT] * len(neg)
+            if round_ == 1 and len(SCORER_TRIMS) > 1 and len(used) >= SCORER_TRIM_MIN_IMAGES:
+                self.scorer_trim_ = self._choose_scorer_trim(binaries, y, records, seed)
+                if self.scorer_trim_:
+                    Xs, labels = self._scorer_set(binaries, y, records, self.scorer_trim_)
+            scorer = self._new_scorer().fit(Xs, labels)
         self.scorer_ = scorer
         jit, jit_y = self._jit
         del self._jit
@@ -1056,7 +1083,7 @@ class SegmentingRecognizer(Recognizer):
 
     def _align(self, binaries, y, segs, order, scorer, rng, size):
         """Align training images to their labels with *scorer*: positives, rejects, images used."""
-        pos, pos16, pos_y, neg, used, spans_all = [], [], [], [], [], []
+        pos, pos16, pos_y, neg, used, spans_all, records = [], [], [], [], [], [], []
         jit, jit_y = [], []
         col = {c: k for k, c in enumerate(scorer.classes_)}
         for i in order:
@@ -1084,19 +1111,79 @@ class SegmentingRecognizer(Recognizer):
             jit.extend(cropper.crops([sp for sp, _ in off], size))
             jit_y.extend(ch for _, ch in off)
             piece_spans = [(cuts[i], cuts[j]) for i, j in pieces]
-            neg.extend(uniq[index[p]] for p in reject_pieces(piece_spans, path, rng))
+            rejects = reject_pieces(piece_spans, path, rng)
+            neg.extend(uniq[index[p]] for p in rejects)
             spans_all.extend(spans)
+            # what the scorer learnt from this image, to cut out again (:meth:`_scorer_set`)
+            records.append((i, cropper.max_width, spans, [piece_spans[p] for p in rejects]))
         # the scorer sees every piece the same way (a direct 16x16 crop), positives and rejects alike
         self._jit = (jit, jit_y)
-        return pos, (pos16, neg), pos_y, used, spans_all
+        return pos, (pos16, neg), pos_y, used, spans_all, records
 
-    def _new_scorer(self):
-        return PieceScorer(n_jobs=self.n_jobs)
+    def _scorer_set(self, binaries, y, records, trim):
+        """The scorer's training crops and labels from aligned images' *records* (:meth:`_align`), cut by *trim*:
+        the positives of every image, then the rejects, as ``_fit_lattice`` orders them."""
+        pos, neg = [], []
+        for i, max_width, spans, rejects in records:
+            crops = PieceCropper(binaries[i], max_width).crops(spans + rejects, SCORER_SIZE, trim)
+            pos.extend(crops[:len(spans)])
+            neg.extend(crops[len(spans):])
+        labels = [ch for i, _, _, _ in records for ch in y[i]] + [REJECT] * len(neg)
+        return np.asarray(pos + neg).reshape(len(labels), -1), labels
 
-    def _lattice(self, binary, n, boxes, cropper=None):
+    def _choose_scorer_trim(self, binaries, y, records, seed=0):
+        """Which share of :data:`SCORER_TRIMS` the scorer's crops are cut by: the one whose scorer reads the most
+        held-out training images.
+
+        A seeded ``SCORER_TRIM_SHARE`` of the training images (at most ``SCORER_TRIM_READ``) is held out; for
+        each share, a scorer is fitted on the other images' aligned pieces and reads the held-out ones through
+        the lattice by itself (its own most probable character for each piece of the path). A share other than
+        0 is kept only where it reads ``SCORER_TRIM_MARGIN`` more whole strings. The table goes to
+        ``scorer_choice_`` (stored in the bundle, said by :meth:`training_note`).
+        """
+        t0 = time.perf_counter()
+        rng = np.random.default_rng(seed)
+        n_test = min(SCORER_TRIM_READ, max(1, int(round(SCORER_TRIM_SHARE * len(binaries)))))
+        test = np.sort(rng.permutation(len(binaries))[:n_test])
+        held = set(test.tolist())
+        train = [r for r in records if r[0] not in held]
+        lo, hi = self.length_
+        lengths = list(range(lo, hi + 1))
+        segs = [self.segmenter_.segment(binaries[i], lo if lo == hi else None, crops=False) for i in test]
+        scores = []
+        for trim in SCORER_TRIMS:
+            scorer = self._new_scorer(SCORER_TRIM_SEEDS).fit(*self._scorer_set(binaries, y, train, trim))
+            chars = np.array([c != REJECT for c in scorer.classes_])
+            right = 0
+            for i, seg in zip(test, segs):
+                b = binaries[i]
+                if not b.any():
+                    continue
+                cropper, spans = self._read_pieces(b, seg, lengths, scorer, trim)
+                if len(spans) != len(y[i]):
+                    continue
+                proba = scorer.predict_proba(np.asarray(cropper.crops(spans, SCORER_SIZE, trim)).reshape(len(spans), -1))
+                right += "".join(scorer.classes_[chars][proba[:, chars].argmax(axis=1)]) == y[i]
+            scores.append(right / len(test))
+        best = 0
+        for k in range(1, len(SCORER_TRIMS)):
+            if scores[k] > scores[best] + 1e-9 and scores[k] >= scores[0] + SCORER_TRIM_MARGIN - 1e-9:
+                best = k
+        self.scorer_choice_ = {
+            "n_train_images": len(train), "n_read": int(n_test), "seed": seed,
+            "string_accuracy": {f"{t:g}": round(v, 4) for t, v in zip(SCORER_TRIMS, scores)},
+            "margin": SCORER_TRIM_MARGIN, "chosen": SCORER_TRIMS[best],
+            "seconds": round(time.perf_counter() - t0, 1)}
+        return SCORER_TRIMS[best]
+
+    def _new_scorer(self, n_seeds=None):
+        return PieceScorer(SCORER_SEEDS if n_seeds is None else n_seeds, n_jobs=self.n_jobs)
+
+    def _lattice(self, binary, n, boxes, cropper=None, trim=None):
         """Cuts, pieces, the scorer's distinct crops of one image and each piece's index among them.
 
-        ``None`` when there is nothing to cut."""
+        *trim*: the scorer's share (default ``scorer_trim_``). ``None`` when there is nothing to cut."""
+        trim = getattr(self, "scorer_trim_", 0.0) if trim is None else trim
         cuts = candidate_cuts(binary, n, [(int(b[0]), int(b[2])) for b in boxes])
         if len(cuts) < 2:
             return None
@@ -1104,26 +1191,29 @@ class SegmentingRecognizer(Recognizer):
         if not pieces:
             return None
         cropper = cropper or PieceCropper(binary, self.widths_[1])
-        uniq, index = cropper.unique_crops([(cuts[i], cuts[j]) for i, j in pieces], SCORER_SIZE)
+        uniq, index = cropper.unique_crops([(cuts[i], cuts[j]) for i, j in pieces], SCORER_SIZE, trim)
         return cropper, cuts, pieces, uniq, index
 
-    def _read_pieces(self, binary, seg, lengths):
-        """The column ranges of the characters of one image, by recognition."""
+    def _read_pieces(self, binary, seg, lengths, scorer=None, trim=None):
+        """The column ranges of the characters of one image, by recognition (with *scorer* and its *trim*:
+        default the fitted ones)."""
+        scorer = self.scorer_ if scorer is None else scorer
+        trim = getattr(self, "scorer_trim_", 0.0) if trim is None else trim
         cropper = PieceCropper(binary, self.widths_[1])
         if seg.n_natural in lengths and len(seg) == seg.n_natural and len(seg):
             spans = [(int(b[0]), int(b[2])) for b in seg.boxes]
-            crops = np.array(cropper.crops(spans, SCORER_SIZE))
-            proba = self.scorer_.predict_proba(crops.reshape(len(crops), -1))
-            rej = list(self.scorer_.classes_).index(REJECT) if REJECT in self.scorer_.classes_ else None
+            crops = np.array(cropper.crops(spans, SCORER_SIZE, trim))
+            proba = scorer.predict_proba(crops.reshape(len(crops), -1))
+            rej = list(scorer.classes_).index(REJECT) if REJECT in scorer.classes_ else None
             p_rej = proba[:, rej] if rej is not None else np.zeros(len(crops))
             if p_rej.max() < 0.5 and proba.max(axis=1).min() >= 0.6:
                 return cropper, spans
-        lat = self._lattice(binary, int(np.mean(lengths)), seg.boxes, cropper)
+        lat = self._lattice(binary, int(np.mean(lengths)), seg.boxes, cropper, trim)
         if lat is None:
             return cropper, [(int(b[0]), int(b[2])) for b in seg.boxes]
         cropper, cuts, pieces, uniq, index = lat
-        proba = self.scorer_.predict_proba(uniq.reshape(len(uniq), -1))[index]
-        chars = np.array([c != REJECT for c in self.scorer_.classes_])
+        proba = scorer.predict_proba(uniq.reshape(len(uniq), -1))[index]
+        chars = np.array([c != REJECT for c in scorer.classes_])
         score = np.log(np.maximum(proba[:, chars].max(axis=1), 1e-6))
         widths = np.array([cuts[j] - cuts[i] for i, j in pieces], float)
         median = getattr(self, "width_median_", None)  # bundles from before it was stored: this image's pieces
@@ -1211,7 +1301,16 @@ class SegmentingRecognizer(Recognizer):
                 + (f", and {s['n_copies']} copies of them cut 1-2 px off" if s.get("n_copies") else "")
                 + f"); {s['n_left_out']} left out because "
                 f"they did not give as many pieces as their label has characters"
-                + self._features_note())
+                + self._features_note() + self._scorer_note())
+
+    def _scorer_note(self):
+        c = getattr(self, "scorer_choice_", None)
+        if not c:
+            return ""
+        table = ", ".join(f"{float(k):.0%} {v:.1%}" for k, v in c["string_accuracy"].items())
+        return (f"\npiece scorer's crops cut to their central ink: the share read by the scorer alone from "
+                f"{c['n_read']} held-out training images (fitted on {c['n_train_images']}, seed {c['seed']}, "
+                f"{c['seconds']:.0f} s): {table} -> {c['chosen']:.0%}")
 
     def _features_note(self):
         f = getattr(self, "features_", None) or {}
@@ -1370,6 +1469,8 @@ class SegmentingRecognizer(Recognizer):
             "count_checker": getattr(self, "count_checker_", None) is not None,
             "piece_widths": list(getattr(self, "widths_", ())),
             "piece_width_median": getattr(self, "width_median_", None),
+            "scorer_trim": getattr(self, "scorer_trim_", 0.0),
+            "scorer_trim_choice": getattr(self, "scorer_choice_", None),
             "features": {"name": type(self.pipeline_.named_steps["features"]).__name__,
                          "params": _json_params(self.pipeline_.named_steps["features"]),
                          "choice": getattr(self, "features_", None),
@@ -1408,6 +1509,11 @@ class SegmentingRecognizer(Recognizer):
         if meta.get("piece_widths"):
             self.widths_ = tuple(float(v) for v in meta["piece_widths"])
             self.width_median_ = float(meta["piece_width_median"])
+        trim = meta.get("scorer_trim", 0.0)  # bundles from before it was chosen: 0
+        if not isinstance(trim, (int, float)) or not 0 <= trim < 0.5:
+            raise CaptchakitError(f"field 'scorer_trim' must be a share from 0 to 0.5, got {trim!r}")
+        self.scorer_trim_ = float(trim)
+        self.scorer_choice_ = meta.get("scorer_trim_choice")
         self.fit_summary_ = meta.get("training", {})
         self.features_ = (meta.get("features") or {}).get("choice")
         span = meta.get("char_span")

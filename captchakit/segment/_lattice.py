@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from captchakit.preprocess._stages import label_components
-from captchakit.segment._segment import crop_to_square, square_ink
+from captchakit.segment._segment import central_ink, crop_to_square, square_ink
 
 
 def ink_range(binary):
@@ -111,12 +111,14 @@ class PieceCropper:
         window = self._window(x0, x1)[0]
         return crop_to_square(window, size), int(np.count_nonzero(window))
 
-    def crops(self, spans, size):
-        """Square crops of the pieces between the column pairs *spans*, as :meth:`crop` makes them, in one go."""
-        uniq, index = self.unique_crops(spans, size)
+    def crops(self, spans, size, trim=0.0):
+        """Square crops of the pieces between the column pairs *spans*, as :meth:`crop` makes them, in one go.
+
+        *trim*: each piece's ink is first cut to its central part (:func:`central_ink`)."""
+        uniq, index = self.unique_crops(spans, size, trim)
         return [uniq[i] for i in index]
 
-    def unique_crops(self, spans, size):
+    def unique_crops(self, spans, size, trim=0.0):
         """The distinct square crops of the pieces between *spans*, and the index of each piece's crop among them.
 
         Pieces that differ only by empty columns or by components they leave out
@@ -124,7 +126,8 @@ class PieceCropper:
         per image has about 30% distinct ones. Pieces made of the same parts
         (:meth:`_plan`) are not cut out again; the others are told apart by their
         ink. Each distinct crop is made once (and scored once, see
-        ``SegmentingRecognizer``).
+        ``SegmentingRecognizer``). With *trim*, each piece's ink is cut to its
+        central part before it is squared (:func:`central_ink`).
 
         Returns
         -------
@@ -150,7 +153,7 @@ class PieceCropper:
                 u = by_ink.get(key)
                 if u is None:
                     u = by_ink[key] = len(uniq)
-                    uniq.append(square_ink(ink, size))
+                    uniq.append(square_ink(central_ink(ink, trim), size))
                 by_parts[parts] = u
             index.append(u)
         shape = (0, size, size)
