@@ -141,3 +141,23 @@ def test_without_crops_the_same_pieces_are_measured():
                 assert np.array_equal(cols.boxes[:, [0, 2]], seg.boxes[:, [0, 2]])
                 assert (cols.boxes[:, 1] == 0).all() and (cols.boxes[:, 3] == 30).all()
                 assert cols.crops.shape == (len(seg), 0, 0)
+
+
+def test_central_ink_cuts_a_mask_as_it_cuts_the_same_ink_in_float32():
+    """A uint8 mask's counts are totalled in Python (the lattice's fast path), a float crop's in numpy; both
+    compare them with float32 limits, as ``trim_crops`` does, so the same ink is cut the same way."""
+    from captchakit.segment._segment import central_ink
+
+    rng = np.random.default_rng(5)
+    cut = 0
+    for _ in range(3000):
+        m = (rng.random((int(rng.integers(1, 50)), int(rng.integers(1, 50)))) < rng.random()).astype(np.uint8)
+        for share in (0.03, 0.08, 0.25):
+            a, b = central_ink(m, share), central_ink(m.astype(np.float32), share)
+            assert a.shape == b.shape and np.array_equal(a, b)
+            cut += a.shape != m.shape
+            if m.any():  # at most the share of the ink goes on each of the four sides
+                assert a.sum() >= (1 - 4 * share) * m.sum() - 1e-6 * m.sum()
+    assert cut > 1000
+    assert central_ink(np.zeros((3, 4), np.uint8), 0.08).shape == (3, 4)
+    assert central_ink(np.ones((3, 4), np.uint8), 0.0).shape == (3, 4)
