@@ -427,6 +427,15 @@ def test_a_piece_takes_its_overhanging_components_whole_and_leaves_its_neighbour
     assert wide[2:4, 29].all() and not wide[2:4, 30:].any()
 
 
+def _random_blocks(rng, shape, n_blocks, most):
+    """A bool image of *shape* with *n_blocks* rectangles of ink, at most ``most = (rows, columns)``, at random."""
+    b = np.zeros(shape, bool)
+    for _ in range(n_blocks):
+        y0, x0 = rng.integers(0, shape[0]), rng.integers(0, shape[1])
+        b[y0:y0 + rng.integers(1, most[0]), x0:x0 + rng.integers(1, most[1])] = True
+    return b
+
+
 def _window_one_at_a_time(cropper, x0, x1):
     """A piece's window as PieceCropper first cut it, one piece at a time: the reference for the batch."""
     w = cropper.binary.shape[1]
@@ -454,10 +463,8 @@ def test_the_pieces_windows_in_one_go_are_those_of_one_piece_at_a_time():
     many = set()  # the labels fit in a byte (OpenCV's table lookup) or not (numpy's)
     shared = 0
     for k in range(150):
-        b = np.zeros((int(rng.integers(5, 60)), int(rng.integers(5, 160))), bool)
-        for _ in range(int(rng.integers(0, 12))):
-            y0, x0 = rng.integers(0, b.shape[0]), rng.integers(0, b.shape[1])
-            b[y0:y0 + rng.integers(1, 30), x0:x0 + rng.integers(1, 40)] = True
+        b = _random_blocks(rng, (int(rng.integers(5, 60)), int(rng.integers(5, 160))), int(rng.integers(0, 12)),
+                           (30, 40))
         b &= rng.random(b.shape) > rng.choice([0, 0.1, 0.5])
         if k % 50 == 0:  # specks: more labels than a byte holds
             b = np.zeros((60, 160), bool)
@@ -491,10 +498,8 @@ def test_the_cropper_cuts_each_pieces_ink_to_its_central_part_when_told():
     rng = np.random.default_rng(11)
     changed = 0
     for _ in range(40):
-        b = np.zeros((int(rng.integers(10, 50)), int(rng.integers(20, 120))), bool)
-        for _ in range(int(rng.integers(1, 8))):
-            y0, x0 = rng.integers(0, b.shape[0]), rng.integers(0, b.shape[1])
-            b[y0:y0 + rng.integers(1, 20), x0:x0 + rng.integers(1, 25)] = True
+        b = _random_blocks(rng, (int(rng.integers(10, 50)), int(rng.integers(20, 120))), int(rng.integers(1, 8)),
+                           (20, 25))
         b[rng.integers(0, b.shape[0]), rng.integers(0, b.shape[1])] = True  # a speck
         cropper = PieceCropper(b, int(rng.integers(5, 40)))
         spans = [tuple(sorted(rng.integers(0, b.shape[1] + 1, 2))) for _ in range(20)]
