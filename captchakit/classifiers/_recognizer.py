@@ -1162,7 +1162,8 @@ class SegmentingRecognizer(Recognizer):
                 cropper, spans = self._read_pieces(b, seg, lengths, scorer, trim)
                 if len(spans) != len(y[i]):
                     continue
-                proba = scorer.predict_proba(np.asarray(cropper.crops(spans, SCORER_SIZE, trim)).reshape(len(spans), -1))
+                crops = np.asarray(cropper.crops(spans, SCORER_SIZE, trim)).reshape(len(spans), -1)
+                proba = scorer.predict_proba(crops)
                 right += "".join(scorer.classes_[chars][proba[:, chars].argmax(axis=1)]) == y[i]
             scores.append(right / len(test))
         best = 0
