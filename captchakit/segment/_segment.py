@@ -115,8 +115,8 @@ def central_ink(ink, share):
     if ink.dtype == np.uint8:
         # a mask (the lattice cuts dozens per image): exact counts, as float32 sums of it are, in Python lists
         # (numpy's calls cost more than the work on a few dozen rows)
-        rows = list(itertools.accumulate(cv2.reduce(ink, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel().tolist()))
-        cols = list(itertools.accumulate(cv2.reduce(ink, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel().tolist()))
+        rows = list(itertools.accumulate(ink.sum(axis=1).tolist()))
+        cols = list(itertools.accumulate(ink.sum(axis=0).tolist()))
         total = np.float32(rows[-1])
     else:
         m = np.asarray(ink, np.float32)
