@@ -1060,10 +1060,11 @@ class SegmentingRecognizer(Recognizer):
         order = sorted(rng.permutation(len(binaries))[:max_align])
         self.scorer_trim_, self.scorer_choice_ = 0.0, None  # the alignment's crops are not cut
         for round_ in range(2):  # align with the first scorer, then once more with the better one
-            pos, pos16, pos_y, used, spans_all, records = self._align(binaries, y, segs, order, scorer, rng, size)
+            pos, pos16, pos_y, records = self._align(binaries, y, segs, order, scorer, rng, size)
+            used = [r[0] for r in records]
             if not used:
                 raise CaptchakitError("empty training set: no training image could be aligned to its label")
-            w = np.array([x1 - x0 for x0, x1 in spans_all], float)
+            w = np.array([x1 - x0 for r in records for x0, x1 in r[2]], float)
             lo, hi = np.percentile(w, [1, 99])
             self.widths_ = (max(2.0, 0.8 * float(lo)), 1.15 * float(hi))
             self.width_median_ = float(np.median(w))
@@ -1082,8 +1083,9 @@ class SegmentingRecognizer(Recognizer):
         return np.asarray(pos).reshape(len(pos), -1), np.array(pos_y), used, len(jit_y)
 
     def _align(self, binaries, y, segs, order, scorer, rng, size):
-        """Align training images to their labels with *scorer*: positives, rejects, images used."""
-        pos, pos16, pos_y, neg, used, spans_all, records = [], [], [], [], [], [], []
+        """Align training images to their labels with *scorer*: positives, rejects, and per image used, its
+        ``(index, the cropper's max_width, aligned spans, reject spans)``."""
+        pos, pos16, pos_y, neg, records = [], [], [], [], []
         jit, jit_y = [], []
         col = {c: k for k, c in enumerate(scorer.classes_)}
         for i in order:
@@ -1100,7 +1102,6 @@ class SegmentingRecognizer(Recognizer):
             path = best_path(len(cuts), pieces, scores, [len(lab)], start, end)
             if len(path) != len(lab):
                 continue
-            used.append(i)
             spans = [(cuts[pieces[p][0]], cuts[pieces[p][1]]) for p in path]
             pos.extend(cropper.crops(spans, size))
             pos16.extend(uniq[index[p]] for p in path)  # the lattice cropped these at the scorer's size already
@@ -1113,12 +1114,11 @@ class SegmentingRecognizer(Recognizer):
             piece_spans = [(cuts[i], cuts[j]) for i, j in pieces]
             rejects = reject_pieces(piece_spans, path, rng)
             neg.extend(uniq[index[p]] for p in rejects)
-            spans_all.extend(spans)
             # what the scorer learnt from this image, to cut out again (:meth:`_scorer_set`)
             records.append((i, cropper.max_width, spans, [piece_spans[p] for p in rejects]))
         # the scorer sees every piece the same way (a direct 16x16 crop), positives and rejects alike
         self._jit = (jit, jit_y)
-        return pos, (pos16, neg), pos_y, used, spans_all, records
+        return pos, (pos16, neg), pos_y, records
 
     def _scorer_set(self, binaries, y, records, trim):
         """The scorer's training crops and labels from aligned images' *records* (:meth:`_align`), cut by *trim*:
