@@ -30,6 +30,29 @@ def test_binarize_blank_and_all_ink():
         binarize(_text_image(), method="magic")
 
 
+def test_multiotsu_threshold_is_scikit_images():
+    """The lower threshold of Otsu's three classes is scikit-image's on every kind of grey image: random levels,
+    a few levels with noise, smooth ramps, a narrow range away from 0, three levels exactly."""
+    from skimage.filters import threshold_multiotsu
+
+    from captchakit.preprocess._stages import multiotsu_threshold
+
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 256, (30, 80), dtype=np.uint8) for _ in range(60)]
+    images += [(rng.integers(0, 5, (30, 80)) * 50 + rng.integers(0, 3, (30, 80))).astype(np.uint8)
+               for _ in range(60)]
+    images += [np.clip(rng.normal(m, s, (40, 100)), 0, 255).astype(np.uint8)
+               for m, s in rng.uniform((60, 2), (200, 60), (60, 2))]
+    images += [(100 + rng.integers(0, 7, (20, 50))).astype(np.uint8) for _ in range(30)]
+    g = _text_image()
+    g[14:17, :] = np.minimum(g[14:17, :], 120)
+    images += [g, np.tile(np.arange(256, dtype=np.uint8), (4, 1))]
+    for img in images:
+        assert multiotsu_threshold(img) == threshold_multiotsu(img, classes=3)[0]
+    assert multiotsu_threshold(_text_image()) is None  # two grey levels
+    assert multiotsu_threshold(np.full((5, 5), 7, np.uint8)) is None
+
+
 def test_multiotsu_keeps_the_strokes_and_drops_a_paler_line_of_their_colour():
     from captchakit.cli import _threshold_option
 
