@@ -6,7 +6,6 @@ projection minimum) and vertical projection (cut at the column valleys).
 """
 
 import bisect
-import itertools
 from dataclasses import dataclass
 
 import cv2
@@ -113,10 +112,11 @@ def central_ink(ink, share):
     if not share or ink.size == 0:
         return ink
     if ink.dtype == np.uint8:
-        # a mask (the lattice cuts dozens per image): exact counts, as float32 sums of it are, in Python lists
-        # (numpy's calls cost more than the work on a few dozen rows)
-        rows = list(itertools.accumulate(ink.sum(axis=1).tolist()))
-        cols = list(itertools.accumulate(ink.sum(axis=0).tolist()))
+        # a mask (the lattice cuts dozens per image): exact counts, as float32 sums of it are. One integral
+        # image holds both running totals, the rows' in its last column and the columns' in its last row
+        # (4 µs a piece; two numpy sums totalled in Python took 8)
+        s = cv2.integral(ink)
+        rows, cols = s[1:, -1].tolist(), s[-1, 1:].tolist()
         total = np.float32(rows[-1])
     else:
         m = np.asarray(ink, np.float32)
