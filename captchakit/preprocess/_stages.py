@@ -177,7 +177,7 @@ def binarize(gray, method="otsu", threshold=128, block_size=15, offset=10, adapt
     gray : (M, N) uint8 ndarray
     method : {"otsu", "multiotsu", "triangle", "adaptive", "fixed"}
         ``multiotsu``: Otsu's threshold for three classes (scikit-image's
-        ``threshold_multiotsu``), the darkest kept as ink: strokes darker than
+        ``threshold_multiotsu``, :func:`multiotsu_threshold`), the darkest kept as ink: strokes darker than
         thin lines and dots drawn in the same colour but paler once
         anti-aliased or smoothed (django-simple-captcha's arcs); an image with
         fewer than three grey levels falls back to ``otsu``. ``triangle``:
