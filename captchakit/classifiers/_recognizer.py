@@ -1090,7 +1090,7 @@ class SegmentingRecognizer(Recognizer):
         col = {c: k for k, c in enumerate(scorer.classes_)}
         for i in order:
             lab = y[i]
-            lat = self._lattice(binaries[i], len(lab), segs[i].boxes)
+            lat = self._lattice(binaries[i], len(lab), segs[i].boxes, self.scorer_trim_)
             if lat is None:
                 continue
             cropper, cuts, pieces, uniq, index = lat
@@ -1180,11 +1180,10 @@ class SegmentingRecognizer(Recognizer):
     def _new_scorer(self, n_seeds=None):
         return PieceScorer(SCORER_SEEDS if n_seeds is None else n_seeds, n_jobs=self.n_jobs)
 
-    def _lattice(self, binary, n, boxes, cropper=None, trim=None):
+    def _lattice(self, binary, n, boxes, trim, cropper=None):
         """Cuts, pieces, the scorer's distinct crops of one image and each piece's index among them.
 
-        *trim*: the scorer's share (default ``scorer_trim_``). ``None`` when there is nothing to cut."""
-        trim = getattr(self, "scorer_trim_", 0.0) if trim is None else trim
+        *trim*: the share the scorer's crops are cut by. ``None`` when there is nothing to cut."""
         cuts = candidate_cuts(binary, n, [(int(b[0]), int(b[2])) for b in boxes])
         if len(cuts) < 2:
             return None
@@ -1209,7 +1208,7 @@ class SegmentingRecognizer(Recognizer):
             p_rej = proba[:, rej] if rej is not None else np.zeros(len(crops))
             if p_rej.max() < 0.5 and proba.max(axis=1).min() >= 0.6:
                 return cropper, spans
-        lat = self._lattice(binary, int(np.mean(lengths)), seg.boxes, cropper, trim)
+        lat = self._lattice(binary, int(np.mean(lengths)), seg.boxes, trim, cropper)
         if lat is None:
             return cropper, [(int(b[0]), int(b[2])) for b in seg.boxes]
         cropper, cuts, pieces, uniq, index = lat
