@@ -290,6 +290,21 @@ def test_the_built_in_demo_set_has_a_cnn_time_limit_that_options_change():
     assert limit(None, builtin_cnn_recipe("digits", fresh=True)) is None
 
 
+def test_the_built_in_demo_set_trains_without_augmentation_unless_asked():
+    """The demo's fixed 10 epochs read better without augmentation; everything else keeps it, and the flag wins."""
+    from captchakit.cli import _cnn_kwargs
+    from captchakit.compare import builtin_cnn_recipe
+
+    def augment(option, defaults):
+        return _cnn_kwargs(None, None, None, "auto", None, option, 0.04, "plateau", defaults)["augment"]
+
+    demo = builtin_cnn_recipe("digits")
+    assert augment(None, demo) is False and augment(True, demo) is True
+    assert augment(None, None) is True and augment(False, None) is False  # a user's DATA
+    assert augment(None, builtin_cnn_recipe("digits", fresh=True)) is True
+    assert augment(None, builtin_cnn_recipe("alnum")) is True
+
+
 def test_train_without_data_on_the_built_in_set_with_fresh_images(tmp_path):
     """No DATA: the built-in generated set; --fresh draws new images every CNN epoch (stored in the bundle)."""
     pytest.importorskip("tensorflow")

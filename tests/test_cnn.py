@@ -468,6 +468,39 @@ def test_time_limit_stops_before_an_epoch_that_would_end_past_it(monkeypatch):
     assert rates == [0.002, 0.002, 0.001, 0.0005, 0.0005] and state == {"epochs": 5, "stopped": True, "annealed": 2}
 
 
+def test_time_limit_anneals_the_last_epochs_of_the_budget_as_it_does_the_clocks(monkeypatch):
+    """Under a time limit, a budget of epochs that cannot be extended ends the run as surely as the clock: its
+    last two counted epochs run at half the learning rate of the one before, on a machine fast enough for the
+    limit never to come near; an epoch on the plateau (not counted) does not halve it again."""
+    from types import SimpleNamespace
+
+    from captchakit.cnn_baseline import _recognizer as r
+
+    clock = [0.0]
+    monkeypatch.setattr(r.time, "perf_counter", lambda: clock[0])
+    left = [5]
+    state = {}
+    cb = r._deadline_callback(0.0, 1000.0, state, left=lambda: left[0])
+    cb.set_model(SimpleNamespace(stop_training=False, optimizer=SimpleNamespace(learning_rate=Rate(1.0))))
+    rates = []
+    for epoch, counted in enumerate([True, True, True, False, True, True]):  # the 4th on the plateau
+        cb.on_epoch_begin(epoch)
+        clock[0] += 10.0
+        left[0] -= counted
+        cb.on_epoch_end(epoch)
+        rates.append(cb.model.optimizer.learning_rate.value)
+    assert rates == [1.0, 1.0, 0.5, 0.5, 0.25, 0.25] and state == {"epochs": 6, "annealed": 2}
+    # without a budget (one that may be extended), only the clock anneals
+    clock[0], state = 0.0, {}
+    cb = r._deadline_callback(0.0, 1000.0, state)
+    cb.set_model(SimpleNamespace(stop_training=False, optimizer=SimpleNamespace(learning_rate=Rate(1.0))))
+    for epoch in range(6):
+        cb.on_epoch_begin(epoch)
+        clock[0] += 10.0
+        cb.on_epoch_end(epoch)
+    assert cb.model.optimizer.learning_rate.value == 1.0 and state == {"epochs": 6}
+
+
 def test_time_limit_does_not_take_the_first_epochs_tracing_for_the_epochs_to_come(monkeypatch):
     """The first epoch also traces the model: a 60 s limit whose first epoch took 20 s and the next 5 s each
     keeps its learning rate until the end comes near (the former rule, the longest epoch yet, halved it from

@@ -145,6 +145,7 @@ def _plateau_hold(chance, watched, tolerance=0.9, budget=None, give_up=None, lea
             self.val_losses = []
             self.beyond_budget = 0
             self.learning_at_budget = False
+            self.counted = 0
 
         def on_epoch_end(self, epoch, logs=None):
             self.val_losses.append((logs or {}).get("val_loss"))
@@ -163,7 +164,7 @@ def _plateau_hold(chance, watched, tolerance=0.9, budget=None, give_up=None, lea
             else:
                 self.in_a_row = []
             # epochs on the plateau do not count against the budget (the fit allows up to twice as many)
-            counted = epoch + 1 - self.epochs
+            counted = self.counted = epoch + 1 - self.epochs
             if budget is not None and counted >= budget:
                 self.beyond_budget = counted - budget  # epochs run past the budget so far
                 if counted == budget and extend and recent and still_improving(self.val_losses, recent):
@@ -211,21 +212,34 @@ def next_epoch_seconds(durations):
     return max(durations[1:]) if len(durations) > 1 else durations[0]
 
 
-def _deadline_callback(start, limit, state, anneal=True):
+def _deadline_callback(start, limit, state, anneal=True, left=None):
     """Stop training when the next epoch would end past *limit* seconds after *start* (``time.perf_counter``),
     or at once when a batch ends past it; with *anneal*, halve the learning rate after each epoch once
-    fewer than three more fit.  The next epoch is taken as long as :func:`next_epoch_seconds` says, and
-    the halving waits for a second epoch, since the first one's tracing makes it look longer than the
-    rest.  *state* records ``epochs``, ``stopped`` and ``annealed`` (halvings)."""
+    fewer than three more fit, by the clock or by the epoch budget (*left*: a callable that says how many
+    counted epochs the budget has left, or None).  The next epoch is taken as long as
+    :func:`next_epoch_seconds` says, and the clock's halving waits for a second epoch, since the first
+    one's tracing makes it look longer than the rest.  So a run ends on the same halved epochs whether
+    the clock or its budget ends it, and on a machine fast enough for its budget it trains the same way
+    however fast that is.  *state* records ``epochs``, ``stopped`` and ``annealed`` (halvings)."""
     import keras
 
     class Deadline(keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
             self.durations = []
+            self.seen = set()
 
         def on_epoch_begin(self, epoch, logs=None):
             self.began = time.perf_counter()
+
+        def _budget_ends(self):
+            """Whether one or two counted epochs are left in the budget, a number not seen before (an epoch
+            on the plateau, which does not count, leaves it as it was)."""
+            n = left() if left is not None else None
+            if n is None or not 0 < n < 3 or n in self.seen:
+                return False
+            self.seen.add(n)
+            return True
 
         def on_train_batch_end(self, batch, logs=None):
             if time.perf_counter() - start > limit:
@@ -241,7 +255,8 @@ def _deadline_callback(start, limit, state, anneal=True):
             elif not epochs_fit(now - start, longest, limit):
                 self.model.stop_training = True
                 state["stopped"] = True
-            elif anneal and len(self.durations) > 1 and not epochs_fit(now - start, 3 * longest, limit):
+            elif anneal and ((len(self.durations) > 1 and not epochs_fit(now - start, 3 * longest, limit))
+                             or self._budget_ends()):
                 # one or two more epochs fit: each runs at half the learning rate of the one before, as
                 # the plateau reduction would have done had there been time to wait for it (4 digits,
                 # 240 s: 99.40% with it, 98.90% without, one run each)
@@ -688,7 +703,9 @@ class CNNRecognizer(Recognizer):
         callbacks = [hold, stopper, _stuck_callback(chance, self.stuck_epochs, self.warnings_, n_classes=n_classes,
                                                        hold=hold)]
         if getattr(self, "_clock", None) is not None:
-            callbacks.append(_deadline_callback(*self._clock))
+            # a budget that cannot be extended ends the run as surely as the clock: its last epochs anneal too
+            left = None if extend else (lambda: epochs - hold.counted)
+            callbacks.append(_deadline_callback(*self._clock, left=left))
         if self.schedule == "plateau":
             reducer = keras.callbacks.ReduceLROnPlateau(
                 monitor="val_loss", factor=0.5, patience=max(1, patience // 2), min_lr=1e-5, verbose=0)
