@@ -13,8 +13,8 @@ nothing about accuracy (the README gives the accuracy of the variants that were 
 
 ``fresh``: the CNN on the built-in generated sets (train 10,000 seed 0 / test 1,000 seed 10,000), 4 digits
 and 4-character lowercase alphanumeric, with a fixed training set and with ``--fresh`` (new seeded images
-every epoch), side by side; the built-in recipe either way (at most 15 epochs for digits and 30 for
-alnum with the fixed set, twice that with fresh images).  ``--fresh-sets digits,alnum`` and
+every epoch), side by side; the built-in recipe either way (with the fixed set 10 epochs for digits, without
+augmentation, and at most 30 for alnum; with fresh images at most 30 and 60).  ``--fresh-sets digits,alnum`` and
 ``--fixed-digits PCT`` (the CNN figure of the ``default`` set, to skip that run) trim it.
 
 Usage: python benchmarks/compare.py [--sets default,alnum,v2,speed,fresh] [--out bench_out] [--with-flags]
@@ -98,7 +98,7 @@ def fresh(out, alphabets=("digits", "alnum"), fixed_digits=None):
         for mode in ("fresh", "fixed"):
             if alphabet == "digits" and mode == "fixed" and fixed_digits:
                 rows.append({"set": "4 digits", "training data": "fixed 10,000 (from the default set's run)",
-                             "whole-string": fixed_digits, "per-char": "-", "CER": "-", "epochs": "15",
+                             "whole-string": fixed_digits, "per-char": "-", "CER": "-", "epochs": "10",
                              "images seen": "-", "train s": "-"})
                 continue
             rep = out / f"fresh_{alphabet}_{mode}"
@@ -122,8 +122,9 @@ def fresh(out, alphabets=("digits", "alnum"), fixed_digits=None):
                          "train s": f"{row['train_seconds']:.0f}"})
             print(rows[-1], f"(wall {time.perf_counter() - t0:.0f} s)", flush=True)
     print("CNN, built-in python-captcha sets: train 10,000 (seed 0; 9,000 + 1,000 for early stopping), test 1,000 "
-          "(seed 10,000); built-in recipe (40x100; 48x128 for fresh alnum; batch 64, patience 4; at most 15 "
-          "epochs for digits, 30 for alnum, twice that with fresh images)")
+          "(seed 10,000); built-in recipe (40x100; 48x128 for fresh alnum; batch 64; fixed digits: 10 epochs, the "
+          "last two annealed, no augmentation, patience 8; otherwise patience 4, at most 30 epochs for alnum, and "
+          "30 and 60 with fresh images)")
     print(table(rows, list(rows[0])) if rows else "no rows")
 
 

@@ -795,9 +795,10 @@ QUICK_SET = {"count": 240, "test": 60, "alphabet": "digits", "length": 4}
 @click.option("--alphabet", default=None,
               help=f"Built-in set: alphabet name or chars:... (default {DEFAULT_SET['alphabet']}).")
 @click.option("--length", default=None, help=f"Built-in set: label length, 4 or 4-6 (default {DEFAULT_SET['length']}).")
-@cnn_options(epochs="built-in set 15 (digits) or 30, twice that with --fresh, --quick 2, your DATA measured", image_size="built-in set 40x100 (48x128 for --fresh with more than 10 characters), your DATA measured",
+@cnn_options(epochs="built-in set 10 (digits) or 30, with --fresh 30 or 60, --quick 2, your DATA measured", image_size="built-in set 40x100 (48x128 for --fresh with more than 10 characters), your DATA measured",
              batch="built-in set 64, your DATA measured", patience="built-in set 8 (4 without a time limit), your DATA measured",
-             time_limit="built-in 4-digit set 160, learning-curve points a share of it; otherwise none")
+             time_limit="built-in digits set 400 (a safety net: its 10 epochs take about 140 s), learning-curve "
+                        "points a share of it; otherwise none")
 @segment_options
 @preprocess_options
 @front_end_options
