@@ -490,6 +490,22 @@ def test_time_limit_anneals_the_last_epochs_of_the_budget_as_it_does_the_clocks(
         cb.on_epoch_end(epoch)
         rates.append(cb.model.optimizer.learning_rate.value)
     assert rates == [1.0, 1.0, 0.5, 0.5, 0.25, 0.25] and state == {"epochs": 6, "annealed": 2}
+    # a budget of one epoch whose first epoch stayed on the plateau (not counted) halves nothing yet
+    left, state = [1], {}
+    cb = r._deadline_callback(0.0, 1000.0, state, left=lambda: left[0])
+    cb.set_model(SimpleNamespace(stop_training=False, optimizer=SimpleNamespace(learning_rate=Rate(1.0))))
+    cb.on_epoch_begin(0)
+    cb.on_epoch_end(0)
+    assert cb.model.optimizer.learning_rate.value == 1.0 and "annealed" not in state
+    # a learning-rate schedule (cosine) has no variable to halve: it is left to decay by itself
+    left, state = [3], {}
+    cb = r._deadline_callback(0.0, 1000.0, state, left=lambda: left[0])
+    cb.set_model(SimpleNamespace(stop_training=False, optimizer=SimpleNamespace(learning_rate=0.5)))
+    for epoch in range(3):
+        cb.on_epoch_begin(epoch)
+        left[0] -= 1
+        cb.on_epoch_end(epoch)
+    assert cb.model.optimizer.learning_rate == 0.5 and "annealed" not in state
     # without a budget (one that may be extended), only the clock anneals
     clock[0], state = 0.0, {}
     cb = r._deadline_callback(0.0, 1000.0, state)

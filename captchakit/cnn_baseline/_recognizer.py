@@ -227,19 +227,21 @@ def _deadline_callback(start, limit, state, anneal=True, left=None):
         def __init__(self):
             super().__init__()
             self.durations = []
-            self.seen = set()
+            self.left = None  # the budget's counted epochs left before this epoch
 
         def on_epoch_begin(self, epoch, logs=None):
             self.began = time.perf_counter()
+            if left is not None and self.left is None:
+                self.left = left()
 
         def _budget_ends(self):
-            """Whether one or two counted epochs are left in the budget, a number not seen before (an epoch
-            on the plateau, which does not count, leaves it as it was)."""
-            n = left() if left is not None else None
-            if n is None or not 0 < n < 3 or n in self.seen:
+            """Whether this epoch counted and left one or two in the budget (an epoch on the plateau, which
+            does not count, leaves the budget as it was and halves nothing)."""
+            if left is None:
                 return False
-            self.seen.add(n)
-            return True
+            n, before = left(), self.left
+            self.left = n
+            return n < before and 0 < n < 3
 
         def on_train_batch_end(self, batch, logs=None):
             if time.perf_counter() - start > limit:
@@ -250,16 +252,18 @@ def _deadline_callback(start, limit, state, anneal=True, left=None):
             self.durations.append(now - self.began)
             longest = next_epoch_seconds(self.durations)
             state["epochs"] = state.get("epochs", 0) + 1
+            budget_ends = self._budget_ends()
+            clock_ends = len(self.durations) > 1 and not epochs_fit(now - start, 3 * longest, limit)
             if self.model.stop_training:
                 state["stopped"] = state.get("stopped") or now - start > limit
             elif not epochs_fit(now - start, longest, limit):
                 self.model.stop_training = True
                 state["stopped"] = True
-            elif anneal and ((len(self.durations) > 1 and not epochs_fit(now - start, 3 * longest, limit))
-                             or self._budget_ends()):
+            elif anneal and (budget_ends or clock_ends) and hasattr(self.model.optimizer.learning_rate, "assign"):
                 # one or two more epochs fit: each runs at half the learning rate of the one before, as
                 # the plateau reduction would have done had there been time to wait for it (4 digits,
-                # 240 s: 99.40% with it, 98.90% without, one run each)
+                # 240 s: 99.40% with it, 98.90% without, one run each); a schedule (cosine) has no variable
+                # to halve, and decays by itself
                 lr = self.model.optimizer.learning_rate
                 lr.assign(float(np.asarray(lr)) * 0.5)
                 state["annealed"] = state.get("annealed", 0) + 1
@@ -393,8 +397,9 @@ class CNNRecognizer(Recognizer):
         would end beyond the limit (or at once, should a
         batch end beyond it), and keeps the best weights seen (the last ones
         before early stopping's fifth epoch).  Once fewer than three more
-        epochs fit, the learning rate is halved after each epoch, so that the
-        last epochs settle the weights.  Said in the output, in
+        epochs fit, by the clock or by a budget that cannot be extended
+        (pinned epochs, or fresh images), the learning rate is halved after
+        each epoch, so that the last epochs settle the weights.  Said in the output, in
         ``warnings_`` and in the bundle (``training.time_limit``).  None:
         no limit.
     ink : {"auto", "luminance", "local"}
