@@ -156,7 +156,7 @@ def cnn_options(epochs, image_size, batch="measured from the data", patience="me
                           "paper (local: tiles of different colours); auto: measured on the training images."),
         click.option("--augment/--no-augment", default=None,
                      help="CNN: seeded rotation/shift/scale augmentation (default: on, except for the built-in "
-                          "4-digit set's fixed 10 epochs, which it slowed: 98.9-99.1% with it, 99.1-99.4% without)."),
+                          "4-digit set's fixed 10 epochs, which it slowed: 97.8-99.1% with it, 98.7-99.4% without)."),
         click.option("--noise", type=click.FloatRange(min=0), default=0.04, show_default=True,
                      help="CNN: with --augment, Gaussian noise sigma on half of the images (0: none)."),
         click.option("--schedule", type=click.Choice(["plateau", "cosine"]), default="plateau", show_default=True,
