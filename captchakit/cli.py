@@ -155,8 +155,8 @@ def cnn_options(epochs, image_size, batch="measured from the data", patience="me
                      help="CNN: read the grey image (luminance), or each pixel's colour distance from its column's "
                           "paper (local: tiles of different colours); auto: measured on the training images."),
         click.option("--augment/--no-augment", default=None,
-                     help="CNN: seeded rotation/shift/scale augmentation (default: on, except for the built-in "
-                          "4-digit set's fixed 10 epochs, which it slowed: 97.8-99.1% with it, 98.7-99.4% without)."),
+                     help="CNN: seeded rotation/shift/scale augmentation (default: on, except in compare's built-in "
+                          "digits recipe, whose fixed 10 epochs it slowed: 97.8-99.1% with it, 98.7-99.4% without)."),
         click.option("--noise", type=click.FloatRange(min=0), default=0.04, show_default=True,
                      help="CNN: with --augment, Gaussian noise sigma on half of the images (0: none)."),
         click.option("--schedule", type=click.Choice(["plateau", "cosine"]), default="plateau", show_default=True,
