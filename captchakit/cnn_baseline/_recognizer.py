@@ -220,7 +220,8 @@ def _deadline_callback(start, limit, state, anneal=True, left=None):
     :func:`next_epoch_seconds` says, and the clock's halving waits for a second epoch, since the first
     one's tracing makes it look longer than the rest.  So a run ends on the same halved epochs whether
     the clock or its budget ends it, and on a machine fast enough for its budget it trains the same way
-    however fast that is.  *state* records ``epochs``, ``stopped`` and ``annealed`` (halvings)."""
+    however fast that is.  A learning-rate schedule (cosine) has no variable to halve and is left to decay
+    by itself.  *state* records ``epochs``, ``stopped`` and ``annealed`` (halvings)."""
     import keras
 
     class Deadline(keras.callbacks.Callback):
