@@ -24,7 +24,12 @@ def ink_range(binary):
     return (int(cols[0]), int(cols[-1]) + 1) if cols.size else None
 
 
-def candidate_cuts(binary, n_chars, boxes=(), max_cuts=24):
+#: Candidate cuts per expected character (at least :data:`MIN_CUTS` in all)
+CUTS_PER_CHAR = 6
+MIN_CUTS = 24
+
+
+def candidate_cuts(binary, n_chars, boxes=(), max_cuts=None):
     """Candidate cut columns from several sources, sorted.
 
     Sources: the ink's ends, the edges of the given pieces (natural
@@ -38,8 +43,10 @@ def candidate_cuts(binary, n_chars, boxes=(), max_cuts=24):
         Expected number of characters (the equal-width prior).
     boxes : sequence of (x0, x1)
         Column ranges of pieces found by other means.
-    max_cuts : int
-        At most this many cuts (the weakest profile minima go first).
+    max_cuts : int, optional
+        At most this many cuts (the weakest profile minima go first). Default:
+        :data:`CUTS_PER_CHAR` per expected character, at least :data:`MIN_CUTS`
+        (24 for up to 4 characters, 30 for 5, 36 for 6).
 
     Examples
     --------
@@ -58,6 +65,8 @@ def candidate_cuts(binary, n_chars, boxes=(), max_cuts=24):
     for x0, x1 in boxes:
         fixed.update((int(np.clip(x0, a, e)), int(np.clip(x1, a, e))))
     n = max(int(n_chars), 1)
+    if max_cuts is None:
+        max_cuts = max(MIN_CUTS, CUTS_PER_CHAR * n)
     fixed.update(int(round(a + i * (e - a) / n)) for i in range(1, n))
     inner = np.arange(a + 1, e - 1)
     mid = smooth[inner]
