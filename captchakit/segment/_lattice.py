@@ -24,8 +24,10 @@ def ink_range(binary):
     return (int(cols[0]), int(cols[-1]) + 1) if cols.size else None
 
 
-#: Candidate cuts per expected character (at least :data:`MIN_CUTS` in all)
+#: Candidate cuts per expected character: the cap of :func:`candidate_cuts` (five- and six-character images ran
+#: out of cuts under one cap of 24)
 CUTS_PER_CHAR = 6
+#: The lowest that cap goes (up to 4 characters)
 MIN_CUTS = 24
 
 
