@@ -11,7 +11,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from captchakit import CaptchakitError
 from captchakit._errors import LabelError, ModelFileError
 from captchakit.classifiers import (
-    CombinedFeatures, HOGFeatures, PixelFeatures, ProfileFeatures, SegmentingRecognizer, trim_crops,
+    CombinedFeatures, HOGFeatures, InkPairFeatures, PixelFeatures, ProfileFeatures, SegmentingRecognizer,
+    trim_crops,
 )
 from captchakit.classifiers._recognizer import _features_name
 from captchakit.preprocess import Preprocessor
@@ -21,7 +22,8 @@ from captchakit.segment import crop_to_square
 @parametrize_with_checks([HOGFeatures(pixels_per_cell=2, cells_per_block=1), PixelFeatures(size=0),
                           ProfileFeatures(zones=2), HOGFeatures(pixels_per_cell=(2, 3), cells_per_block=1),
                           HOGFeatures(pixels_per_cell=2, cells_per_block=1, pixels=2),
-                          HOGFeatures(pixels_per_cell=2, cells_per_block=1, trim=0.05)])
+                          HOGFeatures(pixels_per_cell=2, cells_per_block=1, trim=0.05),
+                          InkPairFeatures(HOGFeatures(pixels_per_cell=2, cells_per_block=1, pixels=2))])
 def test_sklearn_checks(estimator, check):
     # Every check runs: flat rows of any length are zero-padded to a square crop.
     check(estimator)
@@ -309,6 +311,42 @@ def test_auto_features_trim_the_crops_where_that_reads_held_out_characters_bette
     feats, report = choose_hog_cells(X, y, groups, SVC(C=10), 0.95, 32, cells=((8, 6),), trims=TRIMS)
     assert feats.trim is None and "trimmed" not in report["chosen"], report
     assert len(report["held_out_char_accuracy"]) == 2 + len(TRIMS)
+
+
+def test_auto_features_read_the_soft_crops_where_they_tell_held_out_characters_apart():
+    from captchakit.classifiers._recognizer import CELLS_MARGIN, choose_hog_cells
+
+    groups = np.arange(400) // 4
+    rng = np.random.default_rng(3)
+    # the same bar in every binary crop; its soft crop is darker at the top or at the bottom (the class)
+    X, _ = _bars(400, (12, 12), 0)
+    y = np.where(rng.random(400) < 0.5, "top", "bottom")
+    shade = np.where(np.arange(32) < 16, 1.0, 0.3)[None, :, None]
+    soft = X.reshape(-1, 32, 32) * np.where((y == "top")[:, None, None], shade, shade[:, ::-1])
+    feats, report = choose_hog_cells(X, y, groups, SVC(C=10), 0.95, 32, cells=((8, 6),), soft=soft)
+    acc = report["held_out_char_accuracy"]
+    name = _features_name(feats.features if isinstance(feats, InkPairFeatures) else feats)
+    assert report["ink"] in ("soft", "both"), report
+    assert isinstance(feats, InkPairFeatures) == (report["ink"] == "both")
+    suffix = " on soft crops" if report["ink"] == "soft" else " on binary and soft crops"
+    assert report["chosen"] == f"hog, {name}{suffix}" and acc[name + suffix] > acc[name] + CELLS_MARGIN
+    assert len(acc) == 2 + 2
+    # the binary crops tell the class (the bar's place), the soft ones are noise: the binary crops stay
+    X, y = _bars(400, (8, 22), 0)
+    feats, report = choose_hog_cells(X, y, groups, SVC(C=10), 0.95, 32, cells=((8, 6),),
+                                     soft=rng.random((400, 32, 32)).astype(np.float32))
+    assert report["ink"] == "binary" and isinstance(feats, HOGFeatures) and "soft" not in report["chosen"], report
+    # no soft crops: nothing more is weighed
+    assert choose_hog_cells(X, y, groups, SVC(C=10), 0.95, 32, cells=((8, 6),))[1]["ink"] == "binary"
+
+
+def test_ink_pair_features_describe_each_crop_apart():
+    rng = np.random.default_rng(0)
+    pairs = rng.random((3, 2, 32, 32)).astype(np.float32)
+    hog = HOGFeatures(pixels=16)
+    out = InkPairFeatures(hog).fit_transform(pairs)
+    assert np.array_equal(out, np.concatenate([hog.fit_transform(pairs[:, 0]), hog.fit_transform(pairs[:, 1])], 1))
+    assert np.array_equal(InkPairFeatures(hog).fit(pairs).transform(pairs.reshape(3, -1)), out)
 
 
 def test_trimmed_crops_fill_the_crop_and_feed_the_hog():

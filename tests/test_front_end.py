@@ -597,19 +597,28 @@ def test_segmentation_by_recognition_roundtrip(tmp_path, small_set):
     # SVM over all 900 values was half of chinese_4char's reading time), said and stored
     # (and the crops' 16x16 pixels beside them where they read held-out aligned characters better, then the
     # crops trimmed to their central ink likewise)
+    # last the soft crops, alone and beside the binary ones (``crop_ink_``)
+    ink = rec.crop_ink_
     feats = rec.pipeline_.named_steps["features"]
-    dims = 900 + (256 if feats.pixels else 0)
+    if ink == "both":
+        feats = feats.features
+    dims = (900 + (256 if feats.pixels else 0)) * (2 if ink == "both" else 1)
     base = "8+6-px cells" + (" and pixels 16x16" if feats.pixels else "")
-    name = "hog, " + base + (f" on crops trimmed {100 * feats.trim:g}%" if feats.trim else "")
+    binary = base + (f" on crops trimmed {100 * feats.trim:g}%" if feats.trim else "")
+    suffix = {"binary": "", "soft": " on soft crops", "both": " on binary and soft crops"}[ink]
+    name = "hog, " + binary + suffix
     pca = rec.pipeline_.named_steps["pca"]
     assert pca.n_components == 0.95 and pca.n_features_in_ == dims and 10 < pca.n_components_ < dims
     assert 0.95 <= pca.explained_variance_ratio_.sum() < 0.96
     acc = rec.features_["held_out_char_accuracy"]
     assert set(acc) == {"8+6-px cells", "8+6-px cells and pixels 16x16",
-                        f"{base} on crops trimmed 3%", f"{base} on crops trimmed 8%"} and rec.features_["seed"] == 0
+                        f"{base} on crops trimmed 3%", f"{base} on crops trimmed 8%",
+                        f"{binary} on soft crops", f"{binary} on binary and soft crops"} and rec.features_["seed"] == 0
     assert (feats.pixels == 16) == (acc["8+6-px cells and pixels 16x16"] > acc["8+6-px cells"] + 0.003)
     trims = [acc[f"{base} on crops trimmed {t}%"] for t in (3, 8)]
     assert (feats.trim is not None) == (max(trims) > acc[base] + 0.003)
+    softer = max(acc[f"{binary} on soft crops"], acc[f"{binary} on binary and soft crops"])
+    assert (ink != "binary") == (softer > acc[binary] + 0.003) and rec.features_["ink"] == ink
     assert rec.features_["chosen"] == name and rec.features_["why"] == "segmentation by recognition"
     assert rec.features_["pca"] == {"variance": 0.95, "components": pca.n_components_, "of": dims}
     assert feats.pixels_per_cell == (8, 6)
@@ -629,6 +638,43 @@ def test_segmentation_by_recognition_roundtrip(tmp_path, small_set):
     back = load_model(tmp_path / "m")
     assert back.predict(X[100:]) == texts and back.features_ == rec.features_
     assert back.training_note() == rec.training_note()
+    assert back.crop_ink_ == ink and back.describe()["crop_ink"] == ink
+
+
+def test_the_soft_crops_are_read_as_they_were_learnt_and_stored(tmp_path, small_set, monkeypatch):
+    """Where the held-out characters choose the soft crops (forced here: any gain wins), the classifier
+    learns and reads them (beside the binary ones with ``both``); the choice is stored, read back and checked,
+    and ``explain`` shows the crops the classifier reads."""
+    from captchakit import CaptchakitError
+    from captchakit.classifiers import InkPairFeatures
+    from captchakit.classifiers import _recognizer as R
+
+    X, y = small_set
+    monkeypatch.setattr(R, "CELLS_MARGIN", -1.0)  # every later candidate wins: the last weighed, soft or both
+    rec = make_recognizer("svm", segmentation="recognition").fit(X[:100], y[:100])
+    acc = rec.features_["held_out_char_accuracy"]
+    soft = [k for k in acc if k.endswith(" soft crops")]
+    ink = "soft" if acc[soft[0]] >= acc[soft[1]] else "both"
+    assert rec.crop_ink_ == ink == rec.features_["ink"]
+    assert isinstance(rec.pipeline_.named_steps["features"], InkPairFeatures) == (ink == "both")
+    texts = rec.predict(X[100:])
+    assert rec.score(X[100:], y[100:]) > 0.2
+    ex = rec.explain(X[100])
+    assert ex["detail"]["text"] == texts[0] and len(ex["crops"]) == len(ex["spans"])
+    assert all(c.shape == (32, 32 * (2 if ink == "both" else 1)) for c in ex["crops"])
+    # the crops shown are those classified
+    chars, _ = rec._classify(np.stack([c.reshape(32, -1, 32).transpose(1, 0, 2).ravel() for c in ex["crops"]]))
+    assert "".join(chars) == texts[0]
+    rec.save(tmp_path / "m")
+    back = load_model(tmp_path / "m")
+    assert back.crop_ink_ == ink and back.predict(X[100:]) == texts
+    meta = back.describe()
+    assert meta["crop_ink"] == ink
+    with pytest.raises(CaptchakitError, match="field 'crop_ink' must be one of binary, soft, both"):
+        back._restore({**meta, "crop_ink": "grey"})
+    del meta["crop_ink"]
+    back._restore(meta)  # a bundle from before the soft crops read the binary ones
+    assert back.crop_ink_ == "binary"
 
 
 def test_the_piece_scorers_mlps_fit_in_workers_to_the_same_weights(monkeypatch):

@@ -161,3 +161,31 @@ def test_central_ink_cuts_a_mask_as_it_cuts_the_same_ink_in_float32():
     assert cut > 1000
     assert central_ink(np.zeros((3, 4), np.uint8), 0.08).shape == (3, 4)
     assert central_ink(np.ones((3, 4), np.uint8), 0.0).shape == (3, 4)
+
+
+def test_soft_crops_keep_the_shades_that_cleaning_lost_inside_the_piece():
+    """A soft crop is the ink channel's darkness under the piece's ink grown by one pixel, in the piece's box:
+    a gap that cleaning cut into a stroke (line removal) comes back, with the stroke's shades; dark ink outside
+    the piece's box stays out."""
+    from captchakit.segment._lattice import PieceCropper
+    from captchakit.segment._segment import square_ink
+
+    ink = np.full((30, 40), 255, np.uint8)
+    ink[5:25, 10:14] = 0  # a bar 4 px wide ...
+    ink[5:25, 13] = 128  # ... its right column paler
+    ink[5:25, 14:16] = 0  # dark ink beside it that cleaning dropped
+    ink[5:25, 20:22] = 0  # another stroke
+    b = np.zeros((30, 40), bool)
+    b[5:25, 10:14] = True
+    b[14:16, 10:14] = False  # a line removed across the bar took two rows
+    b[5:25, 20:22] = True
+    c = PieceCropper(b, 12)
+    soft = c.ink_crops(ink, [(8, 17)], 32)[0]
+    shade = (255.0 - ink[5:25, 10:14]) / 255  # the whole bar, the gap filled, the pale column at half
+    assert np.allclose(soft, square_ink(shade, 32), atol=1e-6) and soft.max() == 1.0
+    assert not np.array_equal(soft > 0, c.crops([(8, 17)], 32)[0] > 0)  # the binary crop keeps the gap
+    cols = np.flatnonzero(soft.any(axis=0))
+    assert 0.4 < soft[16, cols[-1]] < 0.6 and soft[16, cols[0]] == 1.0
+    # the other stroke alone; an empty piece crops empty
+    assert np.allclose(c.ink_crops(ink, [(18, 24)], 32)[0], square_ink(np.ones((20, 2), np.float32), 32))
+    assert c.ink_crops(ink, [(30, 36)], 32)[0].max() == 0

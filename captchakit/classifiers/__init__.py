@@ -3,6 +3,7 @@
 from captchakit.classifiers._features import (
     CombinedFeatures,
     HOGFeatures,
+    InkPairFeatures,
     PixelFeatures,
     ProfileFeatures,
     make_features,
@@ -13,6 +14,7 @@ from captchakit.classifiers._recognizer import SegmentingRecognizer, make_classi
 __all__ = [
     "CombinedFeatures",
     "HOGFeatures",
+    "InkPairFeatures",
     "PixelFeatures",
     "ProfileFeatures",
     "SegmentingRecognizer",

@@ -4,7 +4,7 @@ Input ``X`` is an ``(n, S, S)`` array of crops (ink 1.0), or ``(n, S*S)``.
 """
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from captchakit._errors import CaptchakitError
@@ -256,6 +256,60 @@ class CombinedFeatures(_CropTransformer):
         hog = HOGFeatures(self.orientations, self.pixels_per_cell, self.cells_per_block)._features(X)
         prof = ProfileFeatures(self.zones)._features(X)
         return np.concatenate([hog, prof], axis=1)
+
+
+def _pairs_flat(X):
+    """``(n, 2, S, S)`` crop pairs as flat rows; anything else as it is."""
+    if isinstance(X, np.ndarray) and X.ndim == 4:
+        return X.reshape(len(X), -1)
+    return X
+
+
+class InkPairFeatures(TransformerMixin, BaseEstimator):
+    """The features of two crops of each character side by side: its binary crop and its soft crop.
+
+    Each row of ``X`` holds the two crops, flattened one after the other
+    (``(n, 2 * S * S)``, or ``(n, 2, S, S)``). *features* (a crop
+    transformer, default ``HOGFeatures()``) describes each; the two
+    descriptions are concatenated. The binary crop says where the cleaned ink
+    is, the soft one (:meth:`~captchakit.segment.PieceCropper.ink_crops`)
+    the shades that cleaning lost.
+
+    Examples
+    --------
+    >>> InkPairFeatures(HOGFeatures(pixels=16)).fit_transform(np.zeros((2, 2, 32, 32))).shape
+    (2, 1160)
+    """
+
+    def __init__(self, features=None):
+        self.features = features
+
+    @staticmethod
+    def _halves(X):
+        # a row of odd length (any 2-D matrix is accepted, as scikit-learn's checks expect) gets a zero at its end
+        if X.shape[1] % 2:
+            X = np.pad(X, ((0, 0), (0, 1)))
+        half = X.shape[1] // 2
+        return X[:, :half], X[:, half:]
+
+    def fit(self, X, y=None):
+        X = validate_data(self, _flatten3d(_pairs_flat(X)), reset=True, dtype=np.float32)
+        first, second = self._halves(X)
+        base = HOGFeatures() if self.features is None else self.features
+        self.binary_ = clone(base).fit(first)
+        self.soft_ = clone(base).fit(second)
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "binary_")
+        X = validate_data(self, _flatten3d(_pairs_flat(X)), reset=False, dtype=np.float32)
+        first, second = self._halves(X)
+        return np.concatenate([self.binary_.transform(first), self.soft_.transform(second)], axis=1)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
 
 
 FEATURES = {

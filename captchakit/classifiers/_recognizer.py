@@ -25,7 +25,7 @@ from captchakit.classifiers._front_end import (
     segmenter_for,
 )
 from captchakit.classifiers._features import (
-    FEATURES, CombinedFeatures, HOGFeatures, PixelFeatures, ProfileFeatures, make_features,
+    FEATURES, CombinedFeatures, HOGFeatures, InkPairFeatures, PixelFeatures, ProfileFeatures, make_features,
 )
 from captchakit.data._alphabet import resolve_alphabet
 from captchakit.data._labels import fold_alphabet
@@ -82,7 +82,7 @@ _CLASSIFIERS = {"svm": SVC, "knn": KNeighborsClassifier}
 
 #: Classes a classic bundle may contain; anything else is refused at load time.
 TRUSTED_TYPES = tuple(_bundle.type_name(c) for c in (
-    HOGFeatures, PixelFeatures, ProfileFeatures, CombinedFeatures, Pipeline, StandardScaler, PCA, SVC,
+    HOGFeatures, PixelFeatures, ProfileFeatures, CombinedFeatures, InkPairFeatures, Pipeline, StandardScaler, PCA, SVC,
     KNeighborsClassifier)) + (
     "sklearn.svm._classes.LinearSVC", "sklearn.neighbors._kd_tree.KDTree",
     "sklearn.neighbors._ball_tree.BallTree", "sklearn.utils._bunch.Bunch",
@@ -493,10 +493,6 @@ def _features_name(feats):
             + (f" on crops trimmed {100 * feats.trim:g}%" if feats.trim else ""))
 
 
-def _hog_dims(cells, crop_size, orientations=9, cells_per_block=2):
-    """The length of the HOG vector of a *crop_size* crop for *cells* (one size or a tuple)."""
-    sizes = cells if isinstance(cells, tuple) else (cells,)
-    return sum(orientations * cells_per_block ** 2 * max(crop_size // c - cells_per_block + 1, 0) ** 2 for c in sizes)
 #: ... on the characters of at most this many training images, a quarter of them held out.
 CELLS_IMAGES, CELLS_MARGIN = 2000, 0.003
 #: The shares of ink trimmed off each side of the crops (``HOGFeatures(trim=...)``) that segmentation by
@@ -506,9 +502,14 @@ CELLS_IMAGES, CELLS_MARGIN = 2000, 0.003
 #: and captcha_images_v2 read worse, hence a held-out choice. The forced split does not weigh them: python-captcha
 #: and lzu_digits read the same with them, colour-lines half a point worse.
 TRIMS = (0.03, 0.08)
+#: Which crops the per-character classifier of segmentation by recognition reads (``crop_ink_``): the cleaned
+#: binary ink, the soft crops of the ink channel under it (:meth:`PieceCropper.ink_crops`), or both side by side;
+#: weighed on held-out characters (:func:`choose_hog_cells`) where ``features="auto"``.
+CROP_INKS = ("binary", "soft", "both")
 
 
-def choose_hog_cells(X, y, groups, classifier, n_components, crop_size, seed=0, cells=HOG_CELLS, trims=()):
+def choose_hog_cells(X, y, groups, classifier, n_components, crop_size, seed=0, cells=HOG_CELLS, trims=(),
+                     soft=None):
     """HOG features with the cell size that reads held-out training characters best, with or without the
     crops' pixels beside them and their ink trimmed, and the evidence.
 
@@ -522,14 +523,19 @@ def choose_hog_cells(X, y, groups, classifier, n_components, crop_size, seed=0, 
     appended (``HOGFeatures(pixels=crop_size // 2)``) are weighed on the same
     characters, and win by the same margin. Last the choice so far with
     each share of *trims* (``HOGFeatures(trim=...)``, :func:`~captchakit.classifiers.trim_crops`):
-    the best of them wins by the same margin. Crops smaller than 24 px keep
-    the first of *cells*, without the pixels.
+    the best of them wins by the same margin. With *soft* (the same
+    characters' soft crops, row for row with *X*), last the choice so far
+    on the soft crops alone and on both crops side by side
+    (:class:`~captchakit.classifiers.InkPairFeatures`): the better of them
+    wins by the same margin, and ``report["ink"]`` says which crops
+    (``binary``, ``soft`` or ``both``) the features read. Crops smaller than
+    24 px keep the first of *cells*, without the pixels.
 
     Returns
     -------
-    features : HOGFeatures
+    features : HOGFeatures or InkPairFeatures
     report : dict
-        ``chosen``, ``held_out_char_accuracy`` per candidate, ``n_images``, ``seed``.
+        ``chosen``, ``held_out_char_accuracy`` per candidate, ``n_images``, ``seed``, ``ink``.
     """
     default = HOGFeatures(pixels_per_cell=cells[0])
     if crop_size < 24:
@@ -543,15 +549,15 @@ def choose_hog_cells(X, y, groups, classifier, n_components, crop_size, seed=0, 
         return default, {"chosen": f"hog, {_features_name(default)}", "skipped": "too few training images"}
     scores = {}
 
-    def score(feats):
+    def score(feats, data=X, name=None):
         steps = [("features", feats)]
         if n_components:
-            dims = _hog_dims(feats.pixels_per_cell, crop_size) + (feats.pixels or 0) ** 2
+            dims = clone(feats).fit_transform(data[:1]).shape[1]
             steps.append(("pca", PCA(n_components if 0 < n_components < 1
                                      else min(int(n_components), int(fit_part.sum()), dims), random_state=0)))
         steps.append(("classifier", clone(classifier)))
-        model = Pipeline(steps).fit(X[fit_part], y[fit_part])
-        acc = scores[_features_name(feats)] = float(np.mean(model.predict(X[held]) == y[held]))
+        model = Pipeline(steps).fit(data[fit_part], y[fit_part])
+        acc = scores[name or _features_name(feats)] = float(np.mean(model.predict(data[held]) == y[held]))
         return acc
 
     # the best of the other cells, where it beats the default (the first) by more than the margin
@@ -568,10 +574,22 @@ def choose_hog_cells(X, y, groups, classifier, n_components, crop_size, seed=0, 
     trimmed = [clone(best).set_params(trim=t) for t in trims]
     accs = [score(f) for f in trimmed]
     if accs and max(accs) > best_acc + CELLS_MARGIN:
-        best = trimmed[int(np.argmax(accs))]
-    report = {"chosen": f"hog, {_features_name(best)}", "n_images": int(len(images)), "seed": seed,
+        best, best_acc = trimmed[int(np.argmax(accs))], max(accs)
+    ink, chosen = "binary", best
+    if soft is not None:
+        soft = np.asarray(soft, np.float32).reshape(len(X), -1)
+        name = _features_name(best)
+        accs = {"soft": score(best, soft, f"{name} on soft crops"),
+                "both": score(InkPairFeatures(best), np.concatenate([X.reshape(len(X), -1), soft], axis=1),
+                              f"{name} on binary and soft crops")}
+        pick = max(accs, key=accs.get)
+        if accs[pick] > best_acc + CELLS_MARGIN:
+            ink, chosen = pick, (best if pick == "soft" else InkPairFeatures(best))
+    report = {"chosen": f"hog, {_features_name(best)}" + {"binary": "", "soft": " on soft crops",
+                                                          "both": " on binary and soft crops"}[ink],
+              "n_images": int(len(images)), "seed": seed, "ink": ink,
               "held_out_char_accuracy": {k: round(v, 4) for k, v in scores.items()}}
-    return best, report
+    return chosen, report
 
 
 class SegmentingRecognizer(Recognizer):
@@ -745,6 +763,22 @@ class SegmentingRecognizer(Recognizer):
         """Resize to the training size and preprocess: the binary image segmentation sees."""
         return self.preprocessor_.transform_one(resize_to(np.asarray(image), self.image_shape_))
 
+    def _clean_ink(self, image):
+        """:meth:`_clean`, and the ink channel the soft crops come from: ``(ink, binary)``."""
+        return self.preprocessor_.ink_and_binary(resize_to(np.asarray(image), self.image_shape_))
+
+    def _piece_crops(self, cropper, ink, spans):
+        """The flattened crops the classifier reads for the pieces *spans*: binary, soft (from the ink channel
+        *ink*) or both side by side, as ``crop_ink_`` says."""
+        size = self.segmenter_.crop_size
+        mode = getattr(self, "crop_ink_", "binary")
+        if mode == "binary":
+            return [c.ravel() for c in cropper.crops(spans, size)]
+        soft = cropper.ink_crops(ink, spans, size)
+        if mode == "soft":
+            return [c.ravel() for c in soft]
+        return [np.concatenate([b.ravel(), c.ravel()]) for b, c in zip(cropper.crops(spans, size), soft)]
+
     def fit(self, X, y, progress=None):
         """Fit on images *X* (list of arrays) and their string labels *y*.
 
@@ -786,7 +820,7 @@ class SegmentingRecognizer(Recognizer):
             sample = [resize_to(np.asarray(im), self.image_shape_) for im in X[:300]]
             self.preprocessor_, self.front_end_ = pre.resolve(sample)
             self.segmenter_ = seg.resolve(self.front_end_["stroke_width"])
-        binaries, segs = self._segment_all(X, y, progress)
+        binaries, segs, inks = self._segment_all(X, y, progress)
         natural_rate = float(np.mean([sg.n_natural == len(lab) for sg, lab in zip(segs, y)]))
         self.segmentation_ = self.segmentation if self.segmentation != "auto" else (
             "recognition" if natural_rate < AUTO_NATURAL_RATE else "forced")
@@ -821,7 +855,7 @@ class SegmentingRecognizer(Recognizer):
                 break
             self.preprocessor_ = chosen
             self.segmenter_ = segmenter_for(self.segmenter_, chosen)
-            binaries, segs = self._segment_all(X, y, progress)
+            binaries, segs, inks = self._segment_all(X, y, progress)
             natural_rate = float(np.mean([sg.n_natural == len(lab) for sg, lab in zip(segs, y)]))
             if self.segmentation == "auto":
                 self.segmentation_ = "recognition" if natural_rate < AUTO_NATURAL_RATE else "forced"
@@ -852,6 +886,7 @@ class SegmentingRecognizer(Recognizer):
         spans = [(r[1] - r[0]) / len(lab) for b, lab in zip(binaries, y) if (r := ink_range(b)) is not None]
         self.char_span_ = float(np.median(spans)) if spans else None
         self.features_ = {"chosen": "hog" if self.features == "auto" else str(self.features)}
+        self.crop_ink_ = "binary"
         if self.segmentation_ == "forced":
             Xc = np.concatenate([segs[i].crops for i in keep]).reshape(-1, self.segmenter_.crop_size ** 2)
             yc = np.array([ch for i in keep for ch in y[i]])
@@ -866,17 +901,25 @@ class SegmentingRecognizer(Recognizer):
             # instead of 88.5%)
             segs = [self.segmenter_.segment(b, len(lab), restore_short=False) for b, lab in zip(binaries, y)]
             keep = [i for i, lab in enumerate(y) if len(segs[i]) == len(lab)]
-            Xc, yc, used, n_copies = self._fit_lattice(binaries, y, segs, keep)
-            if self.features == "auto" and self.segmenter_.crop_size >= 24:
-                # the cells are those of segmentation by recognition; the pixels beside them are weighed on the
-                # aligned pieces (not their copies cut 1-2 px off), grouped by image
+            choose = self.features == "auto" and self.segmenter_.crop_size >= 24
+            Xc, yc, used, n_copies, Xsoft = self._fit_lattice(binaries, y, segs, keep, inks if choose else None)
+            if choose:
+                # the cells are those of segmentation by recognition; the pixels beside them, the trimmed crops
+                # and the soft crops are weighed on the aligned pieces (not their copies cut 1-2 px off), grouped
+                # by image
                 n_pos = len(yc) - n_copies
                 groups = np.repeat(np.arange(len(used)), [len(y[i]) for i in used])
                 feats, self.features_ = choose_hog_cells(
                     Xc[:n_pos], yc[:n_pos], groups, clf,
                     RECOGNITION_VARIANCE if self.n_components == "auto" else self.n_components,
-                    self.segmenter_.crop_size, cells=(RECOGNITION_CELLS,), trims=TRIMS)
+                    self.segmenter_.crop_size, cells=(RECOGNITION_CELLS,), trims=TRIMS, soft=Xsoft[:n_pos])
                 self.features_["why"] = "segmentation by recognition"
+                self.crop_ink_ = self.features_["ink"]
+                if self.crop_ink_ == "soft":
+                    Xc = Xsoft
+                elif self.crop_ink_ == "both":
+                    Xc = np.concatenate([Xc, Xsoft], axis=1)
+            del Xsoft
         if len(used) < 0.5 * len(X):
             self.warnings_.append(f"only {len(used)} of {len(X)} training images gave as many pieces as their "
                                   "label has characters")
@@ -1021,19 +1064,22 @@ class SegmentingRecognizer(Recognizer):
         return int(min(hi, max(lo, round((r[1] - r[0]) / span))))
 
     def _segment_all(self, X, y, progress=None):
-        """The cleaned binary image and the segmentation of every training image."""
-        binaries, segs = [], []
+        """The cleaned binary image, the segmentation and the ink channel (:meth:`_clean_ink`) of every training
+        image."""
+        binaries, segs, inks = [], [], []
         items = list(zip(X, y))
         for im, lab in (progress(items) if progress else items):
-            b = self._clean(im)
+            ink, b = self._clean_ink(im)
             binaries.append(b)
+            inks.append(ink)
             segs.append(self.segmenter_.segment(b, len(lab)))
-        return binaries, segs
+        return binaries, segs, inks
 
     # ------------------------------------------------------------------ segmentation by recognition
-    def _fit_lattice(self, binaries, y, segs, keep, max_align=3000, seed=0):
-        """Train the lattice scorer; return the aligned training crops, their labels, the images used, and how
-        many of the crops (the last ones) are copies of aligned pieces cut 1-2 px off.
+    def _fit_lattice(self, binaries, y, segs, keep, inks=None, max_align=3000, seed=0):
+        """Train the lattice scorer; return the aligned training crops, their labels, the images used, how
+        many of the crops (the last ones) are copies of aligned pieces cut 1-2 px off, and with the ink channels
+        *inks*, the same pieces' soft crops (:meth:`PieceCropper.ink_crops`; else None).
 
         1. Character widths and a first scorer from the images that segment
            into as many pieces as their label has characters.
@@ -1060,7 +1106,7 @@ class SegmentingRecognizer(Recognizer):
         order = sorted(rng.permutation(len(binaries))[:max_align])
         self.scorer_trim_, self.scorer_choice_ = 0.0, None  # the alignment's crops are not cut
         for round_ in range(2):  # align with the first scorer, then once more with the better one
-            pos, pos16, pos_y, records = self._align(binaries, y, segs, order, scorer, rng, size)
+            pos, pos16, pos_y, records = self._align(binaries, y, segs, order, scorer, rng, size, inks)
             used = [r[0] for r in records]
             if not used:
                 raise CaptchakitError("empty training set: no training image could be aligned to its label")
@@ -1077,16 +1123,18 @@ class SegmentingRecognizer(Recognizer):
                     Xs, labels = self._scorer_set(binaries, y, records, self.scorer_trim_)
             scorer = self._new_scorer().fit(Xs, labels)
         self.scorer_ = scorer
-        jit, jit_y = self._jit
+        jit, jit_y, soft = self._jit
         del self._jit
         pos, pos_y = pos + jit, pos_y + jit_y
-        return np.asarray(pos).reshape(len(pos), -1), np.array(pos_y), used, len(jit_y)
+        soft = None if inks is None else np.asarray(soft).reshape(len(pos), -1)
+        return np.asarray(pos).reshape(len(pos), -1), np.array(pos_y), used, len(jit_y), soft
 
-    def _align(self, binaries, y, segs, order, scorer, rng, size):
+    def _align(self, binaries, y, segs, order, scorer, rng, size, inks=None):
         """Align training images to their labels with *scorer*: positives, rejects, and per image used, its
-        ``(index, the cropper's max_width, aligned spans, reject spans)``."""
+        ``(index, the cropper's max_width, aligned spans, reject spans)``. With *inks*, the soft crops of the
+        positives and their copies cut 1-2 px off are kept too (in ``self._jit``)."""
         pos, pos16, pos_y, neg, records = [], [], [], [], []
-        jit, jit_y = [], []
+        jit, jit_y, soft, soft_jit = [], [], [], []
         col = {c: k for k, c in enumerate(scorer.classes_)}
         for i in order:
             lab = y[i]
@@ -1111,13 +1159,16 @@ class SegmentingRecognizer(Recognizer):
                    for d0, d1 in ((-2, 1), (2, -1)) if (x1 + d1) - (x0 + d0) >= 3]
             jit.extend(cropper.crops([sp for sp, _ in off], size))
             jit_y.extend(ch for _, ch in off)
+            if inks is not None:
+                soft.extend(cropper.ink_crops(inks[i], spans, size))
+                soft_jit.extend(cropper.ink_crops(inks[i], [sp for sp, _ in off], size))
             piece_spans = [(cuts[i], cuts[j]) for i, j in pieces]
             rejects = reject_pieces(piece_spans, path, rng)
             neg.extend(uniq[index[p]] for p in rejects)
             # what the scorer learnt from this image, to cut out again (:meth:`_scorer_set`)
             records.append((i, cropper.max_width, spans, [piece_spans[p] for p in rejects]))
         # the scorer sees every piece the same way (a direct 16x16 crop), positives and rejects alike
-        self._jit = (jit, jit_y)
+        self._jit = (jit, jit_y, soft + soft_jit)
         return pos, (pos16, neg), pos_y, records
 
     def _scorer_set(self, binaries, y, records, trim):
@@ -1381,10 +1432,10 @@ class SegmentingRecognizer(Recognizer):
     def _predict_lattice(self, X):
         lo, hi = self.length_
         lengths = list(range(lo, hi + 1))
-        size = self.segmenter_.crop_size
         crops, counts, natural = [], [], []
+        soft = getattr(self, "crop_ink_", "binary") != "binary"
         for im in X:
-            b = self._clean(im)
+            ink, b = self._clean_ink(im) if soft else (None, self._clean(im))
             # only the pieces' columns: the lattice cuts its own crops
             seg = self.segmenter_.segment(b, lo if lo == hi else None, crops=False)
             natural.append(seg.n_natural)
@@ -1392,11 +1443,11 @@ class SegmentingRecognizer(Recognizer):
                 counts.append(0)
                 continue
             cropper, spans = self._read_pieces(b, seg, lengths)
-            crops.extend(cropper.crops(spans, size))
+            crops.extend(self._piece_crops(cropper, ink, spans))
             counts.append(len(spans))
         chars, conf = [], np.zeros(0)
         if crops:
-            chars, conf = self._classify(np.asarray(crops).reshape(len(crops), -1))
+            chars, conf = self._classify(np.asarray(crops))
         out, pos = [], 0
         for k, nat in zip(counts, natural):
             out.append(detail("".join(chars[pos:pos + k]), conf[pos:pos + k], n_pieces=int(k), n_natural=int(nat)))
@@ -1412,7 +1463,8 @@ class SegmentingRecognizer(Recognizer):
             ``stages`` (list of ``(name, ndarray)``, from the resized original
             to the cleaned binary image), ``spans`` (the column range of each
             character piece), ``crops`` (the arrays the classifier reads,
-            ink 1.0) and ``detail`` (as :meth:`predict_details`).
+            ink 1.0: with both crops, ``crop_ink_ == "both"``, the binary and
+            the soft one side by side) and ``detail`` (as :meth:`predict_details`).
         """
         check_is_fitted(self, "pipeline_")
         im = resize_to(np.asarray(image), self.image_shape_)
@@ -1422,7 +1474,10 @@ class SegmentingRecognizer(Recognizer):
         seg = self.segmenter_.segment(b, lo if lo == hi else None)
         if self.segmentation_ == "recognition" and b.any():
             cropper, spans = self._read_pieces(b, seg, list(range(lo, hi + 1)))
-            crops = cropper.crops(spans, self.segmenter_.crop_size)
+            size = self.segmenter_.crop_size
+            ink = self.preprocessor_.ink_and_binary(im)[0] if getattr(self, "crop_ink_", "binary") != "binary" else None
+            crops = [c.reshape(-1, size, size).transpose(1, 0, 2).reshape(size, -1)
+                     for c in self._piece_crops(cropper, ink, spans)]
         else:
             if lo != hi:
                 seg = self._varying_splits([b])[0]
@@ -1471,6 +1526,7 @@ class SegmentingRecognizer(Recognizer):
             "piece_width_median": getattr(self, "width_median_", None),
             "scorer_trim": getattr(self, "scorer_trim_", 0.0),
             "scorer_trim_choice": getattr(self, "scorer_choice_", None),
+            "crop_ink": getattr(self, "crop_ink_", "binary"),
             "features": {"name": type(self.pipeline_.named_steps["features"]).__name__,
                          "params": _json_params(self.pipeline_.named_steps["features"]),
                          "choice": getattr(self, "features_", None),
@@ -1514,6 +1570,10 @@ class SegmentingRecognizer(Recognizer):
             raise CaptchakitError(f"field 'scorer_trim' must be a share from 0 to 0.5, got {trim!r}")
         self.scorer_trim_ = float(trim)
         self.scorer_choice_ = meta.get("scorer_trim_choice")
+        ink = meta.get("crop_ink", "binary")  # bundles from before the soft crops: binary
+        if ink not in CROP_INKS:
+            raise CaptchakitError(f"field 'crop_ink' must be one of {', '.join(CROP_INKS)}, got {ink!r}")
+        self.crop_ink_ = ink
         self.fit_summary_ = meta.get("training", {})
         self.features_ = (meta.get("features") or {}).get("choice")
         span = meta.get("char_span")

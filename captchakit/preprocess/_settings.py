@@ -282,6 +282,27 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
             out.append((f"specks < {min_area} removed", binary))
         return out
 
+    def ink_and_binary(self, image):
+        """The ink channel of one image and its binary output.
+
+        The channel is the grey image that the threshold reads (uint8, ink
+        dark), after any frame painted as paper or paper flattened, before
+        the filters: the shades that binarising and cleaning lose
+        (:meth:`~captchakit.segment.PieceCropper.ink_crops`).
+
+        Examples
+        --------
+        >>> im = np.full((20, 30), 255, np.uint8); im[5:15, 10:14] = 0
+        >>> ink, b = Preprocessor(median=0, line_thickness=0, min_area=0).ink_and_binary(im)
+        >>> ink.dtype, ink.shape, int(ink[8, 11]), bool(b[8, 11])
+        (dtype('uint8'), (20, 30), 0, True)
+        """
+        stages = self.stages(image)
+        ink = [s for name, s in stages
+               if s.ndim == 2 and s.dtype == np.uint8
+               and (name == "gray" or name.startswith(("ink (", "frame ", "paper flattened")))][-1]
+        return ink, stages[-1][1].astype(bool, copy=False)
+
     def transform_one(self, image):
         """Preprocess one image to a ``(H, W)`` bool array (ink ``True``)."""
         return self.stages(image)[-1][1].astype(bool, copy=False)

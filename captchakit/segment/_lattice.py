@@ -91,6 +91,9 @@ def candidate_cuts(binary, n_chars, boxes=(), max_cuts=None):
     return out
 
 
+_GROW = np.ones((3, 3), np.uint8)  # a piece's ink grown by one pixel masks its soft crop (``ink_crops``)
+
+
 class PieceCropper:
     """Crops of column ranges of one binary image, taking whole the components that mostly lie inside.
 
@@ -128,6 +131,37 @@ class PieceCropper:
         *trim*: each piece's ink is first cut to its central part (:func:`central_ink`)."""
         uniq, index = self.unique_crops(spans, size, trim)
         return [uniq[i] for i in index]
+
+    def ink_crops(self, ink, spans, size):
+        """Soft crops: the shades of the ink channel *ink* (uint8, ink dark, the binary image's size) under each
+        piece of *spans*.
+
+        Each piece's ink (as :meth:`crop` finds it) grown by one pixel masks
+        the channel's darkness; the result is cut to the piece's bounding box,
+        scaled to 1.0 at its darkest and squared as crops are
+        (:func:`~captchakit.segment.square_ink`). A character that cleaning
+        thinned or broke (line removal that took a stroke's top, a threshold
+        that lost a faint tail) keeps its shades.
+
+        Examples
+        --------
+        >>> b = np.zeros((10, 20), bool); b[2:8, 3:7] = True
+        >>> ink = np.where(b, 0, 255).astype(np.uint8); ink[2, 3] = 128
+        >>> c = PieceCropper(b, 12).ink_crops(ink, [(0, 10)], 16)[0]
+        >>> c.shape, float(c.max())
+        ((16, 16), 1.0)
+        """
+        out = []
+        for window, a in self._windows01(spans):
+            if not window.any():
+                out.append(np.zeros((size, size), np.float32))
+                continue
+            x, y, w, h = cv2.boundingRect(window)
+            grown = cv2.dilate(window, _GROW)[y:y + h, x:x + w]
+            shade = (255.0 - ink[y:y + h, a + x:a + x + w].astype(np.float32)) * grown
+            top = float(shade.max())
+            out.append(square_ink(shade / top if top > 0 else shade, size))
+        return out
 
     def unique_crops(self, spans, size, trim=0.0):
         """The distinct square crops of the pieces between *spans*, and the index of each piece's crop among them.
