@@ -614,8 +614,12 @@ class SegmentingRecognizer(Recognizer):
         the held-out characters better (``HOGFeatures(pixels=16)``;
         :func:`choose_hog_cells`); with segmentation by recognition, last
         the crops trimmed of the outer 3% or 8% of their ink (``TRIMS``: a
-        line running off a character no longer shrinks it). ``features_``
-        says which and why.
+        line running off a character no longer shrinks it), and last the
+        *soft crops*, alone or beside the binary ones: the ink channel's
+        shades under each piece (:meth:`PieceCropper.ink_crops`), which keep
+        what the threshold and line removal took (django-simple-captcha's
+        small letters, trek-captcha's tops of ``n`` and ``m``; ``crop_ink_``).
+        ``features_`` says which and why.
     scale : bool
         Standardise the features before the classifier.
     n_components : int, float, None or "auto"
@@ -703,6 +707,9 @@ class SegmentingRecognizer(Recognizer):
     alphabet_, length_, image_shape_ : learned at fit.
     fit_summary_ : dict
         Images used, images left out by segmentation, natural rate.
+    crop_ink_ : {"binary", "soft", "both"}
+        The crops the per-character classifier reads (see *features*);
+        ``binary`` with the forced split.
     scorer_, scorer_trim_, scorer_choice_ : segmentation by recognition
         The lattice's piece scorer (:class:`PieceScorer`); the share of each
         piece's ink cut off its sides before the scorer reads it (0 or 8%:
