@@ -1113,7 +1113,9 @@ class SegmentingRecognizer(Recognizer):
         order = sorted(rng.permutation(len(binaries))[:max_align])
         self.scorer_trim_, self.scorer_choice_ = 0.0, None  # the alignment's crops are not cut
         for round_ in range(2):  # align with the first scorer, then once more with the better one
-            pos, pos16, pos_y, records = self._align(binaries, y, segs, order, scorer, rng, size, inks)
+            # (the soft crops of the last round only: its pieces are the ones kept)
+            pos, pos16, pos_y, records = self._align(binaries, y, segs, order, scorer, rng, size,
+                                                     inks if round_ == 1 else None)
             used = [r[0] for r in records]
             if not used:
                 raise CaptchakitError("empty training set: no training image could be aligned to its label")
