@@ -30,6 +30,7 @@ from captchakit.classifiers._features import (
 from captchakit.data._alphabet import resolve_alphabet
 from captchakit.data._labels import fold_alphabet
 from captchakit.preprocess import Preprocessor
+from captchakit.preprocess._settings import ink_stage
 from captchakit.segment import Segmenter
 from captchakit.segment._lattice import (
     PieceCropper, best_path, candidate_cuts, ink_range, lattice_pieces, skip_costs,
@@ -552,9 +553,9 @@ def choose_hog_cells(X, y, groups, classifier, n_components, crop_size, seed=0, 
     def score(feats, data=X, name=None):
         steps = [("features", feats)]
         if n_components:
-            dims = clone(feats).fit_transform(data[:1]).shape[1]
             steps.append(("pca", PCA(n_components if 0 < n_components < 1
-                                     else min(int(n_components), int(fit_part.sum()), dims), random_state=0)))
+                                     else min(int(n_components), int(fit_part.sum()),
+                                              clone(feats).fit_transform(data[:1]).shape[1]), random_state=0)))
         steps.append(("classifier", clone(classifier)))
         model = Pipeline(steps).fit(data[fit_part], y[fit_part])
         acc = scores[name or _features_name(feats)] = float(np.mean(model.predict(data[held]) == y[held]))
@@ -781,10 +782,10 @@ class SegmentingRecognizer(Recognizer):
         mode = getattr(self, "crop_ink_", "binary")
         if mode == "binary":
             return [c.ravel() for c in cropper.crops(spans, size)]
-        soft = cropper.ink_crops(ink, spans, size)
+        binary, soft = cropper.crop_pairs(ink, spans, size)
         if mode == "soft":
             return [c.ravel() for c in soft]
-        return [np.concatenate([b.ravel(), c.ravel()]) for b, c in zip(cropper.crops(spans, size), soft)]
+        return [np.concatenate([b.ravel(), c.ravel()]) for b, c in zip(binary, soft)]
 
     def fit(self, X, y, progress=None):
         """Fit on images *X* (list of arrays) and their string labels *y*.
@@ -1160,17 +1161,21 @@ class SegmentingRecognizer(Recognizer):
             if len(path) != len(lab):
                 continue
             spans = [(cuts[pieces[p][0]], cuts[pieces[p][1]]) for p in path]
-            pos.extend(cropper.crops(spans, size))
             pos16.extend(uniq[index[p]] for p in path)  # the lattice cropped these at the scorer's size already
             pos_y.extend(lab)
             # the per-character classifier also learns each aligned piece cut 1-2 px off (cuts are never exact)
             off = [((max(x0 + d0, 0), x1 + d1), ch) for (x0, x1), ch in zip(spans, lab)
                    for d0, d1 in ((-2, 1), (2, -1)) if (x1 + d1) - (x0 + d0) >= 3]
-            jit.extend(cropper.crops([sp for sp, _ in off], size))
+            cut = spans + [sp for sp, _ in off]
+            if inks is None:
+                crops = cropper.crops(cut, size)
+            else:  # the soft crops from the same pass over the pieces
+                crops, softs = cropper.crop_pairs(inks[i], cut, size)
+                soft.extend(softs[:len(spans)])
+                soft_jit.extend(softs[len(spans):])
+            pos.extend(crops[:len(spans)])
+            jit.extend(crops[len(spans):])
             jit_y.extend(ch for _, ch in off)
-            if inks is not None:
-                soft.extend(cropper.ink_crops(inks[i], spans, size))
-                soft_jit.extend(cropper.ink_crops(inks[i], [sp for sp, _ in off], size))
             piece_spans = [(cuts[i], cuts[j]) for i, j in pieces]
             rejects = reject_pieces(piece_spans, path, rng)
             neg.extend(uniq[index[p]] for p in rejects)
@@ -1442,9 +1447,8 @@ class SegmentingRecognizer(Recognizer):
         lo, hi = self.length_
         lengths = list(range(lo, hi + 1))
         crops, counts, natural = [], [], []
-        soft = getattr(self, "crop_ink_", "binary") != "binary"
         for im in X:
-            ink, b = self._clean_ink(im) if soft else (None, self._clean(im))
+            ink, b = self._clean_ink(im)  # the same chain as _clean; the ink channel comes with it
             # only the pieces' columns: the lattice cuts its own crops
             seg = self.segmenter_.segment(b, lo if lo == hi else None, crops=False)
             natural.append(seg.n_natural)
@@ -1484,9 +1488,8 @@ class SegmentingRecognizer(Recognizer):
         if self.segmentation_ == "recognition" and b.any():
             cropper, spans = self._read_pieces(b, seg, list(range(lo, hi + 1)))
             size = self.segmenter_.crop_size
-            ink = self.preprocessor_.ink_and_binary(im)[0] if getattr(self, "crop_ink_", "binary") != "binary" else None
             crops = [c.reshape(-1, size, size).transpose(1, 0, 2).reshape(size, -1)
-                     for c in self._piece_crops(cropper, ink, spans)]
+                     for c in self._piece_crops(cropper, ink_stage(stages), spans)]
         else:
             if lo != hi:
                 seg = self._varying_splits([b])[0]

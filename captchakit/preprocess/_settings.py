@@ -21,6 +21,14 @@ _ORDERS = ("median-first", "mean-first")
 _STAGES = ("gray", "binary")
 
 
+def ink_stage(stages):
+    """The ink channel among :meth:`Preprocessor.stages`: the last grey stage before the filters (see
+    :meth:`Preprocessor.ink_and_binary`)."""
+    return [s for name, s in stages
+            if s.ndim == 2 and s.dtype == np.uint8
+            and (name == "gray" or name.startswith(("ink (", "frame ", "paper flattened")))][-1]
+
+
 class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
     """Ink channel → filters → binarization → frame, line and speck removal.
 
@@ -298,10 +306,7 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
         (dtype('uint8'), (20, 30), 0, True)
         """
         stages = self.stages(image)
-        ink = [s for name, s in stages
-               if s.ndim == 2 and s.dtype == np.uint8
-               and (name == "gray" or name.startswith(("ink (", "frame ", "paper flattened")))][-1]
-        return ink, stages[-1][1].astype(bool, copy=False)
+        return ink_stage(stages), stages[-1][1].astype(bool, copy=False)
 
     def transform_one(self, image):
         """Preprocess one image to a ``(H, W)`` bool array (ink ``True``)."""

@@ -151,17 +151,24 @@ class PieceCropper:
         >>> c.shape, float(c.max())
         ((16, 16), 1.0)
         """
-        out = []
+        return self.crop_pairs(ink, spans, size)[1]
+
+    def crop_pairs(self, ink, spans, size):
+        """The binary crops (as :meth:`crops` makes them) and the soft crops (:meth:`ink_crops`) of the pieces
+        *spans*, from one pass over their windows: two lists."""
+        binary, soft = [], []
         for window, a in self._windows01(spans):
             if not window.any():
-                out.append(np.zeros((size, size), np.float32))
+                binary.append(np.zeros((size, size), np.float32))
+                soft.append(np.zeros((size, size), np.float32))
                 continue
             x, y, w, h = cv2.boundingRect(window)
+            binary.append(square_ink(window[y:y + h, x:x + w], size))
             grown = cv2.dilate(window, _GROW)[y:y + h, x:x + w]
             shade = (255.0 - ink[y:y + h, a + x:a + x + w].astype(np.float32)) * grown
             top = float(shade.max())
-            out.append(square_ink(shade / top if top > 0 else shade, size))
-        return out
+            soft.append(square_ink(shade / top if top > 0 else shade, size))
+        return binary, soft
 
     def unique_crops(self, spans, size, trim=0.0):
         """The distinct square crops of the pieces between *spans*, and the index of each piece's crop among them.
