@@ -548,9 +548,9 @@ def test_the_piece_scorers_crops_are_cut_by_the_share_that_reads_held_out_images
     seen = {}
     choose, fit = R.SegmentingRecognizer._choose_scorer_trim, R.PieceScorer.fit
 
-    def spy_choose(self, binaries, labels, records, seed=0):
-        seen.update(binaries=binaries, labels=labels, records=records)
-        return choose(self, binaries, labels, records, seed)
+    def spy_choose(self, binaries, labels, records, inks, seed=0):
+        seen.update(binaries=binaries, labels=labels, records=records, inks=inks)
+        return choose(self, binaries, labels, records, inks, seed)
 
     def spy_fit(self, Xs, ys):
         seen["last_fit"] = (np.array(Xs), list(ys))
@@ -567,9 +567,9 @@ def test_the_piece_scorers_crops_are_cut_by_the_share_that_reads_held_out_images
     kept = acc[best] > acc[0] and acc[best] >= acc[0] + R.SCORER_TRIM_MARGIN
     assert rec.scorer_trim_ == c["chosen"] == (R.SCORER_TRIMS[best] if kept else 0.0)
     # the final scorer learnt the aligned pieces cut out again by the chosen share
-    Xs, ys = rec._scorer_set(seen["binaries"], seen["labels"], seen["records"], rec.scorer_trim_)
+    Xs, ys = rec._scorer_set(seen["binaries"], seen["labels"], seen["records"], rec.scorer_trim_, seen["inks"])
     assert np.array_equal(seen["last_fit"][0], Xs) and seen["last_fit"][1] == ys
-    assert "piece scorer's crops cut to their central ink: the share read by the scorer alone from 20 " in (
+    assert "piece scorer's soft crops cut to their central ink: the share read by the scorer alone from 20 " in (
         rec.training_note())
     # a share of 8%, forced: stored and read back, the same readings
     monkeypatch.setattr(R.SegmentingRecognizer, "_choose_scorer_trim", lambda self, *a, **k: 0.08)
@@ -644,14 +644,29 @@ def test_segmentation_by_recognition_roundtrip(tmp_path, small_set):
 def test_the_soft_crops_are_read_as_they_were_learnt_and_stored(tmp_path, small_set, monkeypatch):
     """Where the held-out characters choose the soft crops (forced here: any gain wins), the classifier
     learns and reads them (beside the binary ones with ``both``); the choice is stored, read back and checked,
-    and ``explain`` shows the crops the classifier reads."""
+    and ``explain`` shows the crops the classifier reads. The piece scorer learns and reads soft crops too,
+    and says so in the bundle; a bundle from before them reads binary ones."""
     from captchakit import CaptchakitError
     from captchakit.classifiers import InkPairFeatures
     from captchakit.classifiers import _recognizer as R
+    from captchakit.segment import _lattice as L
 
     X, y = small_set
     monkeypatch.setattr(R, "CELLS_MARGIN", -1.0)  # every later candidate wins: the last weighed, soft or both
+    scorer_inks = []
+    unique_crops = L.PieceCropper.unique_crops
+
+    def spy(self, spans, size, trim=0.0, ink=None):
+        if size == R.SCORER_SIZE:
+            scorer_inks.append(ink is not None)
+        return unique_crops(self, spans, size, trim, ink)
+
+    monkeypatch.setattr(L.PieceCropper, "unique_crops", spy)
     rec = make_recognizer("svm", segmentation="recognition").fit(X[:100], y[:100])
+    assert rec.scorer_ink_ == "soft" and scorer_inks and all(scorer_inks)  # the alignment's lattices
+    scorer_inks.clear()
+    rec.predict(X[100:110])
+    assert scorer_inks and all(scorer_inks)  # the reading's lattices
     acc = rec.features_["held_out_char_accuracy"]
     soft = [k for k in acc if k.endswith(" soft crops")]
     ink = "soft" if acc[soft[0]] >= acc[soft[1]] else "both"
@@ -675,6 +690,15 @@ def test_the_soft_crops_are_read_as_they_were_learnt_and_stored(tmp_path, small_
     del meta["crop_ink"]
     back._restore(meta)  # a bundle from before the soft crops read the binary ones
     assert back.crop_ink_ == "binary"
+    assert back.scorer_ink_ == meta["scorer_ink"] == "soft"
+    with pytest.raises(CaptchakitError, match="field 'scorer_ink' must be one of binary, soft"):
+        back._restore({**meta, "scorer_ink": "both"})
+    del meta["scorer_ink"]
+    back._restore({**meta, "crop_ink": ink})  # ... and its scorer the binary ones
+    assert back.scorer_ink_ == "binary"
+    scorer_inks.clear()
+    back.predict(X[100:110])
+    assert scorer_inks and not any(scorer_inks)
 
 
 def test_the_piece_scorers_mlps_fit_in_workers_to_the_same_weights(monkeypatch):

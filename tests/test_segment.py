@@ -163,6 +163,34 @@ def test_central_ink_cuts_a_mask_as_it_cuts_the_same_ink_in_float32():
     assert central_ink(np.ones((3, 4), np.uint8), 0.0).shape == (3, 4)
 
 
+def test_the_scorers_soft_crops_are_the_soft_crops_and_each_place_has_its_own():
+    """With the ink channel, ``crops`` and ``unique_crops`` give each piece's soft crop (as ``ink_crops`` makes
+    it, trimmed where asked), and two pieces with the same binary ink in different places, which share one
+    binary crop, get their own soft crops."""
+    from captchakit.segment._lattice import PieceCropper
+    from captchakit.segment._segment import central_ink, square_ink
+
+    b = np.zeros((30, 60), bool)
+    b[5:25, 10:14] = True
+    b[5:25, 40:44] = True  # the same bar further right ...
+    ink = np.where(b, 0, 255).astype(np.uint8)
+    ink[5:25, 43] = 128  # ... whose right column is paler
+    c = PieceCropper(b, 12)
+    spans = [(8, 16), (38, 46), (9, 15)]
+    uniq, index = c.unique_crops(spans, 16)
+    assert len(uniq) == 1 and index.tolist() == [0, 0, 0]  # one binary crop for all three
+    uniq, index = c.unique_crops(spans, 16, ink=ink)
+    assert len(uniq) == 2 and index.tolist() == [0, 1, 0]
+    soft = c.ink_crops(ink, spans, 16)
+    assert all(np.array_equal(uniq[i], s) for i, s in zip(index, soft))
+    assert all(np.array_equal(a, s) for a, s in zip(c.crops(spans, 16, ink=ink), soft))
+    assert soft[0].max() == soft[1].max() == 1.0 and soft[1].sum() < soft[0].sum()  # the paler column
+    # trimmed: the soft window cut to its central ink, then squared
+    shade = (255.0 - ink[5:25, 40:44]) / 255
+    assert np.allclose(c.crops([(38, 46)], 16, 0.2, ink)[0], square_ink(central_ink(shade, 0.2), 16), atol=1e-6)
+    assert c.crops([(50, 56)], 16, ink=ink)[0].max() == 0  # an empty piece crops empty
+
+
 def test_soft_crops_keep_the_shades_that_cleaning_lost_inside_the_piece():
     """A soft crop is the ink channel's darkness under the piece's ink grown by one pixel, in the piece's box:
     a gap that cleaning cut into a stroke (line removal) comes back, with the stroke's shades; dark ink outside

@@ -106,6 +106,16 @@ SCORER_TRIM_SHARE, SCORER_TRIM_READ, SCORER_TRIM_MIN_IMAGES, SCORER_TRIM_MARGIN 
 #: The scorers that weigh the shares average this many seeds (the final one :data:`SCORER_SEEDS`).
 SCORER_TRIM_SEEDS = 2
 
+#: The crops the piece scorer reads (``scorer_ink_``): since 2026-12-06 the soft crops of the ink channel
+#: under each piece (:meth:`PieceCropper.ink_crops`, at 16x16), which keep the shades that cleaning loses, in
+#: the lattice, the alignment and the scorer's training alike; bundles from before read binary crops. SVM, no
+#: flags, the benchmark's splits, binary -> soft on one machine (the 2-core AMD EPYC without AVX-512):
+#: django-simple-captcha 84.5 -> 87.75%, trek-captcha 85.25 -> 86.75%, claptcha 84.67 -> 85.33%, chinese_4char
+#: 83.4 -> 83.86%, gvcode 22.25 -> 22.5%; captcha_images_v2 85.6 -> 84.6%, svg-captcha 88.25 -> 87.5%,
+#: flask-simple-captcha 86.0 -> 85.5%, wheezy.captcha 56.67 -> 55.33% (per character 84.8 -> 85.6%).
+SCORER_INK = "soft"
+SCORER_INKS = ("binary", "soft")
+
 #: How many piece scorers, seeds 0 to SCORER_SEEDS - 1, the lattice averages.
 SCORER_SEEDS = 5
 #: The scorer's MLPs are fitted in worker processes (``n_jobs``) from this many crops on (captcha_images_v2's
@@ -711,10 +721,12 @@ class SegmentingRecognizer(Recognizer):
     crop_ink_ : {"binary", "soft", "both"}
         The crops the per-character classifier reads (see *features*);
         ``binary`` with the forced split.
-    scorer_, scorer_trim_, scorer_choice_ : segmentation by recognition
-        The lattice's piece scorer (:class:`PieceScorer`); the share of each
-        piece's ink cut off its sides before the scorer reads it (0 or 8%:
-        the one whose scorer read the most held-out training images by
+    scorer_, scorer_ink_, scorer_trim_, scorer_choice_ : segmentation by recognition
+        The lattice's piece scorer (:class:`PieceScorer`); the crops it reads
+        (``soft``: the ink channel's shades under each piece, see
+        :data:`SCORER_INK`; ``binary`` in bundles from before them); the share
+        of each piece's ink cut off its sides before the scorer reads it (0 or
+        8%: the one whose scorer read the most held-out training images by
         itself; a line running off a character no longer shrinks it), and
         that choice's evidence (None where too few images aligned to weigh it).
     warnings_ : list of str
@@ -910,7 +922,7 @@ class SegmentingRecognizer(Recognizer):
             segs = [self.segmenter_.segment(b, len(lab), restore_short=False) for b, lab in zip(binaries, y)]
             keep = [i for i, lab in enumerate(y) if len(segs[i]) == len(lab)]
             choose = self.features == "auto" and self.segmenter_.crop_size >= 24
-            Xc, yc, used, n_copies, Xsoft = self._fit_lattice(binaries, y, segs, keep, inks if choose else None)
+            Xc, yc, used, n_copies, Xsoft = self._fit_lattice(binaries, y, segs, keep, inks, soft=choose)
             if choose:
                 # the cells are those of segmentation by recognition; the pixels beside them, the trimmed crops
                 # and the soft crops are weighed on the aligned pieces (not their copies cut 1-2 px off), grouped
@@ -1084,10 +1096,10 @@ class SegmentingRecognizer(Recognizer):
         return binaries, segs, inks
 
     # ------------------------------------------------------------------ segmentation by recognition
-    def _fit_lattice(self, binaries, y, segs, keep, inks=None, max_align=3000, seed=0):
+    def _fit_lattice(self, binaries, y, segs, keep, inks, soft=False, max_align=3000, seed=0):
         """Train the lattice scorer; return the aligned training crops, their labels, the images used, how
-        many of the crops (the last ones) are copies of aligned pieces cut 1-2 px off, and with the ink channels
-        *inks*, the same pieces' soft crops (:meth:`PieceCropper.ink_crops`; else None).
+        many of the crops (the last ones) are copies of aligned pieces cut 1-2 px off, and with *soft*, the same
+        pieces' soft crops from the ink channels *inks* (:meth:`PieceCropper.ink_crops`; else None).
 
         1. Character widths and a first scorer from the images that segment
            into as many pieces as their label has characters.
@@ -1101,13 +1113,15 @@ class SegmentingRecognizer(Recognizer):
            that fell apart naturally.
         """
         size = self.segmenter_.crop_size
+        self.scorer_ink_ = SCORER_INK
         widths = np.array([b[2] - b[0] for i in keep for b in segs[i].boxes], float)
         lo, hi = np.percentile(widths, [3, 97])
         self.widths_ = (max(2.0, 0.5 * float(lo)), 1.4 * float(hi))
         first = []
         for i in keep:
             c = PieceCropper(binaries[i], self.widths_[1])
-            first.extend(c.crops([(int(b[0]), int(b[2])) for b in segs[i].boxes], SCORER_SIZE))
+            first.extend(c.crops([(int(b[0]), int(b[2])) for b in segs[i].boxes], SCORER_SIZE,
+                                 ink=self._scorer_ink(inks[i])))
         first_y = [ch for i in keep for ch in y[i]]
         scorer = self._new_scorer().fit(np.asarray(first).reshape(len(first), -1), first_y)
         rng = np.random.default_rng(seed)
@@ -1115,8 +1129,8 @@ class SegmentingRecognizer(Recognizer):
         self.scorer_trim_, self.scorer_choice_ = 0.0, None  # the alignment's crops are not cut
         for round_ in range(2):  # align with the first scorer, then once more with the better one
             # (the soft crops of the last round only: its pieces are the ones kept)
-            pos, pos16, pos_y, records = self._align(binaries, y, segs, order, scorer, rng, size,
-                                                     inks if round_ == 1 else None)
+            pos, pos16, pos_y, records = self._align(binaries, y, segs, order, scorer, rng, size, inks,
+                                                     soft and round_ == 1)
             used = [r[0] for r in records]
             if not used:
                 raise CaptchakitError("empty training set: no training image could be aligned to its label")
@@ -1128,27 +1142,28 @@ class SegmentingRecognizer(Recognizer):
             Xs = np.asarray(pos16 + neg).reshape(len(pos16) + len(neg), -1)
             labels = pos_y + [REJECT] * len(neg)
             if round_ == 1 and len(SCORER_TRIMS) > 1 and len(used) >= SCORER_TRIM_MIN_IMAGES:
-                self.scorer_trim_ = self._choose_scorer_trim(binaries, y, records, seed)
+                self.scorer_trim_ = self._choose_scorer_trim(binaries, y, records, inks, seed)
                 if self.scorer_trim_:
-                    Xs, labels = self._scorer_set(binaries, y, records, self.scorer_trim_)
+                    Xs, labels = self._scorer_set(binaries, y, records, self.scorer_trim_, inks)
             scorer = self._new_scorer().fit(Xs, labels)
         self.scorer_ = scorer
-        jit, jit_y, soft = self._jit
+        jit, jit_y, softs = self._jit
         del self._jit
         pos, pos_y = pos + jit, pos_y + jit_y
-        soft = None if inks is None else np.asarray(soft).reshape(len(pos), -1)
-        return np.asarray(pos).reshape(len(pos), -1), np.array(pos_y), used, len(jit_y), soft
+        softs = np.asarray(softs).reshape(len(pos), -1) if soft else None
+        return np.asarray(pos).reshape(len(pos), -1), np.array(pos_y), used, len(jit_y), softs
 
-    def _align(self, binaries, y, segs, order, scorer, rng, size, inks=None):
+    def _align(self, binaries, y, segs, order, scorer, rng, size, inks, keep_soft=False):
         """Align training images to their labels with *scorer*: positives, rejects, and per image used, its
-        ``(index, the cropper's max_width, aligned spans, reject spans)``. With *inks*, the soft crops of the
-        positives and their copies cut 1-2 px off are kept too (in ``self._jit``)."""
+        ``(index, the cropper's max_width, aligned spans, reject spans)``. With *keep_soft*, the soft crops (from the
+        ink channels *inks*) of the positives and their copies cut 1-2 px off are kept too (in ``self._jit``)."""
         pos, pos16, pos_y, neg, records = [], [], [], [], []
         jit, jit_y, soft, soft_jit = [], [], [], []
         col = {c: k for k, c in enumerate(scorer.classes_)}
         for i in order:
             lab = y[i]
-            lat = self._lattice(binaries[i], len(lab), segs[i].boxes, self.scorer_trim_)
+            lat = self._lattice(binaries[i], len(lab), segs[i].boxes, self.scorer_trim_,
+                                ink=self._scorer_ink(inks[i]))
             if lat is None:
                 continue
             cropper, cuts, pieces, uniq, index = lat
@@ -1167,7 +1182,7 @@ class SegmentingRecognizer(Recognizer):
             off = [((max(x0 + d0, 0), x1 + d1), ch) for (x0, x1), ch in zip(spans, lab)
                    for d0, d1 in ((-2, 1), (2, -1)) if (x1 + d1) - (x0 + d0) >= 3]
             cut = spans + [sp for sp, _ in off]
-            if inks is None:
+            if not keep_soft:
                 crops = cropper.crops(cut, size)
             else:  # the soft crops from the same pass over the pieces
                 crops, softs = cropper.crop_pairs(inks[i], cut, size)
@@ -1185,18 +1200,19 @@ class SegmentingRecognizer(Recognizer):
         self._jit = (jit, jit_y, soft + soft_jit)
         return pos, (pos16, neg), pos_y, records
 
-    def _scorer_set(self, binaries, y, records, trim):
+    def _scorer_set(self, binaries, y, records, trim, inks):
         """The scorer's training crops and labels from aligned images' *records* (:meth:`_align`), cut by *trim*:
         the positives of every image, then the rejects, as ``_fit_lattice`` orders them."""
         pos, neg = [], []
         for i, max_width, spans, rejects in records:
-            crops = PieceCropper(binaries[i], max_width).crops(spans + rejects, SCORER_SIZE, trim)
+            crops = PieceCropper(binaries[i], max_width).crops(spans + rejects, SCORER_SIZE, trim,
+                                                               self._scorer_ink(inks[i]))
             pos.extend(crops[:len(spans)])
             neg.extend(crops[len(spans):])
         labels = [ch for i, _, _, _ in records for ch in y[i]] + [REJECT] * len(neg)
         return np.asarray(pos + neg).reshape(len(labels), -1), labels
 
-    def _choose_scorer_trim(self, binaries, y, records, seed=0):
+    def _choose_scorer_trim(self, binaries, y, records, inks, seed=0):
         """Which share of :data:`SCORER_TRIMS` the scorer's crops are cut by: the one whose scorer reads the most
         held-out training images.
 
@@ -1217,17 +1233,18 @@ class SegmentingRecognizer(Recognizer):
         segs = [self.segmenter_.segment(binaries[i], lo if lo == hi else None, crops=False) for i in test]
         scores = []
         for trim in SCORER_TRIMS:
-            scorer = self._new_scorer(SCORER_TRIM_SEEDS).fit(*self._scorer_set(binaries, y, train, trim))
+            scorer = self._new_scorer(SCORER_TRIM_SEEDS).fit(*self._scorer_set(binaries, y, train, trim, inks))
             chars = np.array([c != REJECT for c in scorer.classes_])
             right = 0
             for i, seg in zip(test, segs):
                 b = binaries[i]
                 if not b.any():
                     continue
-                cropper, spans = self._read_pieces(b, seg, lengths, scorer, trim)
+                cropper, spans = self._read_pieces(b, seg, lengths, inks[i], scorer, trim)
                 if len(spans) != len(y[i]):
                     continue
-                crops = np.asarray(cropper.crops(spans, SCORER_SIZE, trim)).reshape(len(spans), -1)
+                crops = np.asarray(cropper.crops(spans, SCORER_SIZE, trim, self._scorer_ink(inks[i])))
+                crops = crops.reshape(len(spans), -1)
                 proba = scorer.predict_proba(crops)
                 right += "".join(scorer.classes_[chars][proba[:, chars].argmax(axis=1)]) == y[i]
             scores.append(right / len(test))
@@ -1242,13 +1259,18 @@ class SegmentingRecognizer(Recognizer):
             "seconds": round(time.perf_counter() - t0, 1)}
         return SCORER_TRIMS[best]
 
+    def _scorer_ink(self, ink):
+        """The ink channel *ink* where the piece scorer reads soft crops (``scorer_ink_``), else None."""
+        return ink if getattr(self, "scorer_ink_", "binary") == "soft" else None
+
     def _new_scorer(self, n_seeds=None):
         return PieceScorer(SCORER_SEEDS if n_seeds is None else n_seeds, n_jobs=self.n_jobs)
 
-    def _lattice(self, binary, n, boxes, trim, cropper=None):
+    def _lattice(self, binary, n, boxes, trim, cropper=None, ink=None):
         """Cuts, pieces, the scorer's distinct crops of one image and each piece's index among them.
 
-        *trim*: the share the scorer's crops are cut by. ``None`` when there is nothing to cut."""
+        *trim*: the share the scorer's crops are cut by; *ink*: the ink channel its soft crops come from (None:
+        binary crops). ``None`` when there is nothing to cut."""
         cuts = candidate_cuts(binary, n, [(int(b[0]), int(b[2])) for b in boxes])
         if len(cuts) < 2:
             return None
@@ -1256,24 +1278,25 @@ class SegmentingRecognizer(Recognizer):
         if not pieces:
             return None
         cropper = cropper or PieceCropper(binary, self.widths_[1])
-        uniq, index = cropper.unique_crops([(cuts[i], cuts[j]) for i, j in pieces], SCORER_SIZE, trim)
+        uniq, index = cropper.unique_crops([(cuts[i], cuts[j]) for i, j in pieces], SCORER_SIZE, trim, ink)
         return cropper, cuts, pieces, uniq, index
 
-    def _read_pieces(self, binary, seg, lengths, scorer=None, trim=None):
+    def _read_pieces(self, binary, seg, lengths, ink, scorer=None, trim=None):
         """The column ranges of the characters of one image, by recognition (with *scorer* and its *trim*:
-        default the fitted ones)."""
+        default the fitted ones; *ink*: the image's ink channel, read where the scorer reads soft crops)."""
         scorer = self.scorer_ if scorer is None else scorer
         trim = getattr(self, "scorer_trim_", 0.0) if trim is None else trim
+        ink = self._scorer_ink(ink)
         cropper = PieceCropper(binary, self.widths_[1])
         if seg.n_natural in lengths and len(seg) == seg.n_natural and len(seg):
             spans = [(int(b[0]), int(b[2])) for b in seg.boxes]
-            crops = np.array(cropper.crops(spans, SCORER_SIZE, trim))
+            crops = np.array(cropper.crops(spans, SCORER_SIZE, trim, ink))
             proba = scorer.predict_proba(crops.reshape(len(crops), -1))
             rej = list(scorer.classes_).index(REJECT) if REJECT in scorer.classes_ else None
             p_rej = proba[:, rej] if rej is not None else np.zeros(len(crops))
             if p_rej.max() < 0.5 and proba.max(axis=1).min() >= 0.6:
                 return cropper, spans
-        lat = self._lattice(binary, int(np.mean(lengths)), seg.boxes, trim, cropper)
+        lat = self._lattice(binary, int(np.mean(lengths)), seg.boxes, trim, cropper, ink)
         if lat is None:
             return cropper, [(int(b[0]), int(b[2])) for b in seg.boxes]
         cropper, cuts, pieces, uniq, index = lat
@@ -1373,7 +1396,8 @@ class SegmentingRecognizer(Recognizer):
         if not c:
             return ""
         table = ", ".join(f"{float(k):.0%} {v:.1%}" for k, v in c["string_accuracy"].items())
-        return (f"\npiece scorer's crops cut to their central ink: the share read by the scorer alone from "
+        crops = "soft crops" if getattr(self, "scorer_ink_", "binary") == "soft" else "crops"
+        return (f"\npiece scorer's {crops} cut to their central ink: the share read by the scorer alone from "
                 f"{c['n_read']} held-out training images (fitted on {c['n_train_images']}, seed {c['seed']}, "
                 f"{c['seconds']:.0f} s): {table} -> {c['chosen']:.0%}")
 
@@ -1455,7 +1479,7 @@ class SegmentingRecognizer(Recognizer):
             if not b.any():
                 counts.append(0)
                 continue
-            cropper, spans = self._read_pieces(b, seg, lengths)
+            cropper, spans = self._read_pieces(b, seg, lengths, ink)
             crops.extend(self._piece_crops(cropper, ink, spans))
             counts.append(len(spans))
         chars, conf = [], np.zeros(0)
@@ -1486,10 +1510,11 @@ class SegmentingRecognizer(Recognizer):
         lo, hi = self.length_
         seg = self.segmenter_.segment(b, lo if lo == hi else None)
         if self.segmentation_ == "recognition" and b.any():
-            cropper, spans = self._read_pieces(b, seg, list(range(lo, hi + 1)))
+            ink = ink_stage(stages)
+            cropper, spans = self._read_pieces(b, seg, list(range(lo, hi + 1)), ink)
             size = self.segmenter_.crop_size
             crops = [c.reshape(-1, size, size).transpose(1, 0, 2).reshape(size, -1)
-                     for c in self._piece_crops(cropper, ink_stage(stages), spans)]
+                     for c in self._piece_crops(cropper, ink, spans)]
         else:
             if lo != hi:
                 seg = self._varying_splits([b])[0]
@@ -1539,6 +1564,7 @@ class SegmentingRecognizer(Recognizer):
             "scorer_trim": getattr(self, "scorer_trim_", 0.0),
             "scorer_trim_choice": getattr(self, "scorer_choice_", None),
             "crop_ink": getattr(self, "crop_ink_", "binary"),
+            "scorer_ink": getattr(self, "scorer_ink_", "binary"),
             "features": {"name": type(self.pipeline_.named_steps["features"]).__name__,
                          "params": _json_params(self.pipeline_.named_steps["features"]),
                          "choice": getattr(self, "features_", None),
@@ -1586,6 +1612,10 @@ class SegmentingRecognizer(Recognizer):
         if ink not in CROP_INKS:
             raise CaptchakitError(f"field 'crop_ink' must be one of {', '.join(CROP_INKS)}, got {ink!r}")
         self.crop_ink_ = ink
+        ink = meta.get("scorer_ink", "binary")  # bundles from before the scorer read soft crops: binary
+        if ink not in SCORER_INKS:
+            raise CaptchakitError(f"field 'scorer_ink' must be one of {', '.join(SCORER_INKS)}, got {ink!r}")
+        self.scorer_ink_ = ink
         self.fit_summary_ = meta.get("training", {})
         self.features_ = (meta.get("features") or {}).get("choice")
         span = meta.get("char_span")

@@ -125,11 +125,12 @@ class PieceCropper:
         window = self._window(x0, x1)[0]
         return crop_to_square(window, size), int(np.count_nonzero(window))
 
-    def crops(self, spans, size, trim=0.0):
+    def crops(self, spans, size, trim=0.0, ink=None):
         """Square crops of the pieces between the column pairs *spans*, as :meth:`crop` makes them, in one go.
 
-        *trim*: each piece's ink is first cut to its central part (:func:`central_ink`)."""
-        uniq, index = self.unique_crops(spans, size, trim)
+        *trim*: each piece's ink is first cut to its central part (:func:`central_ink`). With the ink channel
+        *ink*, soft crops (as :meth:`ink_crops` makes them) instead of binary ones."""
+        uniq, index = self.unique_crops(spans, size, trim, ink)
         return [uniq[i] for i in index]
 
     def ink_crops(self, ink, spans, size):
@@ -164,13 +165,10 @@ class PieceCropper:
                 continue
             x, y, w, h = cv2.boundingRect(window)
             binary.append(square_ink(window[y:y + h, x:x + w], size))
-            grown = cv2.dilate(window, _GROW)[y:y + h, x:x + w]
-            shade = (255.0 - ink[y:y + h, a + x:a + x + w].astype(np.float32)) * grown
-            top = float(shade.max())
-            soft.append(square_ink(shade / top if top > 0 else shade, size))
+            soft.append(square_ink(_shade(window, a, ink, (x, y, w, h)), size))
         return binary, soft
 
-    def unique_crops(self, spans, size, trim=0.0):
+    def unique_crops(self, spans, size, trim=0.0, ink=None):
         """The distinct square crops of the pieces between *spans*, and the index of each piece's crop among them.
 
         Pieces that differ only by empty columns or by components they leave out
@@ -179,7 +177,10 @@ class PieceCropper:
         (:meth:`_plan`) are not cut out again; the others are told apart by their
         ink. Each distinct crop is made once (and scored once, see
         ``SegmentingRecognizer``). With *trim*, each piece's ink is cut to its
-        central part before it is squared (:func:`central_ink`).
+        central part before it is squared (:func:`central_ink`). With the ink
+        channel *ink*, each distinct crop is a soft one (as :meth:`ink_crops`
+        makes it, then cut by *trim*), and pieces are told apart by their ink
+        and where it lies.
 
         Returns
         -------
@@ -198,14 +199,15 @@ class PieceCropper:
         for k, parts in enumerate(plan["parts"]):
             u = by_parts.get(parts)
             if u is None:
-                window = self._window01(plan, k)[0]
+                window, a = self._window01(plan, k)
                 x, y, w, h = cv2.boundingRect(window) if window.size else (0, 0, 0, 0)
-                ink = window[y:y + h, x:x + w]
-                key = (h, w, ink.tobytes())
+                mask = window[y:y + h, x:x + w]
+                key = (h, w, mask.tobytes()) if ink is None else (a + x, y, h, w, mask.tobytes())
                 u = by_ink.get(key)
                 if u is None:
                     u = by_ink[key] = len(uniq)
-                    uniq.append(square_ink(central_ink(ink, trim), size))
+                    part = mask if ink is None or not h else _shade(window, a, ink, (x, y, w, h))
+                    uniq.append(square_ink(central_ink(part, trim), size))
                 by_parts[parts] = u
             index.append(u)
         shape = (0, size, size)
@@ -283,6 +285,24 @@ class PieceCropper:
         if b > x1:
             m[:, x1 - a:] &= 1
         return m, a
+
+
+def _shade(window, a, ink, box):
+    """The soft crop of a piece before it is squared: the darkness of *ink* (uint8, ink dark) under the piece's
+    *window* (uint8 0/1, from column *a*) grown by one pixel, in the window's ink box *box* (x, y, w, h), scaled
+    to 1.0 at its darkest (float32)."""
+    x, y, w, h = box
+    # all of the window's ink lies in its box, so the box alone grows as the whole window would; the darkness
+    # (255 - ink, in bytes) under the grown mask, then divided in float32: the same numbers as over floats, in
+    # OpenCV calls (the scorer's soft crops cost about 14 µs a piece instead of 16)
+    grown = cv2.dilate(window[y:y + h, x:x + w], _GROW)
+    shade = np.zeros((h, w), np.uint8)
+    cv2.bitwise_not(ink[y:y + h, a + x:a + x + w], shade, mask=grown)
+    top = cv2.minMaxLoc(shade)[1]
+    shade = shade.astype(np.float32)
+    if top > 0:
+        shade /= top
+    return shade
 
 
 def lattice_pieces(cuts, min_width, max_width):
