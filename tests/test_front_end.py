@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from captchakit import load_model, make_recognizer
 from captchakit.cli import cli
-from captchakit.preprocess import Preprocessor, frame_width, ink_channel, measure_front_end, stroke_width
+from captchakit.preprocess import Preprocessor, ink_channel, measure_front_end, stroke_width
 from captchakit.segment._lattice import PieceCropper, best_path, candidate_cuts, lattice_pieces
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
