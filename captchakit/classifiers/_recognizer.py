@@ -792,11 +792,9 @@ class SegmentingRecognizer(Recognizer):
         *ink*) or both side by side, as ``crop_ink_`` says."""
         size = self.segmenter_.crop_size
         mode = getattr(self, "crop_ink_", "binary")
-        if mode == "binary":
-            return [c.ravel() for c in cropper.crops(spans, size)]
+        if mode != "both":  # one kind: no crops of the other made for nothing
+            return [c.ravel() for c in cropper.crops(spans, size, ink=ink if mode == "soft" else None)]
         binary, soft = cropper.crop_pairs(ink, spans, size)
-        if mode == "soft":
-            return [c.ravel() for c in soft]
         return [np.concatenate([b.ravel(), c.ravel()]) for b, c in zip(binary, soft)]
 
     def fit(self, X, y, progress=None):

@@ -129,7 +129,7 @@ class PieceCropper:
         """Square crops of the pieces between the column pairs *spans*, as :meth:`crop` makes them, in one go.
 
         *trim*: each piece's ink is first cut to its central part (:func:`central_ink`). With the ink channel
-        *ink*, soft crops (as :meth:`ink_crops` makes them) instead of binary ones."""
+        *ink*, soft crops (:meth:`ink_crops`) instead of binary ones."""
         uniq, index = self.unique_crops(spans, size, trim, ink)
         return [uniq[i] for i in index]
 
@@ -152,7 +152,7 @@ class PieceCropper:
         >>> c.shape, float(c.max())
         ((16, 16), 1.0)
         """
-        return self.crop_pairs(ink, spans, size)[1]
+        return self.crops(spans, size, ink=ink)
 
     def crop_pairs(self, ink, spans, size):
         """The binary crops (as :meth:`crops` makes them) and the soft crops (:meth:`ink_crops`) of the pieces
