@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from captchakit import load_model, make_recognizer
+from captchakit.classifiers._recognizer import SEARCH_MIN_IMAGES
 from captchakit.cli import cli
 from captchakit.preprocess import Preprocessor, ink_channel, measure_front_end, stroke_width
 from captchakit.segment._lattice import PieceCropper, best_path, candidate_cuts, lattice_pieces
@@ -249,6 +250,35 @@ def test_search_weighs_colour_clusters_even_when_lines_force_segmentation_by_rec
     Xg, yg = coloured_lines_set(160, 0)
     Xg = [np.repeat(im.mean(axis=2, keepdims=True).astype(np.uint8), 3, axis=2) for im in Xg]
     assert measure_front_end(Xg)["color_spread"] < 25
+
+
+def grey_and_coloured_set(n, seed):
+    """3-glyph images on white: two glyphs in bright colours and one in grey (easy-captcha's plain letters, whose
+    colours include greys)."""
+    rng = np.random.default_rng(seed)
+    palette = [(250, 110, 110), (110, 200, 110), (120, 120, 250), (240, 170, 60)]
+    X, y = [], []
+    for _ in range(n):
+        im = np.full((40, 120, 3), 255, np.uint8)
+        text = "".join(rng.choice(list("abc"), 3))
+        grey, cols = int(rng.integers(0, 3)), rng.integers(0, len(palette), 3)
+        draw_glyphs(im, text, rng, lambda k: (110, 110, 110) if k == grey else palette[cols[k]])
+        X.append(im)
+        y.append(text)
+    return X, y
+
+
+def test_the_search_runs_from_a_hundred_images_and_keeps_the_glyphs_the_measured_channel_loses():
+    X, y = grey_and_coloured_set(SEARCH_MIN_IMAGES, 0)
+    assert SEARCH_MIN_IMAGES <= 100  # a user with a hundred labelled images gets the search
+    # the colours split most cleanly by saturation, which has the grey glyph for paper
+    assert measure_front_end(X)["channel"] == "saturation"
+    rec = make_recognizer("knn").fit(X, y)  # no flags
+    search = rec.front_end_["search"]
+    scores = {c["name"]: c["cv_string_accuracy"] for c in search["candidates"]}
+    assert scores["measured"] < 0.5 and search["chosen"] != "measured" and scores[search["chosen"]] >= 0.9, search
+    Xt, yt = grey_and_coloured_set(60, 1)
+    assert np.mean([p == t for p, t in zip(rec.predict(Xt), yt)]) >= 0.9
 
 
 def pale_lines_set(n, seed):
@@ -964,7 +994,8 @@ def test_search_result_is_stored_and_flags_turn_it_off(tmp_path, small_set):
     rec.save(tmp_path / "m")
     assert json.loads((tmp_path / "m" / "model.json").read_text())["front_end"]["search"]["chosen"] == s["chosen"]
     assert "search" not in make_recognizer("knn", front_end_search=False).fit(X[:100], y[:100]).front_end_
-    assert "search" not in make_recognizer("knn").fit(X[:100], y[:100]).front_end_  # auto: small sets skip it
+    few = SEARCH_MIN_IMAGES - 1
+    assert "search" not in make_recognizer("knn").fit(X[:few], y[:few]).front_end_  # auto: smaller sets skip it
     with pytest.raises(Exception, match="front_end_search"):
         make_recognizer("knn", front_end_search="yes").fit(X[:100], y[:100])
 

@@ -67,8 +67,12 @@ SEGMENTATIONS = ("auto", "recognition", "forced")
 AUTO_NATURAL_RATE = 0.25
 #: Forced split with label lengths that vary: training images and pieces the count checker learns from.
 CHECK_IMAGES, CHECK_PIECES = 1500, 12000
-#: With front_end_search="auto": the front-end search runs from this many training images on.
-SEARCH_MIN_IMAGES = 300
+#: With front_end_search="auto": the front-end search runs from this many training images on. On 100 training
+#: images of ten schemes and 225 of twelve (SVM, the benchmark's test images) it read as well as the measured front end
+#: or better, by 2-5 s of fitting: svg-captcha 14 -> 59% and 39 -> 77%, claptcha 2 -> 39% and 12 -> 71%,
+#: trek-captcha 0 -> 29% and 0 -> 8%, easy-captcha's plain coloured letters 53 -> 96% and 55 -> 98% (the measured
+#: saturation channel loses its grey letters); it had run from 300 on (docs/measurements.md, footnote 52).
+SEARCH_MIN_IMAGES = 100
 #: With segmentation="auto": where the share of natural splits picked the forced split but the front-end search's
 #: forced-split proxy read fewer than ``PROBE_BELOW`` of whole strings, the forced split is fitted on a seeded
 #: ``1 - PROBE_SHARE`` of the training images and reads the rest; where it reads fewer than ``PROBE_ENOUGH`` of
@@ -699,7 +703,7 @@ class SegmentingRecognizer(Recognizer):
         and keep the measured one unless another reads at least 2 points more
         (:func:`~captchakit.classifiers._front_end.search_front_end`).
         Settings the user gave are never changed.  ``auto`` (default): from
-        300 training images on.  The table is stored in ``front_end_["search"]``.
+        100 training images on.  The table is stored in ``front_end_["search"]``.
     n_jobs : int, optional
         Worker processes (joblib's loky; None or 1: none, the fits run in this
         process) for the front-end search's fits and, with segmentation by
