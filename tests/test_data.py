@@ -79,6 +79,25 @@ def test_read_image_modes(tmp_path, mode):
     assert out[0, 0].min() > 200 and out[4, 6].max() < 60
 
 
+@pytest.mark.parametrize("alpha", [0, 1, 128, 255])
+def test_an_alpha_the_same_everywhere_is_left_out_and_a_shaped_one_composited_on_white(tmp_path, alpha):
+    # light ink on black under an alpha that draws nothing (jimp writes its composites of MNIST digits so, alpha 0-1):
+    # on white the picture would be blank, so the colours are read as they are
+    a = np.zeros((10, 20, 4), np.uint8)
+    a[2:8, 5:9, :3] = 250
+    a[..., 3] = alpha
+    a[0, 0, 3] = min(alpha + 1, 255)  # nearly the same everywhere
+    Image.fromarray(a, "RGBA").save(tmp_path / "x.png")
+    out = read_image(tmp_path / "x.png")
+    assert out[4, 6].min() >= 245 and out[1, 1].max() <= 5, out[1, 1]
+    # a transparent background around opaque ink is still composited on white (the ink's black is kept)
+    a[..., 3] = 0
+    a[2:8, 5:9] = (0, 0, 0, 255)
+    Image.fromarray(a, "RGBA").save(tmp_path / "y.png")
+    out = read_image(tmp_path / "y.png")
+    assert out[1, 1].min() == 255 and out[4, 6].max() == 0
+
+
 @pytest.mark.parametrize("fmt, suffix", [("JPEG", "jpg"), ("JPEG", "jpeg"), ("GIF", "gif"), ("BMP", "bmp"),
                                          ("WEBP", "webp"), ("TIFF", "tif"), ("TIFF", "tiff")])
 def test_read_image_formats(tmp_path, fmt, suffix):

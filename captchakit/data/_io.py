@@ -30,11 +30,30 @@ HEADER_LABELS = ("label", "labels", "text", "answer", "solution", "captcha", "co
 DEFAULT_MAX_PIXELS = 4096 * 4096
 
 
+#: An alpha channel whose values span less than this (of 255) is the same everywhere: :func:`pil_to_rgb` leaves
+#: it out.
+UNIFORM_ALPHA = 16
+
+
 def pil_to_rgb(im):
     """Convert a Pillow image of any common mode to an ``(H, W, 3)`` uint8 array.
 
     Modes 1, L, P, RGB, RGBA/LA/PA (composited on white), CMYK and the 16-bit
-    and 32-bit integer modes (scaled by their maximum) are handled.
+    and 32-bit integer modes (scaled by their maximum) are handled. An alpha
+    channel that is (nearly) the same everywhere draws no shape, only fades the
+    whole picture (to a blank page where it is transparent throughout: jimp's
+    composites of MNIST digits, light on black, come so): it is left out and
+    the colours are read as they are.
+
+    Examples
+    --------
+    >>> from PIL import Image
+    >>> a = np.zeros((2, 2, 4), np.uint8); a[0, 0] = (0, 0, 0, 255)  # black ink, transparent paper
+    >>> pil_to_rgb(Image.fromarray(a, "RGBA"))[:, :, 0].tolist()
+    [[0, 255], [255, 255]]
+    >>> a[..., :3] = 200; a[0, 0, :3] = 0; a[..., 3] = 1  # transparent throughout
+    >>> pil_to_rgb(Image.fromarray(a, "RGBA"))[:, :, 0].tolist()
+    [[0, 200], [200, 200]]
     """
     from PIL import Image
 
@@ -44,8 +63,12 @@ def pil_to_rgb(im):
         mode = im.mode
     if mode in ("RGBA", "LA", "PA", "La", "RGBa"):
         rgba = im.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        im = Image.alpha_composite(white, rgba).convert("RGB")
+        lo, hi = rgba.getchannel("A").getextrema()
+        if hi - lo < UNIFORM_ALPHA:
+            im = rgba.convert("RGB")
+        else:
+            white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            im = Image.alpha_composite(white, rgba).convert("RGB")
     elif mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         arr = np.asarray(im, dtype=np.float64)
         top = arr.max()
