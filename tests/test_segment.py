@@ -217,3 +217,22 @@ def test_soft_crops_keep_the_shades_that_cleaning_lost_inside_the_piece():
     # the other stroke alone; an empty piece crops empty
     assert np.allclose(c.ink_crops(ink, [(18, 24)], 32)[0], square_ink(np.ones((20, 2), np.float32), 32))
     assert c.ink_crops(ink, [(30, 36)], 32)[0].max() == 0
+
+
+def test_a_pieces_mask_is_its_components_whether_it_holds_few_or_many():
+    # pieces that took in dozens of specks are masked by a table lookup, those of a few components by comparisons
+    from captchakit.segment._segment import PIECE_IDS_COMPARED
+
+    rng = np.random.default_rng(0)
+    seg = Segmenter()
+    counts = set()
+    for _ in range(500):
+        labels = rng.integers(0, int(rng.integers(2, 300)), (int(rng.integers(5, 40)), int(rng.integers(5, 80))))
+        labels = labels.astype(np.int32)
+        ids = sorted(set(rng.integers(1, 320, int(rng.integers(1, 40))).tolist()))
+        x0 = int(rng.integers(0, labels.shape[1] - 1))
+        x1 = int(rng.integers(x0 + 1, labels.shape[1] + 1))
+        got = seg._piece_mask({"x0": x0, "x1": x1, "ids": ids}, labels > 0, labels)
+        np.testing.assert_array_equal(got, np.isin(labels[:, x0:x1], ids))
+        counts.add(len(ids) > PIECE_IDS_COMPARED)
+    assert counts == {True, False}

@@ -1028,10 +1028,8 @@ class SegmentingRecognizer(Recognizer):
             truth = [(int(x[0]), int(x[2])) for x in s0.boxes]
             crops.append(s0.crops)
             good += [1] * len(s0)
-            for k in range(max(1, lo - 1), hi + 2):
-                if k == len(lab):
-                    continue
-                s = self.segmenter_.segment(b, k)
+            ks = [k for k in range(max(1, lo - 1), hi + 2) if k != len(lab)]
+            for k, s in zip(ks, self.segmenter_.segment_counts(b, ks)):
                 if len(s) != k:
                     continue
                 crops.append(s.crops)
@@ -1049,7 +1047,7 @@ class SegmentingRecognizer(Recognizer):
         lo, hi = self.length_
         options, crops = [], []
         for b in binaries:
-            opts = [s for s in (self.segmenter_.segment(b, k) for k in range(lo, hi + 1)) if len(s) and
+            opts = [s for s in self.segmenter_.segment_counts(b, list(range(lo, hi + 1))) if len(s) and
                     len(s) >= lo]
             options.append(opts)
             crops.extend(s.crops for s in opts)

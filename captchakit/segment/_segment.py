@@ -16,6 +16,10 @@ from captchakit._errors import CaptchakitError
 from captchakit._settings import SettingsMixin
 from captchakit.preprocess._stages import label_components
 
+#: A piece of at most this many components is masked by comparing the labels with each; one of more (specks that
+#: speck removal left, merged into it) by one table lookup. A scheme strewn with dots (captchagen's 200 per image)
+#: had pieces of dozens of components, whose masks took most of the forced split's time.
+PIECE_IDS_COMPARED = 4
 
 @dataclass
 class Segmentation:
@@ -297,6 +301,26 @@ class Segmenter(SettingsMixin, BaseEstimator):
         >>> len(seg), seg.boxes[:, [0, 2]].tolist(), seg.crops.shape
         (2, [[3, 9], [20, 27]], (2, 0, 0))
         """
+        return self._count(self._natural(binary), n_chars, restore_short, crops)
+
+    def segment_counts(self, binary, counts, restore_short=True, crops=True):
+        """:meth:`segment` of *binary* for each expected number of characters in *counts* (a list).
+
+        The same as one call per count, with the image's pieces found once
+        (label lengths that vary try several counts per image).
+
+        Examples
+        --------
+        >>> b = np.zeros((20, 40), bool); b[4:16, 3:9] = True; b[4:16, 20:33] = True
+        >>> [len(s) for s in Segmenter(min_area=5).segment_counts(b, [2, 3])]
+        [2, 3]
+        """
+        natural = self._natural(binary)
+        return [self._count(natural, k, restore_short, crops) for k in counts]
+
+    def _natural(self, binary):
+        """What :meth:`segment` finds before any count is forced: the binary image, its pieces, their
+        labels, which are kept and the short ones that may come back."""
         self.validate()
         binary = np.asarray(binary)
         if binary.ndim != 2:
@@ -307,6 +331,12 @@ class Segmenter(SettingsMixin, BaseEstimator):
         else:
             pieces, labels = self._projection(binary), None
         keep, short = self._drop_flat(pieces, binary, labels)
+        return binary, pieces, labels, keep, short
+
+    def _count(self, natural, n_chars, restore_short, crops):
+        """The pieces of :meth:`_natural` forced to *n_chars* (None: as they are), as a Segmentation."""
+        binary, pieces, labels, keep, short = natural
+        keep = list(keep)
         n_natural = sum(keep)
         if restore_short and n_chars is not None and n_natural < n_chars:
             # too few pieces left: a short character beside tall ones (an x-height "c" by a "j" that a
@@ -406,11 +436,17 @@ class Segmenter(SettingsMixin, BaseEstimator):
         if p["ids"] is None:
             return binary[:, p["x0"]:p["x1"]]
         sub = labels[:, p["x0"]:p["x1"]]
-        # a piece holds a few components: comparing with each is ~10x faster than np.isin on small arrays
-        mask = sub == p["ids"][0]
-        for i in p["ids"][1:]:
-            mask |= sub == i
-        return mask
+        ids = p["ids"]
+        if len(ids) <= PIECE_IDS_COMPARED:
+            # a piece holds a few components: comparing with each is ~10x faster than np.isin on small arrays
+            mask = sub == ids[0]
+            for i in ids[1:]:
+                mask |= sub == i
+            return mask
+        # a piece that took in many specks (dots that speck removal left): one table lookup by label
+        table = np.zeros(int(sub.max()) + 1, bool)
+        table[[i for i in ids if i < len(table)]] = True
+        return table[sub]
 
     def _piece_profile(self, p, binary, labels):
         if p["ids"] is None:
