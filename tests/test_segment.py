@@ -236,3 +236,21 @@ def test_a_pieces_mask_is_its_components_whether_it_holds_few_or_many():
         np.testing.assert_array_equal(got, np.isin(labels[:, x0:x1], ids))
         counts.add(len(ids) > PIECE_IDS_COMPARED)
     assert counts == {True, False}
+
+
+def test_segment_counts_is_segment_once_per_count():
+    from captchakit.data import generate_captchas
+    from captchakit.preprocess import Preprocessor
+
+    X, _ = generate_captchas(12, length="4-6", seed=3)
+    pre = Preprocessor().resolve(X)[0]
+    for seg in (Segmenter(), Segmenter(method="projection")):
+        for im in X:
+            b = pre.transform_one(im)
+            counts = [None, 2, 4, 5, 6, 8]
+            for crops in (True, False):
+                for k, got in zip(counts, seg.segment_counts(b, counts, crops=crops)):
+                    want = seg.segment(b, k, crops=crops)
+                    assert got.n_natural == want.n_natural
+                    np.testing.assert_array_equal(got.boxes, want.boxes)
+                    np.testing.assert_array_equal(got.crops, want.crops)
