@@ -204,21 +204,30 @@ def draw_glyph(im, ch, x, colour):
     im[row:row + 5, x:x + 14] = colour
 
 
-def coloured_lines_set(n, seed):
-    """3-glyph images, glyphs of random distinct colours, one long line of another colour through all."""
+def glyph_set(n, seed, paper, draw):
+    """*n* 40x120 images of 3 glyphs on *paper*: ``draw(im, text, rng)`` draws each image's text."""
     rng = np.random.default_rng(seed)
-    palette = [(200, 30, 30), (30, 30, 200), (220, 150, 40), (150, 40, 180)]
     X, y = [], []
     for _ in range(n):
-        im = np.full((40, 120, 3), 250, np.uint8)
+        im = np.full((40, 120, 3), paper, np.uint8)
         text = "".join(rng.choice(list("abc"), 3))
+        draw(im, text, rng)
+        X.append(im)
+        y.append(text)
+    return X, y
+
+
+def coloured_lines_set(n, seed):
+    """3-glyph images, glyphs of random distinct colours, one long line of another colour through all."""
+    palette = [(200, 30, 30), (30, 30, 200), (220, 150, 40), (150, 40, 180)]
+
+    def draw(im, text, rng):
         cols = rng.permutation(len(palette))[:3]
         draw_glyphs(im, text, rng, lambda k: palette[cols[k]])
         r = int(rng.integers(14, 26))
         im[r:r + 2, :] = (40, 170, 40)  # the line joins the three glyphs
-        X.append(im)
-        y.append(text)
-    return X, y
+
+    return glyph_set(n, seed, 250, draw)
 
 
 def test_search_weighs_colour_clusters_even_when_lines_force_segmentation_by_recognition():
@@ -255,17 +264,13 @@ def test_search_weighs_colour_clusters_even_when_lines_force_segmentation_by_rec
 def grey_and_coloured_set(n, seed):
     """3-glyph images on white: two glyphs in bright colours and one in grey (easy-captcha's plain letters, whose
     colours include greys)."""
-    rng = np.random.default_rng(seed)
     palette = [(250, 110, 110), (110, 200, 110), (120, 120, 250), (240, 170, 60)]
-    X, y = [], []
-    for _ in range(n):
-        im = np.full((40, 120, 3), 255, np.uint8)
-        text = "".join(rng.choice(list("abc"), 3))
+
+    def draw(im, text, rng):
         grey, cols = int(rng.integers(0, 3)), rng.integers(0, len(palette), 3)
         draw_glyphs(im, text, rng, lambda k: (110, 110, 110) if k == grey else palette[cols[k]])
-        X.append(im)
-        y.append(text)
-    return X, y
+
+    return glyph_set(n, seed, 255, draw)
 
 
 def test_the_search_runs_from_a_hundred_images_and_keeps_the_glyphs_the_measured_channel_loses():
