@@ -21,6 +21,7 @@ from captchakit.preprocess._stages import label_components
 #: had pieces of dozens of components, whose masks took most of the forced split's time.
 PIECE_IDS_COMPARED = 4
 
+
 @dataclass
 class Segmentation:
     """The result of segmenting one image.
@@ -444,6 +445,8 @@ class Segmenter(SettingsMixin, BaseEstimator):
                 mask |= sub == i
             return mask
         # a piece that took in many specks (dots that speck removal left): one table lookup by label
+        if sub.size == 0:
+            return np.zeros(sub.shape, bool)
         table = np.zeros(int(sub.max()) + 1, bool)
         table[[i for i in ids if i < len(table)]] = True
         return table[sub]
