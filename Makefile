@@ -40,8 +40,8 @@ fonts:
 demo: install
 	$(BIN)/captcha-cli compare --report $(REPORT) --overwrite
 
-## test: install with the test tools, then run the whole test suite, one worker per core (at most 4:
-## most tests run in one thread, so two cores finish it in about 0.6 of the time of one worker)
+## test: install with the test tools, then run the whole test suite, one worker per core (at most 4), each
+## worker's BLAS in one thread (tests/conftest.py): two threads per worker spun against each other
 test: install-test
 	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist worksteal
 

@@ -10,12 +10,13 @@ held-out part.  Sets:
 - python-captcha 4 digits (our own generator, as a regression check) and
   4-6 digits (variable length);
 - ``chinese_4char`` (80/20, seed 0): 119 CJK characters;
-- five other generators from PyPI (benchmark-only extras, ``pip install
-  -e '.[bench]'``): ``claptcha``, ``multicolorcaptcha``, ``wheezy.captcha``, ``gvcode``
-  and ``flask-simple-captcha`` (2,000 images each, seed 0, 80/20);
+- six other generators from PyPI (benchmark-only extras, ``pip install
+  -e '.[bench]'``): ``claptcha``, ``multicolorcaptcha``, ``wheezy.captcha``, ``gvcode``,
+  ``flask-simple-captcha`` and ``captchagen`` (2,000 images each, seed 0, 80/20);
 - ``svg-captcha`` from npm, rendered to PNG, ``trek-captcha`` from npm, as
-  its GIFs, and ``captchapng`` from npm, as its PNGs with a transparent
-  background (``benchmarks/npm``; need ``node`` and ``npm install --prefix
+  its GIFs, ``captchapng`` from npm, as its PNGs with a transparent
+  background, and ``node-captcha-generator`` from npm (MNIST handwritten digits), as its BMPs
+  (``benchmarks/npm``; need ``node`` and ``npm install --prefix
   benchmarks/npm``), 2,000 images each, seed 0, 80/20;
 - ``django-simple-captcha`` from PyPI, in its own environment (its import
   name, ``captcha``, is python-captcha's; ``benchmarks/django``), 2,000
@@ -149,6 +150,36 @@ def gen_trek_captcha(n, seed):
     return _npm_set("trek-captcha", "trek_captcha.js", n, seed)
 
 
+def gen_captchagen(n, seed):
+    """captchagen (PyPI, Pillow) with its noise, turned characters and random colours on: 4-6 characters of 32
+    (upper case and digits without the look-alikes), 200x80, each character turned by up to 25 degrees in a dark
+    colour of its own, 200 dots of radius 1-3 and 8 lines of 1-2 px in other dark colours; python-captcha's
+    DroidSansMono, the one font every machine here has."""
+    import shutil
+    import tempfile
+
+    from CaptchaGen.CaptchaGen import CaptchaConfig, CaptchaGenerator
+
+    random.seed(seed)  # it draws from the random module
+    with tempfile.TemporaryDirectory() as fonts:
+        shutil.copy(_font(), fonts)
+        gen = CaptchaGenerator(fonts, CaptchaConfig(rotate=True, noise=True, random_color=True, text_mode="custom",
+                                                    custom_charset="ABCDEFGHJKLMNPQRSTUVWXYZ23456789"))
+        X, y = [], []
+        for _ in range(n):
+            im, text = gen.generate()
+            X.append(_pil_to_array(im))
+            y.append(text)
+    return X, y
+
+
+def gen_node_captcha_generator(n, seed):
+    """node-captcha-generator (npm, pure JavaScript over jimp): five MNIST handwritten digits side by side, light
+    on black, each scaled and turned at random; 225x100, as the BMPs it writes.  Needs ``node`` and ``npm install
+    --prefix benchmarks/npm``."""
+    return _npm_set("node-captcha-generator", "node_captcha_generator.js", n, seed)
+
+
 def gen_captchapng(n, seed):
     """captchapng (npm, pure JavaScript) as its README's example uses it: 80x30 PNGs of a 4-digit number, grey
     ink on a transparent background, each digit in one of its built-in fonts (bold, or 1-px thin) and moved at
@@ -269,7 +300,8 @@ def load_set(name, count):
     gens = {"claptcha": gen_claptcha, "multicolorcaptcha": gen_multicolor, "wheezy.captcha": gen_wheezy,
             "colour-lines": gen_colour_lines, "svg-captcha": gen_svg_captcha, "gvcode": gen_gvcode,
             "trek-captcha": gen_trek_captcha, "captchapng": gen_captchapng,
-            "django-simple-captcha": gen_django_simple_captcha, "flask-simple-captcha": gen_flask_simple_captcha}
+            "django-simple-captcha": gen_django_simple_captcha, "flask-simple-captcha": gen_flask_simple_captcha,
+            "captchagen": gen_captchagen, "node-captcha-generator": gen_node_captcha_generator}
     try:
         X, y = gens[name](count, 0)
     except ImportError as exc:
@@ -302,7 +334,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sets", default="lzu_digits,captcha_images_v2,math_captcha,python-captcha,python-captcha-4-6,"
                                       "claptcha,multicolorcaptcha,wheezy.captcha,gvcode,svg-captcha,trek-captcha,"
-                                      "captchapng,django-simple-captcha,flask-simple-captcha,colour-lines,chinese_4char")
+                                      "captchapng,django-simple-captcha,flask-simple-captcha,captchagen,node-captcha-generator,"
+                                      "colour-lines,chinese_4char")
     ap.add_argument("--methods", default="knn,svm")
     ap.add_argument("--cnn", action="store_true", help="also the CNN, no flags (slow on a CPU)")
     ap.add_argument("--count", type=int, default=2000, help="images per generated foreign scheme")

@@ -1,8 +1,15 @@
 import os
 from pathlib import Path
 
-import numpy as np
-import pytest
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # one pytest-xdist worker per core (make test): each worker's BLAS and OpenMP in one thread, set before numpy
+    # loads them. Two threads per worker on two cores spun against each other: the suite took 11 min 47 s, and
+    # 4 min 45 s in one thread each (docs/measurements.md, footnote 55). Subprocesses inherit it.
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "Agg")
