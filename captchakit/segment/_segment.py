@@ -302,7 +302,7 @@ class Segmenter(SettingsMixin, BaseEstimator):
         >>> len(seg), seg.boxes[:, [0, 2]].tolist(), seg.crops.shape
         (2, [[3, 9], [20, 27]], (2, 0, 0))
         """
-        return self._count(self._natural(binary), n_chars, restore_short, crops)
+        return self._forced(self._natural(binary), n_chars, restore_short, crops)
 
     def segment_counts(self, binary, counts, restore_short=True, crops=True):
         """:meth:`segment` of *binary* for each expected number of characters in *counts* (a list).
@@ -317,7 +317,7 @@ class Segmenter(SettingsMixin, BaseEstimator):
         [2, 3]
         """
         natural = self._natural(binary)
-        return [self._count(natural, k, restore_short, crops) for k in counts]
+        return [self._forced(natural, k, restore_short, crops) for k in counts]
 
     def _natural(self, binary):
         """What :meth:`segment` finds before any count is forced: the binary image, its pieces, their
@@ -334,7 +334,7 @@ class Segmenter(SettingsMixin, BaseEstimator):
         keep, short = self._drop_flat(pieces, binary, labels)
         return binary, pieces, labels, keep, short
 
-    def _count(self, natural, n_chars, restore_short, crops):
+    def _forced(self, natural, n_chars, restore_short, crops):
         """The pieces of :meth:`_natural` forced to *n_chars* (None: as they are), as a Segmentation."""
         binary, pieces, labels, keep, short = natural
         keep = list(keep)
@@ -447,8 +447,8 @@ class Segmenter(SettingsMixin, BaseEstimator):
         # a piece that took in many specks (dots that speck removal left): one table lookup by label
         if sub.size == 0:
             return np.zeros(sub.shape, bool)
-        table = np.zeros(int(sub.max()) + 1, bool)
-        table[[i for i in ids if i < len(table)]] = True
+        table = np.zeros(max(int(sub.max()), max(ids)) + 1, bool)
+        table[ids] = True
         return table[sub]
 
     def _piece_profile(self, p, binary, labels):
