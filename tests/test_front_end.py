@@ -12,6 +12,7 @@ from captchakit import load_model, make_recognizer
 from captchakit.classifiers._recognizer import SEARCH_MIN_IMAGES
 from captchakit.cli import cli
 from captchakit.preprocess import Preprocessor, ink_channel, measure_front_end, stroke_width
+from captchakit.preprocess._measure import speck_area_for
 from captchakit.segment._lattice import PieceCropper, best_path, candidate_cuts, lattice_pieces
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
@@ -284,6 +285,52 @@ def test_the_search_runs_from_a_hundred_images_and_keeps_the_glyphs_the_measured
     assert scores["measured"] < 0.5 and search["chosen"] != "measured" and scores[search["chosen"]] >= 0.9, search
     Xt, yt = grey_and_coloured_set(60, 1)
     assert np.mean([p == t for p, t in zip(rec.predict(Xt), yt)]) >= 0.9
+
+
+def dotted_set(n, seed):
+    """3-glyph images among 40 dots of radius 1 or 2 (areas 5 and 13) and a 1-px line, all in the glyphs' grey
+    (captchagen's 200 dots and 8 lines)."""
+    import cv2
+
+    def draw(im, text, rng):
+        draw_glyphs(im, text, rng, lambda k: 40)
+        for _ in range(40):
+            centre = (int(rng.integers(0, 120)), int(rng.integers(0, 40)))
+            cv2.circle(im, centre, int(rng.integers(1, 3)), (40, 40, 40), -1)
+        cv2.line(im, (0, int(rng.integers(4, 36))), (119, int(rng.integers(4, 36))), (40, 40, 40), 1)
+
+    return glyph_set(n, seed, 250, draw)
+
+
+def test_the_search_weighs_removing_the_measured_specks():
+    from captchakit.preprocess._measure import SPECKS_PER_IMAGE
+
+    X, y = dotted_set(160, 0)
+    m = measure_front_end(X)
+    # the dots (and the 1-px line) make the strokes measure thin, so the speck area derived from them keeps the
+    # dots; measured apart from the glyphs, the specks end above the largest dot and below a glyph (5x24 px stem)
+    assert speck_area_for(m["stroke_width"]) < 13
+    assert 13 < m["speck_area"] < 120 and m["specks_per_image"] >= SPECKS_PER_IMAGE, m
+    rec = make_recognizer("knn").fit(X, y)  # no flags
+    search = rec.front_end_["search"]
+    by = {c["name"]: c for c in search["candidates"]}
+    assert by["specks removed"]["changes"] == {"min_area": m["speck_area"]}, search
+    assert search["chosen"] == "specks removed" and rec.preprocessor_.min_area == m["speck_area"], search
+    assert by["specks removed"]["cv_string_accuracy"] >= by["measured"]["cv_string_accuracy"] + 0.3
+    from scipy import ndimage
+
+    # the dots go, the glyphs (165 px each, joined by the line or not) stay
+    for im in X[:20]:
+        b = rec.preprocessor_.transform_one(im)
+        assert b.sum() >= 3 * 165 and ndimage.label(b, np.ones((3, 3)))[1] <= 5
+        before = rec.preprocessor_.set_params(min_area=3).transform_one(im)
+        rec.preprocessor_.set_params(min_area=m["speck_area"])
+        assert ndimage.label(before, np.ones((3, 3)))[1] >= 10
+    Xt, yt = dotted_set(60, 1)
+    assert np.mean([p == t for p, t in zip(rec.predict(Xt), yt)]) >= 0.9
+    # without the dots, no specks and no candidate
+    clean = measure_front_end(glyph_set(40, 0, 250, lambda im, text, rng: draw_glyphs(im, text, rng, lambda k: 40))[0])
+    assert clean["speck_area"] == 0 and clean["specks_per_image"] == 0.0
 
 
 def pale_lines_set(n, seed):

@@ -21,7 +21,7 @@ from captchakit._base import Recognizer, detail
 from captchakit._cluster import each
 from captchakit._errors import CaptchakitError, LabelError
 from captchakit.classifiers._front_end import (
-    DARKER, PALER, _score_front_end, enlarged_settings, front_end_candidates, pinned_settings, search_front_end,
+    DARKER, PALER, SPECKS, _score_front_end, enlarged_settings, front_end_candidates, pinned_settings, search_front_end,
     segmenter_for,
 )
 from captchakit.classifiers._features import (
@@ -849,13 +849,13 @@ class SegmentingRecognizer(Recognizer):
         search = self.front_end_search
         if search == "auto":
             search = len(X) >= SEARCH_MIN_IMAGES and self.front_end_.get("measured", True)
-        rounds, sized = [], None
+        rounds, sized, probed = [], None, None
         for _ in range(2 if search else 0):
             was = self.segmentation_
             cands = self._front_end_candidates(X, pinned_settings(pre), second_round=bool(rounds))
             if rounds:  # the second round: every candidate around the first round's choice (under segmentation by
                 # recognition the first round weighed only those that can let characters come apart), or, where
-                # recognition still reads the images, the 3-px median on top of it
+                # recognition still reads the images, the 3-px median and the measured specks removed on top of it
                 cands = [(rounds[-1]["chosen"], cands[0][1])] + cands[1:]
             if len(cands) < 2:
                 if not rounds:
@@ -868,10 +868,21 @@ class SegmentingRecognizer(Recognizer):
             # multiply its cost)
             probe = clone(self).set_params(segmenter=self.segmenter_,
                                            features="hog" if self.features == "auto" else self.features)
-            chosen, report = search_front_end(probe, sized, y, cands, progress=progress, n_jobs=self.n_jobs)
+            # a second round's first candidate is the first round's choice: where the proxy is the same (the
+            # segmenter not rescaled for enlarged images), its score is the first round's, not fitted again
+            known = None
+            if rounds and self.segmenter_.get_params() == probed:
+                known = next(r for r in rounds[-1]["candidates"] if r["name"] == rounds[-1]["chosen"])
+            probed = self.segmenter_.get_params()
+            chosen, report = search_front_end(probe, sized, y, cands, progress=progress, n_jobs=self.n_jobs,
+                                              known=known)
             if rounds:
-                report["why"] = ("the characters came apart" if self.segmentation_ == "forced"
-                                 else "recognition still reads them: the 3-px median on top")
+                if self.segmentation_ == "forced":
+                    report["why"] = "the characters came apart"
+                else:
+                    tried = {"median 3": "the 3-px median", SPECKS: "the measured specks removed"}
+                    report["why"] = ("recognition still reads them: "
+                                     + " or ".join(tried[c[0]] for c in cands[1:]) + " on top")
             rounds.append(report)
             if chosen is cands[0][1]:
                 break
@@ -1326,10 +1337,10 @@ class SegmentingRecognizer(Recognizer):
         search's forced-split proxy does not predict, only colour clusters,
         straight-line removal, textured ink filled (whose line removal
         then works), the darker threshold, which can take lines off
-        touching characters (and so let them come apart), and pale ink kept
-        are weighed against the current one; in a *second_round* (the first
+        touching characters (and so let them come apart), pale ink kept and
+        the measured specks removed are weighed against the current one; in a *second_round* (the first
         chose another front end and recognition still reads the images), only
-        the 3-px median on top of that choice.
+        the 3-px median and the measured specks removed on top of that choice.
         """
         self.front_end_.pop("enlarged", None)
         if self.segmentation_ == "forced":
@@ -1339,9 +1350,9 @@ class SegmentingRecognizer(Recognizer):
                 self.front_end_["enlarged"] = enlarged
         cands = front_end_candidates(self.preprocessor_, self.front_end_, pinned)
         if self.segmentation_ == "recognition" and second_round:
-            cands = [c for c in cands if c[0] in ("measured", "median 3")]
+            cands = [c for c in cands if c[0] in ("measured", "median 3", SPECKS)]
         elif self.segmentation_ == "recognition":
-            kept = ("measured", "colour clusters", "straight lines removed", DARKER, PALER)
+            kept = ("measured", "colour clusters", "straight lines removed", DARKER, PALER, SPECKS)
             cands = [c for c in cands if c[0] in kept or c[0].startswith("textured ink filled")]
         return cands
 

@@ -233,7 +233,8 @@ def measure_front_end(images, max_images=300):
         ``paper_spread`` (:func:`paper_spread` of the grey image, median),
         ``filled_stroke_width`` and ``filled_ink_kept`` (the stroke width
         after a 3x3 median of the ink, and the share of the ink it keeps,
-        medians: see :func:`textured_ink`), ``n_images``.
+        medians: see :func:`textured_ink`), ``speck_area`` (:func:`speck_area` of every image's ink
+        components; 0: no specks) and ``specks_per_image`` (the components under it, per image), ``n_images``.
 
     Examples
     --------
@@ -245,7 +246,7 @@ def measure_front_end(images, max_images=300):
     images = list(images)[:max_images]
     if not images:
         raise CaptchakitError("cannot measure the front end of no images")
-    bgs, dark, sw, frames, spread, lines, papers, filled = [], [], [], [], [], [], [], []
+    bgs, dark, sw, frames, spread, lines, papers, filled, areas = [], [], [], [], [], [], [], [], []
     sep = {c: [] for c in CHANNELS}
     rgbs = [_rgb(im) for im in images]
     # a frame drawn around the image is found first, on the grey image, and cut off before anything else
@@ -278,6 +279,7 @@ def measure_front_end(images, max_images=300):
         if f:
             ink = ink.copy()
             ink[:f + 1], ink[-f - 1:], ink[:, :f + 1], ink[:, -f - 1:] = False, False, False, False
+        areas.append(label_components(ink)[2][1:, cv2.CC_STAT_AREA])
         s = stroke_width(ink)
         if np.isfinite(s):
             sw.append(s)
@@ -296,6 +298,8 @@ def measure_front_end(images, max_images=300):
         if np.isfinite(s):  # how unevenly the paper is lit, on the grey image (other channels hide it)
             papers.append(paper_spread(ink_channel(im, "luminance", polarity=polarity), flatten_size_for(s)))
     frame_share = np.mean([f > 0 for f in frames]) if frames else 0.0
+    areas = np.concatenate(areas) if areas else np.zeros(0)
+    specks = speck_area(areas)
     return {
         "background": [int(v) for v in np.median(bgs, axis=0)],
         "polarity": polarity,
@@ -308,8 +312,54 @@ def measure_front_end(images, max_images=300):
         "paper_spread": round(float(np.median(papers)), 1) if papers else 0.0,
         "filled_stroke_width": float(np.median([f[0] for f in filled])) if filled else 1.0,
         "filled_ink_kept": round(float(np.median([f[1] for f in filled])), 3) if filled else 0.0,
+        "speck_area": specks,
+        "specks_per_image": round(float(np.sum(areas < specks)) / max(len(frames), 1), 1),
         "n_images": len(images),
     }
+
+
+#: At least this many specks per image (components under :func:`speck_area`) for the front-end search to try
+#: removing them: captchagen's 200 dots leave about 90 per image, django-simple-captcha's about 40.
+SPECKS_PER_IMAGE = 10
+#: The speck sizes end where a size is this rare against the commonest one
+SPECK_TAIL = 0.01
+#: ... and specks hold less than this share of the ink (captchagen's dots 22%; where a scheme's strokes break
+#: into pieces of every size, as math_captcha's 1-px ones and svg-captcha's pale faces under Otsu's threshold,
+#: the pieces under that size hold 46-99% of it)
+SPECK_INK = 0.3
+
+
+def speck_area(areas):
+    """The area from which an ink component is more than a speck, from the areas of a data set's ink components;
+    ``0`` where they hold no specks.
+
+    Noise dots are the commonest component size, and much commoner than any size of the characters' pieces.
+    On a log scale (bins of half an octave, counts smoothed over an octave), the specks end at the first size
+    after the commonest that is :data:`SPECK_TAIL` as common or rarer. The lower edge of that bin is returned,
+    unless the components under it hold :data:`SPECK_INK` or more of the ink (then they are the characters'
+    pieces: ``0``).
+
+    Examples
+    --------
+    >>> dots = [3, 4, 5, 6, 4, 5, 9, 12] * 200
+    >>> speck_area(dots + [400, 520, 610, 380, 45] * 20)
+    23
+    >>> speck_area([400, 520, 610, 380, 45])
+    0
+    """
+    a = np.asarray(areas, float)
+    a = a[a > 0]
+    if a.size == 0:
+        return 0
+    edges = np.unique(np.ceil(2.0 ** (np.arange(0.0, 2.0 * np.log2(a.max()) + 3.0) / 2.0)))
+    # counts smoothed over an octave: dots of a few radii (areas 5, 13, 29) leave the sizes between them empty
+    count = np.convolve(np.histogram(a, edges)[0], [0.25, 0.5, 0.25], mode="same")
+    common = int(np.argmax(count))
+    rare = np.flatnonzero(count[common + 1:] <= SPECK_TAIL * count[common])
+    if not rare.size:
+        return 0
+    area = int(edges[common + 1 + rare[0]])
+    return area if a[a < area].sum() < SPECK_INK * a.sum() else 0
 
 
 #: Ink is textured (hatched, punched with dots) when a 3x3 median fills its strokes to this many times their
