@@ -298,6 +298,7 @@ def measure_front_end(images, max_images=300):
         if np.isfinite(s):  # how unevenly the paper is lit, on the grey image (other channels hide it)
             papers.append(paper_spread(ink_channel(im, "luminance", polarity=polarity), flatten_size_for(s)))
     frame_share = np.mean([f > 0 for f in frames]) if frames else 0.0
+    n_measured = len(areas)  # one array of component areas per image with ink
     areas = np.concatenate(areas) if areas else np.zeros(0)
     specks = speck_area(areas)
     return {
@@ -313,7 +314,7 @@ def measure_front_end(images, max_images=300):
         "filled_stroke_width": float(np.median([f[0] for f in filled])) if filled else 1.0,
         "filled_ink_kept": round(float(np.median([f[1] for f in filled])), 3) if filled else 0.0,
         "speck_area": specks,
-        "specks_per_image": round(float(np.sum(areas < specks)) / max(len(frames), 1), 1),
+        "specks_per_image": round(float(np.sum(areas < specks)) / max(n_measured, 1), 1),
         "n_images": len(images),
     }
 
