@@ -303,14 +303,15 @@ PAIRS_BLOCK = 1 << 17
 
 
 def svc_decision_function(clf, X):
-    """``clf.decision_function(X)`` of a fitted multiclass RBF ``SVC``, computed with matrix products.
+    """``clf.decision_function(X)`` of a fitted RBF ``SVC``, computed with matrix products.
 
     libsvm evaluates the kernel one sample at a time; here the kernel between
     all samples and all support vectors is one BLAS product, which reads the
     crops of a batch several times faster (python-captcha 4 digits: about a
     third of the classic reading time went to libsvm).  The one-vs-one values
     are libsvm's, from one product per class; the one-vs-rest shape is
-    scikit-learn's own transform (:func:`_ovr_from_pairs`).  Any other
+    scikit-learn's own transform (:func:`_ovr_from_pairs`); two classes (the
+    count checker) take one product.  Any other
     classifier, kernel or shape goes to ``clf.decision_function``.  This is
     the double-precision reference; reading uses :class:`RBFDecision` in
     single precision, its support vectors prepared once per fit.
@@ -322,10 +323,40 @@ def svc_decision_function(clf, X):
     >>> clf = SVC().fit(X, y)
     >>> bool(np.allclose(svc_decision_function(clf, X), clf.decision_function(X)))
     True
+    >>> two = SVC().fit(X, y == 2)  # two classes: one product with the support vectors' coefficients
+    >>> bool(np.allclose(svc_decision_function(two, X), two.decision_function(X)))
+    True
     """
+    if _binary_rbf(clf):
+        return _binary_rbf_decision(clf, X)
     if not RBFDecision.takes(clf):
         return clf.decision_function(X)
     return RBFDecision(clf)(X)
+
+
+def _binary_rbf(clf):
+    return (type(clf) is SVC and clf.kernel == "rbf" and len(getattr(clf, "classes_", ())) == 2
+            and hasattr(clf, "_gamma"))
+
+
+def _binary_rbf_decision(clf, X):
+    """A two-class RBF ``SVC``'s decision values: one product of the kernel with the support vectors'
+    coefficients (scikit-learn's sign: positive for ``classes_[1]``), in blocks of the kernel."""
+    X = np.asarray(X, np.float64)
+    sv = clf.support_vectors_
+    sv_m2, sv2 = -2 * sv.T, (sv * sv).sum(axis=1)[None, :]
+    out = np.empty(len(X))
+    step = max(1, KERNEL_BLOCK // max(len(sv), 1))
+    for a in range(0, len(X), step):
+        x = X[a:a + step]
+        K = x @ sv_m2
+        K += (x * x).sum(axis=1)[:, None]
+        K += sv2
+        np.maximum(K, 0, out=K)
+        K *= -clf._gamma
+        np.exp(K, out=K)
+        out[a:a + len(x)] = K @ clf.dual_coef_[0] + clf.intercept_[0]
+    return out
 
 
 class RBFDecision:
@@ -1065,8 +1096,8 @@ class SegmentingRecognizer(Recognizer):
         if not crops:
             return [None] * len(binaries)
         size = self.segmenter_.crop_size ** 2
-        d = self.count_checker_.decision_function(
-            self.pipeline_[:-1].transform(np.concatenate(crops).reshape(-1, size)))
+        d = svc_decision_function(self.count_checker_,
+                                  self.pipeline_[:-1].transform(np.concatenate(crops).reshape(-1, size)))
         out, pos = [], 0
         for opts in options:
             best, best_score = None, -np.inf
