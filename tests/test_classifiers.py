@@ -166,6 +166,31 @@ def test_svc_decision_function_matches_libsvm(n_classes, gamma, monkeypatch):
     np.testing.assert_array_equal(svc_decision_function(linear, X[300:]), linear.decision_function(X[300:]))
 
 
+def test_an_svc_fitted_once_per_distinct_row_is_the_svc_of_every_copy():
+    from captchakit.classifiers._recognizer import svc_once_per_row
+
+    rng = np.random.default_rng(4)
+    base = rng.normal(size=(150, 6))
+    # rows that come 1-4 times, a few of them with both labels (a crop good in one split and not in another)
+    X = np.repeat(base, rng.integers(1, 5, len(base)), axis=0)
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)
+    X = np.concatenate([X, base[:5]])
+    y = np.concatenate([y, 1 - (base[:5, 0] + 0.5 * base[:5, 1] > 0).astype(int)])
+    order = rng.permutation(len(X))
+    X, y = X[order], y[order]
+
+    def transform(a):  # a feature step, applied to the distinct rows only
+        return np.tanh(a * 1.5)
+
+    once = svc_once_per_row(X, y, transform)
+    every = SVC(random_state=0).fit(transform(X), y)
+    assert len(once.support_vectors_) < len(every.support_vectors_)
+    assert once._gamma == pytest.approx(every._gamma, rel=1e-9)  # "scale" over every copy, not the distinct rows
+    test = transform(rng.normal(size=(200, 6)))
+    np.testing.assert_allclose(once.decision_function(test), every.decision_function(test), atol=2e-3)
+    assert np.array_equal(once.predict(test), every.predict(test))
+
+
 @pytest.mark.parametrize("n_classes", [3, 4, 7, 30])
 def test_one_vs_rest_values_from_pairs_are_scikit_learns(n_classes):
     # votes and squashed confidences summed over each class's runs of pairs, ties (values of exactly 0) included

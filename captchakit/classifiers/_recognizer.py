@@ -302,6 +302,38 @@ KERNEL_BLOCK = 1 << 24
 PAIRS_BLOCK = 1 << 17
 
 
+def svc_once_per_row(X, y, transform=None):
+    """``SVC(random_state=0).fit(transform(X), y)``, fitted once per distinct row of *X* and label.
+
+    A row that comes *n* times with the same label is one sample weighted
+    by *n* (its box constraint ``n * C``: the same optimum as its copies),
+    and ``gamma="scale"`` is taken from every copy, so the SVM is the same
+    to the solver's tolerance, fitted on fewer rows (about twice as fast
+    on the count checker's pieces) and with fewer support vectors.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.repeat(rng.normal(size=(60, 4)), 3, axis=0); y = (X[:, 0] > 0).astype(int)
+    >>> once, every = svc_once_per_row(X, y), SVC(random_state=0).fit(X, y)
+    >>> len(once.support_) < len(every.support_), bool(np.isclose(once._gamma, every._gamma))
+    (True, True)
+    >>> bool(np.allclose(once.decision_function(X), every.decision_function(X), atol=1e-3))
+    True
+    """
+    X, y = np.asarray(X), np.asarray(y)
+    first = {}
+    for i in range(len(X)):
+        first.setdefault((X[i].tobytes(), y[i]), []).append(i)
+    rows = np.array([v[0] for v in first.values()])
+    counts = np.array([len(v) for v in first.values()], np.float64)
+    feats = np.asarray(X[rows] if transform is None else transform(X[rows]))
+    mean = counts @ feats.mean(axis=1, dtype=np.float64) / counts.sum()
+    var = counts @ ((feats - mean) ** 2).mean(axis=1, dtype=np.float64) / counts.sum()
+    return SVC(gamma=1.0 / (feats.shape[1] * var) if var else 1.0, random_state=0).fit(
+        feats, y[rows], sample_weight=counts)
+
+
 def svc_decision_function(clf, X):
     """``clf.decision_function(X)`` of a fitted RBF ``SVC``, computed with matrix products.
 
@@ -1081,7 +1113,9 @@ class SegmentingRecognizer(Recognizer):
         pick = np.sort(rng.permutation(len(good))[:CHECK_PIECES])
         if len(set(good[pick])) < 2:
             return None
-        return SVC(random_state=0).fit(self.pipeline_[:-1].transform(X[pick]), good[pick])
+        # a piece that a wrong count leaves as it was is the same crop in several splits: captchagen's proxy
+        # fits kept 5,380 of 7,450 pieces
+        return svc_once_per_row(X[pick], good[pick], self.pipeline_[:-1].transform)
 
     def _checked_splits(self, binaries):
         """Label lengths that vary: per image, the split (into a count of the length range) whose pieces

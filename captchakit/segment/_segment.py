@@ -317,7 +317,9 @@ class Segmenter(SettingsMixin, BaseEstimator):
         [2, 3]
         """
         natural = self._natural(binary)
-        return [self._forced(natural, k, restore_short, crops) for k in counts]
+        # the pieces that several counts share (those a count leaves as they were) are cut out once
+        cut = {}
+        return [self._forced(natural, k, restore_short, crops, cut) for k in counts]
 
     def _natural(self, binary):
         """What :meth:`segment` finds before any count is forced: the binary image, its pieces, their
@@ -334,8 +336,10 @@ class Segmenter(SettingsMixin, BaseEstimator):
         keep, short = self._drop_flat(pieces, binary, labels)
         return binary, pieces, labels, keep, short
 
-    def _forced(self, natural, n_chars, restore_short, crops):
-        """The pieces of :meth:`_natural` forced to *n_chars* (None: as they are), as a Segmentation."""
+    def _forced(self, natural, n_chars, restore_short, crops, cut=None):
+        """The pieces of :meth:`_natural` forced to *n_chars* (None: as they are), as a Segmentation.
+
+        *cut*: a dict of the pieces already cut out of this image (:meth:`_crops`), or None."""
         binary, pieces, labels, keep, short = natural
         keep = list(keep)
         n_natural = sum(keep)
@@ -354,7 +358,7 @@ class Segmenter(SettingsMixin, BaseEstimator):
         if not crops:
             boxes = np.array([(p["x0"], 0, p["x1"], binary.shape[0]) for p in pieces], np.int32).reshape(-1, 4)
             return Segmentation(boxes=boxes, crops=np.zeros((len(pieces), 0, 0), np.float32), n_natural=n_natural)
-        return self._crops(pieces, binary, labels, n_natural)
+        return self._crops(pieces, binary, labels, n_natural, cut)
 
     # Each piece: dict(x0, x1 (exclusive), ids (component ids or None), area)
     def _components(self, binary):
@@ -485,17 +489,23 @@ class Segmenter(SettingsMixin, BaseEstimator):
                 pieces = out
         return pieces
 
-    def _crops(self, pieces, binary, labels, n_natural):
+    def _crops(self, pieces, binary, labels, n_natural, cut=None):
         s = self.crop_size
         boxes = np.zeros((len(pieces), 4), np.int32)
         crops = np.zeros((len(pieces), s, s), np.float32)
         for i, p in enumerate(pieces):
             x0, x1 = p["x0"], p["x1"]
+            key = (x0, x1, None if p["ids"] is None else tuple(sorted(p["ids"])))
+            if cut is not None and key in cut:
+                boxes[i], crops[i] = cut[key]
+                continue
             m = self._piece_mask(p, binary, labels)
             rows = np.flatnonzero(m.any(axis=1))
             y0, y1 = (int(rows[0]), int(rows[-1]) + 1) if rows.size else (0, binary.shape[0])
             boxes[i] = (x0, y0, x1, y1)
             crops[i] = crop_to_square(m, s)
+            if cut is not None:
+                cut[key] = (boxes[i], crops[i])
         return Segmentation(boxes=boxes, crops=crops, n_natural=n_natural)
 
 
