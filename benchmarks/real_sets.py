@@ -21,6 +21,9 @@ held-out part.  Sets:
 - ``django-simple-captcha`` from PyPI, in its own environment (its import
   name, ``captcha``, is python-captcha's; ``benchmarks/django``), 2,000
   images, seed 0, 80/20;
+- ``security-image``: GD::SecurityImage from CPAN (Perl), as its demo program draws it
+  (``benchmarks/perl``; needs ``perl`` and ``apt-get install
+  libgd-securityimage-perl fonts-dejavu-core``), 2,000 images, seed 0, 80/20;
 - ``colour-lines`` (ours, no extra): characters of many colours crossed by
   lines of other colours, for the colour clusters of the front end;
 - the peer column: ``ddddocr`` (pretrained, no training) on the same test
@@ -226,6 +229,25 @@ def gen_django_simple_captcha(n, seed):
     return _script_set([str(python), str(DJANGO / "simple_captcha.py")], n, seed)
 
 
+PERL = Path(__file__).resolve().parent / "perl"
+
+
+def gen_security_image(n, seed):
+    """GD::SecurityImage (Perl, CPAN: the captcha of many Perl sites) as its demo program draws it: 6 digits,
+    220x90, per image one of its six styles (text in one colour on paper of another, some light on dark, grids,
+    ellipses, circles or a box of lines, thousands of particles in the text's colour), some framed in the text's
+    colour.  Needs ``perl`` and ``apt-get install libgd-securityimage-perl fonts-dejavu-core``
+    (``benchmarks/perl``, benchmark-only)."""
+    import shutil
+    import subprocess
+
+    perl = shutil.which("perl")
+    if perl is None or subprocess.run([perl, "-MGD::SecurityImage", "-e1"], capture_output=True).returncode:
+        raise ImportError("GD::SecurityImage needs perl and: apt-get install libgd-securityimage-perl "
+                          "fonts-dejavu-core")
+    return _script_set([perl, str(PERL / "security_image.pl")], n, seed)
+
+
 def _npm_set(package, script, n, seed):
     """The labelled images an npm generator's seeded script writes (:func:`_script_set`)."""
     import shutil
@@ -301,7 +323,8 @@ def load_set(name, count):
             "colour-lines": gen_colour_lines, "svg-captcha": gen_svg_captcha, "gvcode": gen_gvcode,
             "trek-captcha": gen_trek_captcha, "captchapng": gen_captchapng,
             "django-simple-captcha": gen_django_simple_captcha, "flask-simple-captcha": gen_flask_simple_captcha,
-            "captchagen": gen_captchagen, "node-captcha-generator": gen_node_captcha_generator}
+            "captchagen": gen_captchagen, "node-captcha-generator": gen_node_captcha_generator,
+            "security-image": gen_security_image}
     try:
         X, y = gens[name](count, 0)
     except ImportError as exc:
@@ -335,7 +358,7 @@ def main():
     ap.add_argument("--sets", default="lzu_digits,captcha_images_v2,math_captcha,python-captcha,python-captcha-4-6,"
                                       "claptcha,multicolorcaptcha,wheezy.captcha,gvcode,svg-captcha,trek-captcha,"
                                       "captchapng,django-simple-captcha,flask-simple-captcha,captchagen,node-captcha-generator,"
-                                      "colour-lines,chinese_4char")
+                                      "security-image,colour-lines,chinese_4char")
     ap.add_argument("--methods", default="knn,svm")
     ap.add_argument("--cnn", action="store_true", help="also the CNN, no flags (slow on a CPU)")
     ap.add_argument("--count", type=int, default=2000, help="images per generated foreign scheme")

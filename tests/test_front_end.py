@@ -67,6 +67,23 @@ def test_a_frame_does_not_skew_what_is_measured_or_the_threshold():
         assert np.array_equal(b[2:-2, 2:-2], p0.transform_one(im)[2:-2, 2:-2])
 
 
+def test_the_distance_channel_takes_the_paper_inside_a_frame_drawn_in_the_inks_colour():
+    # GD::SecurityImage's ellipse style: magenta glyphs on pale pink paper, framed in the glyphs' magenta. The
+    # distance from the border's colour (the frame's) made the glyphs paper and everything else ink
+    ink, paper = (184, 20, 180), (208, 202, 206)
+    im = glyphs(ink=ink, paper=paper)
+    im[[0, -1], :] = ink
+    im[:, [0, -1]] = ink
+    p = Preprocessor(channel="distance", polarity="dark", frame=1, line_thickness=0, min_area=0, median=0)
+    b = p.transform_one(im)
+    want = np.all(im == ink, axis=2)
+    want[[0, 1, -2, -1], :] = want[:, [0, 1, -2, -1]] = False  # the frame cleared
+    assert np.array_equal(b, want)
+    # without a frame, as before: the border is the paper
+    assert np.array_equal(p.set_params(frame=0).transform_one(glyphs(ink=ink, paper=paper)),
+                          np.all(glyphs(ink=ink, paper=paper) == ink, axis=2))
+
+
 def test_stroke_width_sets_line_removal_and_specks():
     thin, thick = glyphs(stroke=1), glyphs(stroke=5)
     assert stroke_width(ink_channel(thin) < 128) == 1.0

@@ -6,7 +6,8 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from captchakit._errors import CaptchakitError
 from captchakit._settings import SettingsMixin
 from captchakit.preprocess._measure import (
-    INK_CHANNELS, frame_width, ink_channel, line_thickness_for, measure_front_end, speck_area_for, stroke_width,
+    INK_CHANNELS, background_color, frame_width, ink_channel, line_thickness_for, measure_front_end, speck_area_for,
+    stroke_width,
 )
 from captchakit.preprocess._stages import (
     THRESHOLDS, binarize, clear_border, enlarge, flatten_paper, mean_filter, median_filter,
@@ -247,8 +248,16 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
             out.append((f"enlarged {self.enlarge}x", image))
         rgb = image if image.ndim == 3 else np.repeat(to_gray(image)[:, :, None], 3, axis=2)
         channel = "luminance" if self.channel == AUTO else self.channel
-        gray = ink_channel(rgb.astype(np.uint8, copy=False), channel,
-                           polarity=None if self.polarity == AUTO else self.polarity, n_colors=self.n_colors)
+        rgb = rgb.astype(np.uint8, copy=False)
+        background = None
+        if channel == "distance" and self.frame not in (AUTO, 0) and min(rgb.shape[:2]) > 4 * (int(self.frame) + 1):
+            # the paper's colour from inside a known frame, as it was measured: a frame drawn in the ink's colour
+            # passed for the paper, and the characters for paper and everything else for ink (GD::SecurityImage's
+            # ellipse style)
+            f = int(self.frame) + 1
+            background = background_color(rgb[f:-f, f:-f])
+        gray = ink_channel(rgb, channel, background, polarity=None if self.polarity == AUTO else self.polarity,
+                           n_colors=self.n_colors)
         out.append(("gray" if channel == "luminance" else
                     f"ink ({self.n_colors} colour clusters)" if channel == "clusters" else f"ink ({channel})", gray))
         if self.frame not in (AUTO, 0):
