@@ -381,14 +381,20 @@ def _binary_rbf_decision(clf, X):
     step = max(1, KERNEL_BLOCK // max(len(sv), 1))
     for a in range(0, len(X), step):
         x = X[a:a + step]
-        K = x @ sv_m2
-        K += (x * x).sum(axis=1)[:, None]
-        K += sv2
-        np.maximum(K, 0, out=K)
-        K *= -clf._gamma
-        np.exp(K, out=K)
-        out[a:a + len(x)] = K @ clf.dual_coef_[0] + clf.intercept_[0]
+        out[a:a + len(x)] = _rbf_kernel(x, sv_m2, sv2, -clf._gamma) @ clf.dual_coef_[0] + clf.intercept_[0]
     return out
+
+
+def _rbf_kernel(x, sv_m2, sv2, neg_gamma):
+    """The RBF kernel between the rows of *x* and the support vectors, from ``-2 * sv.T`` (*sv_m2*) and their
+    squared norms (*sv2*, a row): the squared distances, then the kernel, in place (one block of values)."""
+    K = x @ sv_m2
+    K += (x * x).sum(axis=1)[:, None]
+    K += sv2
+    np.maximum(K, 0, out=K)
+    K *= neg_gamma
+    np.exp(K, out=K)
+    return K
 
 
 class RBFDecision:
@@ -451,12 +457,7 @@ class RBFDecision:
         step = max(1, KERNEL_BLOCK // max(self.sv_m2.shape[1], 1))
         for a in range(0, len(X), step):
             x = X[a:a + step]
-            K = x @ self.sv_m2  # the squared distances, then the kernel, in place (one block of values)
-            K += (x * x).sum(axis=1)[:, None]
-            K += self.sv2
-            np.maximum(K, 0, out=K)
-            K *= self.neg_gamma
-            np.exp(K, out=K)
+            K = _rbf_kernel(x, self.sv_m2, self.sv2, self.neg_gamma)
             # class c's support vectors weighted by coef[r], for every r at once (one product per class instead
             # of two per pair: 630 pairs for 36 classes), side by side
             prod = np.empty((len(x), n * (n - 1)), self.dtype)
