@@ -56,7 +56,8 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
         Clear a frame this many pixels wide drawn around the image (0 = none):
         that band and one pixel more are painted as paper before the filters
         and the threshold (a dark frame would pull Otsu's threshold away from
-        pale ink); auto: found on each binary image and cleared there.
+        pale ink), and the ``distance`` channel takes the paper's colour from
+        inside it; auto: found on each binary image and cleared there.
     threshold : {"otsu", "multiotsu", "triangle", "adaptive", "fixed"}
         Binarization method (``multiotsu``: the darkest of three Otsu
         classes; ``triangle``: the foot of the paper's peak, pale ink kept;
