@@ -359,16 +359,16 @@ def svc_decision_function(clf, X):
     >>> bool(np.allclose(svc_decision_function(two, X), two.decision_function(X)))
     True
     """
-    if _binary_rbf(clf):
+    if _rbf_svc(clf) and len(clf.classes_) == 2:
         return _binary_rbf_decision(clf, X)
     if not RBFDecision.takes(clf):
         return clf.decision_function(X)
     return RBFDecision(clf)(X)
 
 
-def _binary_rbf(clf):
-    return (type(clf) is SVC and clf.kernel == "rbf" and len(getattr(clf, "classes_", ())) == 2
-            and hasattr(clf, "_gamma"))
+def _rbf_svc(clf):
+    """Whether *clf* is a fitted RBF ``SVC`` (its kernel computed here: :func:`_rbf_kernel`)."""
+    return type(clf) is SVC and clf.kernel == "rbf" and hasattr(clf, "_gamma") and hasattr(clf, "classes_")
 
 
 def _binary_rbf_decision(clf, X):
@@ -447,8 +447,7 @@ class RBFDecision:
     @staticmethod
     def takes(clf):
         """Whether *clf* is a classifier this class computes (otherwise use its ``decision_function``)."""
-        return (type(clf) is SVC and clf.kernel == "rbf" and len(getattr(clf, "classes_", ())) >= 3
-                and clf.decision_function_shape == "ovr" and hasattr(clf, "_gamma"))
+        return _rbf_svc(clf) and len(clf.classes_) >= 3 and clf.decision_function_shape == "ovr"
 
     def __call__(self, X):
         X = np.asarray(X, self.dtype)

@@ -40,6 +40,19 @@ def border_pixels(image):
     return np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
 
 
+def inside_frame(image, frame):
+    """The image without a frame *frame* pixels wide and one pixel more, where it is large enough (more than
+    four times that band on each side); else the image as it is.
+
+    Examples
+    --------
+    >>> inside_frame(np.zeros((20, 30)), 1).shape, inside_frame(np.zeros((6, 30)), 1).shape
+    ((16, 26), (6, 30))
+    """
+    f = int(frame) + 1
+    return image[f:-f, f:-f] if frame and min(image.shape[:2]) > 4 * f else image
+
+
 def background_color(image):
     """The background colour: the median of the border pixels, ``(3,)`` uint8.
 
@@ -253,9 +266,7 @@ def measure_front_end(images, max_images=300):
     # is measured: its pixels would pass for the background colour and skew every channel's split
     grey_frames = [grey_frame_width(im) for im in rgbs]
     frame = int(np.median([f for f in grey_frames if f])) if np.mean([f > 0 for f in grey_frames]) >= 0.5 else 0
-    if frame:
-        rgbs = [im[frame + 1:-frame - 1, frame + 1:-frame - 1] if min(im.shape[:2]) > 4 * (frame + 1) else im
-                for im in rgbs]
+    rgbs = [inside_frame(im, frame) for im in rgbs]
     for im in rgbs:
         bg = background_color(im)
         bgs.append(bg)

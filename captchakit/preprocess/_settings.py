@@ -6,8 +6,8 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from captchakit._errors import CaptchakitError
 from captchakit._settings import SettingsMixin
 from captchakit.preprocess._measure import (
-    INK_CHANNELS, background_color, frame_width, ink_channel, line_thickness_for, measure_front_end, speck_area_for,
-    stroke_width,
+    INK_CHANNELS, background_color, frame_width, ink_channel, inside_frame, line_thickness_for, measure_front_end,
+    speck_area_for, stroke_width,
 )
 from captchakit.preprocess._stages import (
     THRESHOLDS, binarize, clear_border, enlarge, flatten_paper, mean_filter, median_filter,
@@ -251,12 +251,11 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
         channel = "luminance" if self.channel == AUTO else self.channel
         rgb = rgb.astype(np.uint8, copy=False)
         background = None
-        if channel == "distance" and self.frame not in (AUTO, 0) and min(rgb.shape[:2]) > 4 * (int(self.frame) + 1):
+        if channel == "distance" and self.frame not in (AUTO, 0):
             # the paper's colour from inside a known frame, as it was measured: a frame drawn in the ink's colour
             # passed for the paper, and the characters for paper and everything else for ink (GD::SecurityImage's
             # ellipse style)
-            f = int(self.frame) + 1
-            background = background_color(rgb[f:-f, f:-f])
+            background = background_color(inside_frame(rgb, self.frame))
         gray = ink_channel(rgb, channel, background, polarity=None if self.polarity == AUTO else self.polarity,
                            n_colors=self.n_colors)
         out.append(("gray" if channel == "luminance" else
