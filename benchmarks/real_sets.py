@@ -24,6 +24,9 @@ held-out part.  Sets:
 - ``security-image``: GD::SecurityImage from CPAN (Perl), as its demo program draws it
   (``benchmarks/perl``; needs ``perl`` and ``apt-get install
   libgd-securityimage-perl fonts-dejavu-core``), 2,000 images, seed 0, 80/20;
+- ``gregwar``: Gregwar/Captcha from Packagist (PHP) with its defaults
+  (``benchmarks/php``; needs ``php`` and ``apt-get install php-cli php-gd
+  php-gregwar-captcha``), 2,000 images, seed 0, 80/20;
 - ``colour-lines`` (ours, no extra): characters of many colours crossed by
   lines of other colours, for the colour clusters of the front end;
 - the peer column: ``ddddocr`` (pretrained, no training) on the same test
@@ -248,6 +251,26 @@ def gen_security_image(n, seed):
     return _script_set([perl, str(PERL / "security_image.pl")], n, seed)
 
 
+PHP = Path(__file__).resolve().parent / "php"
+
+
+def gen_gregwar(n, seed):
+    """Gregwar/Captcha (PHP, Packagist: the captcha of many Symfony and PHP sites) with its defaults, as its
+    ``build()->output()`` serves it: 150x40 JPEGs of 5 characters in one of its 8 fonts and a random colour on
+    paper of another, some images inverted (light on dark), lines behind and in the text's colour in front,
+    letters turned and the image distorted. Labelled as its ``testPhrase`` compares: lower case, 1 as l.
+    Needs ``php`` and ``apt-get install php-cli php-gd php-gregwar-captcha`` (``benchmarks/php``, benchmark-only)."""
+    import shutil
+    import subprocess
+
+    php = shutil.which("php")
+    autoload = Path("/usr/share/php/Gregwar/Captcha/autoload.php")
+    if php is None or not autoload.is_file() or subprocess.run([php, "-r", "exit(function_exists('imagettftext') ? 0 : 1);"],
+                                                               capture_output=True).returncode:
+        raise ImportError("Gregwar/Captcha needs php and: apt-get install php-cli php-gd php-gregwar-captcha")
+    return _script_set([php, str(PHP / "gregwar.php")], n, seed)
+
+
 def _npm_set(package, script, n, seed):
     """The labelled images an npm generator's seeded script writes (:func:`_script_set`)."""
     import shutil
@@ -324,7 +347,7 @@ def load_set(name, count):
             "trek-captcha": gen_trek_captcha, "captchapng": gen_captchapng,
             "django-simple-captcha": gen_django_simple_captcha, "flask-simple-captcha": gen_flask_simple_captcha,
             "captchagen": gen_captchagen, "node-captcha-generator": gen_node_captcha_generator,
-            "security-image": gen_security_image}
+            "security-image": gen_security_image, "gregwar": gen_gregwar}
     try:
         X, y = gens[name](count, 0)
     except ImportError as exc:
@@ -358,7 +381,7 @@ def main():
     ap.add_argument("--sets", default="lzu_digits,captcha_images_v2,math_captcha,python-captcha,python-captcha-4-6,"
                                       "claptcha,multicolorcaptcha,wheezy.captcha,gvcode,svg-captcha,trek-captcha,"
                                       "captchapng,django-simple-captcha,flask-simple-captcha,captchagen,node-captcha-generator,"
-                                      "security-image,colour-lines,chinese_4char")
+                                      "security-image,gregwar,colour-lines,chinese_4char")
     ap.add_argument("--methods", default="knn,svm")
     ap.add_argument("--cnn", action="store_true", help="also the CNN, no flags (slow on a CPU)")
     ap.add_argument("--count", type=int, default=2000, help="images per generated foreign scheme")

@@ -35,6 +35,25 @@ def test_light_ink_on_dark_paper():
     assert b[10, 11] and not b[28, 2]  # ink is True on the glyph, not on the paper
 
 
+def test_a_scheme_that_inverts_some_images_has_its_polarity_decided_image_by_image():
+    # Gregwar/Captcha negates half its images at random: one polarity for the set turned half of them into paper
+    # glyphs on ink (its SVM read 7.0%; image by image 16.8%)
+    dark = [glyphs(ink=(20 + k, 20, 20), paper=(240, 240 - k, 240)) for k in range(6)]
+    light = [255 - im for im in dark]
+    p, m = Preprocessor().resolve(dark[:3] + light[:3])
+    assert m["polarity"] == "each" and p.polarity == "each"
+    for d, li in zip(dark, light):
+        assert np.array_equal(p.transform_one(d), p.transform_one(li))
+        assert p.transform_one(li)[10, 11] and not p.transform_one(li)[28, 2]
+    # a set that is one way (or nearly: fewer than MIXED_POLARITY of it) keeps one polarity
+    assert Preprocessor().resolve(dark)[1]["polarity"] == "dark"
+    assert Preprocessor().resolve(light)[1]["polarity"] == "light"
+    assert Preprocessor().resolve(dark + light[:1])[1]["polarity"] == "each"  # 1 in 7
+    assert Preprocessor().resolve(dark * 2 + light[:1])[1]["polarity"] == "dark"  # 1 in 13
+    with pytest.raises(Exception, match="polarity must be one of auto, dark, light, each"):
+        Preprocessor(polarity="both").validate()
+
+
 def test_frame_is_found_and_removed():
     im = glyphs()
     im[[0, -1], :] = (0, 0, 0)
@@ -46,6 +65,20 @@ def test_frame_is_found_and_removed():
     from captchakit.segment import Segmenter
 
     assert len(Segmenter(min_area=4).segment(b)) == 3  # the frame no longer joins the glyphs
+
+
+def test_a_frame_drawn_around_some_of_the_images_is_cleared_from_all():
+    # GD::SecurityImage frames two of its six styles in the text's colour: a third of its images (0.47 of its
+    # binary images); below half of them, the frames were kept and joined each framed image into one component
+    plain = [glyphs(ink=(20 + k, 20, 20), paper=(240, 240, 240 - k)) for k in range(6)]
+    framed = [im.copy() for im in plain[:2]]
+    for im in framed:
+        im[[0, -1], :] = (20, 20, 20)
+        im[:, [0, -1]] = (20, 20, 20)
+    p, m = Preprocessor().resolve(framed + plain[2:])
+    assert m["frame"] == 1 and m["frame_share"] == pytest.approx(1 / 3, abs=0.01)
+    assert np.array_equal(p.transform_one(framed[0]), p.transform_one(plain[0]))
+    assert Preprocessor().resolve(framed[:1] + plain[1:])[1]["frame"] == 0  # one in six: none
 
 
 def test_a_frame_does_not_skew_what_is_measured_or_the_threshold():

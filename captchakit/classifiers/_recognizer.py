@@ -180,6 +180,11 @@ class PieceScorer(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
+def _ink_words(polarity):
+    """A polarity in words: ``dark ink``, ``light ink``, ``dark or light ink, image by image``."""
+    return "dark or light ink, image by image" if polarity == "each" else f"{polarity} ink"
+
+
 def mlp_proba(mlp, X):
     """``mlp.predict_proba(X)`` of a fitted ``MLPClassifier``, without checking *X* again.
 
@@ -1426,7 +1431,7 @@ class SegmentingRecognizer(Recognizer):
         fe = self.front_end_
         p = self.preprocessor_
         if fe.get("measured", True):
-            head = (f"front end measured on {fe.get('n_images')} images: {fe.get('polarity')} ink, channel "
+            head = (f"front end measured on {fe.get('n_images')} images: {_ink_words(fe.get('polarity'))}, channel "
                     f"{fe.get('channel')}, stroke {fe.get('stroke_width', 0):.1f} px, paper spread "
                     f"{fe.get('paper_spread', 0):.0f} grey levels\n")
         else:
@@ -1454,7 +1459,7 @@ class SegmentingRecognizer(Recognizer):
                      f"{rec} -> {probe['chosen']}\n")
         lines = f"line removal {p.line_thickness} px" if p.remove_lines and p.line_thickness else "lines kept"
         return (head +
-                f"front end used: {p.channel} channel, {p.polarity} ink, {p.threshold} threshold, median {p.median}, "
+                f"front end used: {p.channel} channel, {_ink_words(p.polarity)}, {p.threshold} threshold, median {p.median}, "
                 f"{lines}, specks < {p.min_area} px, frame {p.frame} px"
                 + (f", enlarged {p.enlarge}x" if p.enlarge != 1 else "")
                 + (f", paper flattened ({p.flatten} px)" if p.flatten else "")

@@ -21,6 +21,18 @@ CHANNELS = ("luminance", "saturation", "distance", "local")
 #: Every ink channel: the measured ones and ``clusters`` (colour clusters kept by shape,
 #: :func:`~captchakit.preprocess.cluster_ink`), which the front-end search tries on colourful images.
 INK_CHANNELS = CHANNELS + ("clusters",)
+#: Polarities: the ink darker (``dark``) or lighter (``light``) than the paper in every image, or decided
+#: for each image on its own (``each``: a scheme that inverts some of its images).
+POLARITIES = ("dark", "light", "each")
+#: A frame found on the binary images of at least this share of a data set is cleared from all of them
+#: (a band of its width and one pixel more painted as paper). GD::SecurityImage frames two of its six styles
+#: (0.47 of its images, with their polarity decided image by image); no other set measured has a frame in any
+#: of its binary images.
+FRAME_SHARE = 0.25
+#: A data set whose images' ink is light in at least this share of them, and dark in at least as large a
+#: share, has its polarity decided image by image (``each``). Gregwar/Captcha inverts half its images at random;
+#: every one-polarity set measured has its images all one way (by :func:`light_ink`).
+MIXED_POLARITY = 0.1
 
 
 def _rgb(image, name="image"):
@@ -81,9 +93,9 @@ def ink_channel(image, channel="luminance", background=None, polarity=None, n_co
         (:func:`~captchakit.preprocess.cluster_ink`, two grey levels).
     background : (3,) array, optional
         For ``distance``; default :func:`background_color`.
-    polarity : {"dark", "light"}, optional
-        For ``luminance``: the ink's side, measured on a data set; default:
-        decided for this image by :func:`light_ink`.
+    polarity : {"dark", "light", "each"}, optional
+        For ``luminance``: the ink's side, measured on a data set; default
+        (or ``each``): decided for this image by :func:`light_ink`.
     n_colors : int
         For ``clusters``: the number of colour clusters.
 
@@ -96,7 +108,7 @@ def ink_channel(image, channel="luminance", background=None, polarity=None, n_co
     image = _rgb(image)
     if channel == "luminance":
         gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-        light = light_ink(gray) if polarity is None else polarity == "light"
+        light = light_ink(gray) if polarity in (None, "each") else polarity == "light"
         return 255 - gray if light else gray
     if channel == "saturation":
         return 255 - cv2.cvtColor(image, cv2.COLOR_RGB2HSV)[:, :, 1]
@@ -235,11 +247,13 @@ def measure_front_end(images, max_images=300):
     Returns
     -------
     dict
-        ``background`` (RGB), ``polarity`` (``"dark"`` ink on light paper or
-        ``"light"``), ``channel`` (the most separable of
+        ``background`` (RGB), ``polarity`` (``"dark"`` ink on light paper,
+        ``"light"``, or ``"each"`` where at least :data:`MIXED_POLARITY` of the
+        images go each way: decided image by image), ``channel`` (the most separable of
         :data:`CHANNELS`), ``separability`` (per channel),
         ``stroke_width`` (pixels), ``frame`` (pixels, 0 = none; found first, on the grey image
-        (:func:`grey_frame_width`), and cut off before the rest is measured),
+        (:func:`grey_frame_width`), and cut off before the rest is measured; else on the binary images, in at
+        least :data:`FRAME_SHARE` of them), ``frame_share`` (the share of the binary images with a frame),
         ``color_spread`` (:func:`ink_color_spread`, median),
         ``straight_line_share`` (the share of images with a long straight
         line across them, :func:`~captchakit.preprocess.find_straight_line`),
@@ -277,7 +291,9 @@ def measure_front_end(images, max_images=300):
     sep_med = {c: float(np.median(v)) for c, v in sep.items()}
     # luminance unless another channel is clearly cleaner
     channel = max(CHANNELS, key=lambda c: sep_med[c] - (0.0 if c == "luminance" else 0.03))
-    polarity = "dark" if np.mean(dark) >= 0.5 else "light"
+    share_dark = float(np.mean(dark))
+    polarity = ("each" if MIXED_POLARITY <= share_dark <= 1 - MIXED_POLARITY
+                else "dark" if share_dark >= 0.5 else "light")
     # frame and stroke width are measured on the channel that will be thresholded
     for im, bg in zip(rgbs, bgs):
         g = ink_channel(im, channel, bg, polarity=polarity)
@@ -318,7 +334,8 @@ def measure_front_end(images, max_images=300):
         "channel": channel,
         "separability": {c: round(v, 3) for c, v in sep_med.items()},
         "stroke_width": float(np.median(sw)) if sw else 1.0,
-        "frame": frame or (int(np.median([f for f in frames if f > 0])) if frame_share >= 0.5 else 0),
+        "frame": frame or (int(np.median([f for f in frames if f > 0])) if frame_share >= FRAME_SHARE else 0),
+        "frame_share": round(float(frame_share), 3),
         "color_spread": round(float(np.median(spread)), 2),
         "straight_line_share": round(float(np.mean(lines)), 3) if lines else 0.0,
         "paper_spread": round(float(np.median(papers)), 1) if papers else 0.0,

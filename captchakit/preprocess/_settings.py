@@ -6,7 +6,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from captchakit._errors import CaptchakitError
 from captchakit._settings import SettingsMixin
 from captchakit.preprocess._measure import (
-    INK_CHANNELS, background_color, frame_width, ink_channel, inside_frame, line_thickness_for, measure_front_end,
+    INK_CHANNELS, POLARITIES, background_color, frame_width, ink_channel, inside_frame, line_thickness_for, measure_front_end,
     speck_area_for, stroke_width,
 )
 from captchakit.preprocess._stages import (
@@ -50,8 +50,12 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
         most separable of the first four on the data set.  ``clusters``
         (colour clusters kept by shape) is never measured: the front-end
         search tries it when the ink has several colours.
-    polarity : {"auto", "dark", "light"}
-        Whether the ink is darker or lighter than the paper.
+    polarity : {"auto", "dark", "light", "each"}
+        Whether the ink is darker or lighter than the paper (for the
+        ``luminance`` channel); ``each``: decided image by image
+        (``light_ink``), for a scheme that inverts
+        some of its images; auto: measured on the data set, ``each`` where
+        both kinds are common.
     frame : int or "auto"
         Clear a frame this many pixels wide drawn around the image (0 = none):
         that band and one pixel more are painted as paper before the filters
@@ -154,8 +158,8 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
         if not isinstance(self.n_colors, (int, np.integer)) or isinstance(self.n_colors, bool) \
                 or not 1 <= self.n_colors <= 16:
             raise CaptchakitError(f"n_colors must be an integer within 1-16, got {self.n_colors!r}")
-        if self.polarity not in (AUTO, "dark", "light"):
-            raise CaptchakitError(f"polarity must be one of auto, dark, light; got {self.polarity!r}")
+        if self.polarity not in (AUTO, *POLARITIES):
+            raise CaptchakitError(f"polarity must be one of auto, {', '.join(POLARITIES)}; got {self.polarity!r}")
         v = self.straight_lines
         if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or not 0 <= v <= 16:
             raise CaptchakitError(f"straight_lines must be an integer within 0-16 (0 = off), got {v!r}")
