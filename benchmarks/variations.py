@@ -1,7 +1,7 @@
 """One scheme, changed the ways real schemes differ from it: does the no-flag classic pipeline follow?
 
 python-captcha 4 digits (train 2,000 seed 1 / test 500 seed 2) as generated, and the same images
-inverted (light ink on dark paper), inside a 1-px or 3-px frame, on paper darkened towards the right,
+inverted (light ink on dark paper), half of them inverted at random, inside a 1-px or 3-px frame, on paper darkened towards the right,
 at half and twice the size, with 3% black pepper, saved as JPEG at quality 20, blurred, strewn with dots of
 random colours, and with ink and paper close in grey. Each variation trains ``make_recognizer(M)``
 with no options on its training images and reads its test images; the table shows what the front end
@@ -62,6 +62,8 @@ def _low_contrast(x):
 VARIATIONS = {
     "as generated": lambda x, rng: x,
     "inverted": lambda x, rng: 255 - np.asarray(x),
+    "half inverted at random (as Gregwar/Captcha does)": lambda x, rng: (255 - np.asarray(x) if rng.random() < 0.5
+                                                                        else x),
     "dark 1-px frame": lambda x, rng: _framed(x, 1, 20),
     "inverted, light 1-px frame": lambda x, rng: _framed(255 - np.asarray(x), 1, 230),
     "dark 3-px frame": lambda x, rng: _framed(x, 3, 40),
