@@ -265,8 +265,9 @@ def gen_gregwar(n, seed):
 
     php = shutil.which("php")
     autoload = Path("/usr/share/php/Gregwar/Captcha/autoload.php")
-    if php is None or not autoload.is_file() or subprocess.run([php, "-r", "exit(function_exists('imagettftext') ? 0 : 1);"],
-                                                               capture_output=True).returncode:
+    has_gd = php is not None and not subprocess.run(
+        [php, "-r", "exit(function_exists('imagettftext') ? 0 : 1);"], capture_output=True).returncode
+    if not (has_gd and autoload.is_file()):
         raise ImportError("Gregwar/Captcha needs php and: apt-get install php-cli php-gd php-gregwar-captcha")
     return _script_set([php, str(PHP / "gregwar.php")], n, seed)
 
@@ -380,8 +381,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sets", default="lzu_digits,captcha_images_v2,math_captcha,python-captcha,python-captcha-4-6,"
                                       "claptcha,multicolorcaptcha,wheezy.captcha,gvcode,svg-captcha,trek-captcha,"
-                                      "captchapng,django-simple-captcha,flask-simple-captcha,captchagen,node-captcha-generator,"
-                                      "security-image,gregwar,colour-lines,chinese_4char")
+                                      "captchapng,django-simple-captcha,flask-simple-captcha,captchagen,"
+                                      "node-captcha-generator,security-image,gregwar,colour-lines,chinese_4char")
     ap.add_argument("--methods", default="knn,svm")
     ap.add_argument("--cnn", action="store_true", help="also the CNN, no flags (slow on a CPU)")
     ap.add_argument("--count", type=int, default=2000, help="images per generated foreign scheme")

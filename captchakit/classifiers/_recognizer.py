@@ -1459,8 +1459,8 @@ class SegmentingRecognizer(Recognizer):
                      f"{rec} -> {probe['chosen']}\n")
         lines = f"line removal {p.line_thickness} px" if p.remove_lines and p.line_thickness else "lines kept"
         return (head +
-                f"front end used: {p.channel} channel, {_ink_words(p.polarity)}, {p.threshold} threshold, median {p.median}, "
-                f"{lines}, specks < {p.min_area} px, frame {p.frame} px"
+                f"front end used: {p.channel} channel, {_ink_words(p.polarity)}, {p.threshold} threshold, "
+                f"median {p.median}, {lines}, specks < {p.min_area} px, frame {p.frame} px"
                 + (f", enlarged {p.enlarge}x" if p.enlarge != 1 else "")
                 + (f", paper flattened ({p.flatten} px)" if p.flatten else "")
                 + f"; {s['natural_rate']:.0%} of the images "
