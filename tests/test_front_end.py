@@ -721,6 +721,24 @@ def test_the_piece_scorers_crops_are_cut_by_the_share_that_reads_held_out_images
     assert back.scorer_trim_ == 0.0
 
 
+def test_recognition_reads_a_batch_of_images_as_it_reads_each_alone(small_set, monkeypatch):
+    # the piece scorer reads the pieces of a batch of images in one call: the same readings as one image at a
+    # time, across a batch's edge, and for an image with no ink among them (the confidences to float32 rounding:
+    # the classifier's kernel is one product over the crops of every image read together)
+    import captchakit.classifiers._recognizer as R
+
+    X, y = small_set
+    rec = make_recognizer("svm", segmentation="recognition").fit(X[:100], y[:100])
+    test = list(X[100:])
+    test.insert(3, np.full_like(test[0], 255))  # blank paper: no ink, read as ""
+    monkeypatch.setattr(R, "READ_BATCH", 7)
+    batched = rec.predict_details(test)
+    alone = [rec.predict_details([im])[0] for im in test]
+    assert [d["text"] for d in batched] == [d["text"] for d in alone]
+    assert [d["confidence"] for d in batched] == pytest.approx([d["confidence"] for d in alone], rel=1e-5)
+    assert batched[3]["text"] == "" and sum(d["text"] == t for d, t in zip(batched, y[100:103])) >= 1
+
+
 def test_segmentation_by_recognition_roundtrip(tmp_path, small_set):
     X, y = small_set
     rec = make_recognizer("svm", segmentation="recognition").fit(X[:100], y[:100])
