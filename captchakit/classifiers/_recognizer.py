@@ -1327,16 +1327,14 @@ class SegmentingRecognizer(Recognizer):
         for trim in SCORER_TRIMS:
             scorer = self._new_scorer(SCORER_TRIM_SEEDS).fit(*self._scorer_set(binaries, y, train, trim, inks))
             chars = np.array([c != REJECT for c in scorer.classes_])
-            # the held-out images read as _predict_lattice reads them, a batch of images per scorer call
+            # the held-out images read as _predict_lattice reads them
             inked = [(i, seg) for i, seg in zip(test, segs) if binaries[i].any()]
+            got = self._read_pieces_many([(binaries[i], seg, inks[i]) for i, seg in inked], lengths, scorer, trim)
             read = []
-            for a in range(0, len(inked), READ_BATCH):
-                part = inked[a:a + READ_BATCH]
-                got = self._read_pieces_many([(binaries[i], seg, inks[i]) for i, seg in part], lengths, scorer, trim)
-                for (i, _), (cropper, spans) in zip(part, got):
-                    if len(spans) == len(y[i]):
-                        crops = np.asarray(cropper.crops(spans, SCORER_SIZE, trim, self._scorer_ink(inks[i])))
-                        read.append((i, crops.reshape(len(spans), -1)))
+            for (i, _), (cropper, spans) in zip(inked, got):
+                if len(spans) == len(y[i]):
+                    crops = np.asarray(cropper.crops(spans, SCORER_SIZE, trim, self._scorer_ink(inks[i])))
+                    read.append((i, crops.reshape(len(spans), -1)))
             right = 0
             for (i, _), proba in zip(read, _proba_each(scorer, [c for _, c in read])):
                 right += "".join(scorer.classes_[chars][proba[:, chars].argmax(axis=1)]) == y[i]
@@ -1382,10 +1380,17 @@ class SegmentingRecognizer(Recognizer):
     def _read_pieces_many(self, images, lengths, scorer=None, trim=None):
         """:meth:`_read_pieces` of each ``(binary, seg, ink)`` of *images*: ``(cropper, spans)`` for each.
 
-        The scorer reads the pieces of all the images in one call (first the natural pieces, then the lattices
-        of the images those do not settle): five MLPs called once per image cost django-simple-captcha's reading
-        about 0.2 ms an image more. Each image is read as on its own.
+        The scorer reads the pieces of :data:`READ_BATCH` images in one call (first the natural pieces, then the
+        lattices of the images those do not settle): five MLPs called once per image cost django-simple-captcha's
+        reading about 0.2 ms an image more. Each image is read as on its own.
         """
+        out = []
+        for a in range(0, len(images), READ_BATCH):
+            out.extend(self._read_batch(images[a:a + READ_BATCH], lengths, scorer, trim))
+        return out
+
+    def _read_batch(self, images, lengths, scorer=None, trim=None):
+        """:meth:`_read_pieces_many` of at most :data:`READ_BATCH` images: two calls of the scorer."""
         scorer = self.scorer_ if scorer is None else scorer
         trim = getattr(self, "scorer_trim_", 0.0) if trim is None else trim
         classes = list(scorer.classes_)
@@ -1582,22 +1587,19 @@ class SegmentingRecognizer(Recognizer):
     def _predict_lattice(self, X):
         lo, hi = self.length_
         lengths = list(range(lo, hi + 1))
-        crops, counts, natural = [], [], []
-        X = list(X)
-        for a in range(0, len(X), READ_BATCH):
-            read = []
-            for im in X[a:a + READ_BATCH]:
-                ink, b = self._clean_ink(im)  # the same chain as _clean; the ink channel comes with it
-                # only the pieces' columns: the lattice cuts its own crops
-                seg = self.segmenter_.segment(b, lo if lo == hi else None, crops=False)
-                natural.append(seg.n_natural)
-                counts.append(0)
-                if b.any():
-                    read.append((len(counts) - 1, (b, seg, ink)))
-            for (k, (b, seg, ink)), (cropper, spans) in zip(read, self._read_pieces_many([r for _, r in read],
-                                                                                       lengths)):
-                crops.extend(self._piece_crops(cropper, ink, spans))
-                counts[k] = len(spans)
+        counts, natural, read = [], [], []
+        for k, im in enumerate(X):
+            ink, b = self._clean_ink(im)  # the same chain as _clean; the ink channel comes with it
+            # only the pieces' columns: the lattice cuts its own crops
+            seg = self.segmenter_.segment(b, lo if lo == hi else None, crops=False)
+            natural.append(seg.n_natural)
+            counts.append(0)
+            if b.any():
+                read.append((k, (b, seg, ink)))
+        crops = []
+        for (k, (_, _, ink)), (cropper, spans) in zip(read, self._read_pieces_many([r for _, r in read], lengths)):
+            crops.extend(self._piece_crops(cropper, ink, spans))
+            counts[k] = len(spans)
         chars, conf = [], np.zeros(0)
         if crops:
             chars, conf = self._classify(np.asarray(crops))

@@ -6,8 +6,8 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from captchakit._errors import CaptchakitError
 from captchakit._settings import SettingsMixin
 from captchakit.preprocess._measure import (
-    INK_CHANNELS, POLARITIES, background_color, frame_width, ink_channel, inside_frame, line_thickness_for, measure_front_end,
-    speck_area_for, stroke_width,
+    INK_CHANNELS, POLARITIES, background_color, frame_width, ink_channel, inside_frame, line_thickness_for,
+    measure_front_end, speck_area_for, stroke_width,
 )
 from captchakit.preprocess._stages import (
     THRESHOLDS, binarize, clear_border, enlarge, flatten_paper, mean_filter, median_filter,
