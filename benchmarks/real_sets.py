@@ -251,6 +251,21 @@ def gen_security_image(n, seed):
     return _script_set([perl, str(PERL / "security_image.pl")], n, seed)
 
 
+def gen_authen_captcha(n, seed):
+    """Authen::Captcha (Perl, CPAN: the captcha of many older Perl sites) with its defaults, as
+    ``generate_code(5)`` draws it: 125x35 PNGs of its own 25x35 pictures of 5 characters (2-8, a-y), each
+    pasted twice, once shifted and resized; lines, dots in the picture's colours and black pepper; a
+    background picture merged at 40%; a black 1-px border. Needs ``perl`` and
+    ``apt-get install libauthen-captcha-perl`` (``benchmarks/perl``, benchmark-only)."""
+    import shutil
+    import subprocess
+
+    perl = shutil.which("perl")
+    if perl is None or subprocess.run([perl, "-MAuthen::Captcha", "-e1"], capture_output=True).returncode:
+        raise ImportError("Authen::Captcha needs perl and: apt-get install libauthen-captcha-perl")
+    return _script_set([perl, str(PERL / "authen_captcha.pl")], n, seed)
+
+
 PHP = Path(__file__).resolve().parent / "php"
 
 
@@ -270,6 +285,43 @@ def gen_gregwar(n, seed):
     if not (has_gd and autoload.is_file()):
         raise ImportError("Gregwar/Captcha needs php and: apt-get install php-cli php-gd php-gregwar-captcha")
     return _script_set([php, str(PHP / "gregwar.php")], n, seed)
+
+
+def gen_text_captcha(n, seed):
+    """PEAR Text_CAPTCHA (PHP, the captcha of PEAR-based PHP sites) with its Image driver as its
+    ``SimpleExample.php`` sets it up: 200x80 PNGs, 8 lower-case letters of a pronounceable phrase in light
+    Courier (Liberation Mono) on dark grey, the whole line turned by up to 15 degrees, thin lines and circles.
+    Needs ``php`` and ``apt-get install php-cli php-gd php-text-captcha fonts-liberation``
+    (``benchmarks/php``, benchmark-only)."""
+    import shutil
+    import subprocess
+
+    php = shutil.which("php")
+    needs = "Text_CAPTCHA needs php and: apt-get install php-cli php-gd php-text-captcha fonts-liberation"
+    font = Path("/usr/share/fonts/truetype/liberation/LiberationMono-Regular.ttf")
+    if php is None or not font.is_file() or subprocess.run(
+            [php, "-r", "exit((function_exists('imagettftext') && (include 'Text/CAPTCHA.php')) ? 0 : 1);"],
+            capture_output=True).returncode:
+        raise ImportError(needs)
+    return _script_set([php, str(PHP / "text_captcha.php")], n, seed)
+
+
+RUBY = Path(__file__).resolve().parent / "ruby"
+
+
+def gen_simple_captcha2(n, seed):
+    """simple_captcha2 (Ruby, the captcha plugin of many Rails sites) with its defaults, drawn by its own image
+    helper through ImageMagick: 100x30 JPEGs of 5 upper-case letters in dark blue on white, waved and imploded.
+    Needs ``ruby`` and ``apt-get install ruby-simple-captcha2 imagemagick`` (``benchmarks/ruby``,
+    benchmark-only)."""
+    import shutil
+    import subprocess
+
+    ruby = shutil.which("ruby")
+    if ruby is None or not Path("/usr/bin/convert").is_file() or subprocess.run(
+            [ruby, "-e", "require 'active_support'; require 'simple_captcha/image'"], capture_output=True).returncode:
+        raise ImportError("simple_captcha2 needs ruby and: apt-get install ruby-simple-captcha2 imagemagick")
+    return _script_set([ruby, str(RUBY / "simple_captcha.rb")], n, seed)
 
 
 def _npm_set(package, script, n, seed):
@@ -348,7 +400,9 @@ def load_set(name, count):
             "trek-captcha": gen_trek_captcha, "captchapng": gen_captchapng,
             "django-simple-captcha": gen_django_simple_captcha, "flask-simple-captcha": gen_flask_simple_captcha,
             "captchagen": gen_captchagen, "node-captcha-generator": gen_node_captcha_generator,
-            "security-image": gen_security_image, "gregwar": gen_gregwar}
+            "security-image": gen_security_image, "gregwar": gen_gregwar,
+            "text-captcha": gen_text_captcha, "simple_captcha2": gen_simple_captcha2,
+            "authen-captcha": gen_authen_captcha}
     try:
         X, y = gens[name](count, 0)
     except ImportError as exc:
@@ -382,7 +436,8 @@ def main():
     ap.add_argument("--sets", default="lzu_digits,captcha_images_v2,math_captcha,python-captcha,python-captcha-4-6,"
                                       "claptcha,multicolorcaptcha,wheezy.captcha,gvcode,svg-captcha,trek-captcha,"
                                       "captchapng,django-simple-captcha,flask-simple-captcha,captchagen,"
-                                      "node-captcha-generator,security-image,gregwar,colour-lines,chinese_4char")
+                                      "node-captcha-generator,security-image,gregwar,text-captcha,simple_captcha2,"
+                                      "authen-captcha,colour-lines,chinese_4char")
     ap.add_argument("--methods", default="knn,svm")
     ap.add_argument("--cnn", action="store_true", help="also the CNN, no flags (slow on a CPU)")
     ap.add_argument("--count", type=int, default=2000, help="images per generated foreign scheme")
