@@ -27,6 +27,12 @@ held-out part.  Sets:
 - ``gregwar``: Gregwar/Captcha from Packagist (PHP) with its defaults
   (``benchmarks/php``; needs ``php`` and ``apt-get install php-cli php-gd
   php-gregwar-captcha``), 2,000 images, seed 0, 80/20;
+- three more from Debian, each drawn by its own code: ``text-captcha`` (PEAR
+  Text_CAPTCHA, PHP, as its example sets it up; ``apt-get install php-cli
+  php-gd php-text-captcha fonts-liberation``), ``simple_captcha2`` (Ruby, the
+  Rails plugin, through ImageMagick; ``apt-get install ruby-simple-captcha2
+  imagemagick``) and ``authen-captcha`` (Authen::Captcha, Perl; ``apt-get
+  install libauthen-captcha-perl``), 2,000 images each, seed 0, 80/20;
 - ``colour-lines`` (ours, no extra): characters of many colours crossed by
   lines of other colours, for the colour clusters of the front end;
 - the peer column: ``ddddocr`` (pretrained, no training) on the same test
