@@ -177,7 +177,12 @@ def _hog_gradients(X, orientations):
     gr[:, 1:-1, :] = X[:, 2:, :] - X[:, :-2, :]
     gc[:, :, 1:-1] = X[:, :, 2:] - X[:, :, :-2]
     mag = np.hypot(gr, gc)
-    ang = np.rad2deg(np.arctan2(gr, gc)) % 180.0
+    ang = np.rad2deg(np.arctan2(gr, gc))
+    # ``ang % 180`` (the angle lies in [-180, 180]) as np.remainder computes it, the same float32 numbers at a
+    # tenth of its cost (it was a third of the gradients' time): a negative angle plus 180, 180 less 180 (exact)
+    below, above = ang < 0, ang >= 180
+    np.add(ang, 180.0, out=ang, where=below)
+    np.subtract(ang, 180.0, out=ang, where=above)
     bins = np.minimum((ang * (orientations / 180.0)).astype(np.int32), orientations - 1)
     return mag, bins
 
