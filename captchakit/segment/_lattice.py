@@ -304,8 +304,10 @@ def _shade(window, a, ink, box):
     # a new output of a masked OpenCV operation is zero outside the mask
     shade = cv2.bitwise_not(ink[y:y + h, a + x:a + x + w], mask=grown)
     top = cv2.minMaxLoc(shade)[1]
-    # the bytes to float32 and divided in one call: the numbers of a float32 copy divided in place
-    return np.divide(shade, top, dtype=np.float32) if top > 0 else shade.astype(np.float32)
+    shade = shade.astype(np.float32)
+    if top > 0:
+        shade /= top
+    return shade
 
 
 def lattice_pieces(cuts, min_width, max_width):

@@ -95,8 +95,9 @@ def square_ink(ink01, size=32, margin=2):
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     r = cv2.resize(m, (nw, nh), interpolation=interp)
     y0, x0 = (size - nh) // 2, (size - nw) // 2
-    # centred in zeros by one call (a lattice squares dozens of pieces per image)
-    return cv2.copyMakeBorder(r, y0, size - nh - y0, x0, size - nw - x0, cv2.BORDER_CONSTANT, value=0)
+    out = np.zeros((size, size), np.float32)
+    out[y0:y0 + nh, x0:x0 + nw] = r
+    return out
 
 
 def central_ink(ink, share):
