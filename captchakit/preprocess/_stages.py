@@ -271,13 +271,16 @@ def binarize(gray, method="otsu", threshold=128, block_size=15, offset=10, adapt
 def multiotsu_threshold(gray):
     """The lower of the two thresholds of Otsu's method for three classes, as scikit-image finds it.
 
-    The same grey level as ``skimage.filters.threshold_multiotsu(gray,
+    The same split (``gray <= t``) as ``skimage.filters.threshold_multiotsu(gray,
     classes=3)[0]`` for a uint8 image: its lookup table of between-class
     variances, in float32, and its search over every pair of thresholds,
     whose first highest sum wins. Only the image's own grey levels are
     weighed: a threshold at a level no pixel has splits the image as the
-    level below it does, and so loses the tie. One image costs 0.16 ms
-    instead of 0.39 (the lattice's readers threshold every image).
+    level below it does. (Where float32 rounding puts scikit-image's
+    highest sum at such a level, it returns that level and this function
+    the one below: 106 of 5,400 test images, the same split in each.) One
+    image costs 0.16-0.22 ms instead of 0.39 (the lattice's readers
+    threshold every image).
     ``None`` when the image has fewer than three grey levels.
 
     Examples
@@ -310,9 +313,14 @@ def multiotsu_threshold(gray):
         low[t0 == 0] = 0  # the class below level 0 alone is never weighed
         p, m = zeroth[n - 1] - zeroth[t1], first[n - 1] - first[t1]
         high = np.where(p > 0, m * m / p, zero)
-        p, m = zeroth[t1][None, :] - zeroth[t0][:, None], first[t1][None, :] - first[t0][:, None]
-        mid = np.where(p > 0, m * m / p, zero)
-    sigma = (low[:, None] + high[None, :]) + mid
+        # the middle class of every pair, in place: where t1 > t0 its mass is positive (t1 is an occupied
+        # level); the other pairs, whose values may be inf or nan here, are masked below (0.28 -> 0.22 ms on
+        # django-simple-captcha's 212 levels an image)
+        mid = first[t1][None, :] - first[t0][:, None]
+        mid *= mid
+        mid /= zeroth[t1][None, :] - zeroth[t0][:, None]
+    sigma = low[:, None] + high[None, :]
+    sigma += mid
     sigma[t1[None, :] <= t0[:, None]] = -1
     k = int(np.argmax(sigma))
     if not sigma.flat[k] > 0:

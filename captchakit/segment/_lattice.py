@@ -243,7 +243,8 @@ class PieceCropper:
         inside) tells pieces with the same ink apart before any is cut out.
         """
         w = self.binary.shape[1]
-        s = np.clip(np.asarray(spans, float).reshape(-1, 2).astype(int), 0, w)
+        # np.minimum/np.maximum rather than np.clip, whose checks cost more than the work on a few spans
+        s = np.minimum(np.maximum(np.asarray(spans, float).reshape(-1, 2).astype(int), 0), w)
         x0s, x1s = s[:, 0], s[:, 1]
         inside0 = np.maximum(self.x0, x0s[:, None])
         inside1 = np.minimum(self.x1, x1s[:, None])
@@ -260,8 +261,8 @@ class PieceCropper:
         cut = kept & ~whole & (inside1 > inside0)
         parts = np.concatenate((whole, np.where(cut, inside0, -1), np.where(cut, inside1, -1)), axis=1)
         return {"x0": x0s.tolist(), "x1": x1s.tolist(), "tables": tables, "inside": tables >> 1,
-                "lo": np.min(np.where(whole, self.x0, w), axis=1, initial=w).tolist(),
-                "hi": np.max(np.where(whole, self.x1, 0), axis=1, initial=0).tolist(),
+                "lo": np.where(whole, self.x0, w).min(axis=1, initial=w).tolist(),
+                "hi": np.where(whole, self.x1, 0).max(axis=1, initial=0).tolist(),
                 "any_whole": whole.any(axis=1).tolist(),
                 "parts": [row.tobytes() for row in parts.astype(np.int32)]}
 
