@@ -191,6 +191,35 @@ def test_the_scorers_soft_crops_are_the_soft_crops_and_each_place_has_its_own():
     assert c.crops([(50, 56)], 16, ink=ink)[0].max() == 0  # an empty piece crops empty
 
 
+def test_a_cropper_that_remembers_crops_the_same_pieces_again_as_a_fresh_one():
+    """With ``remember``, the pieces cut once (binary or soft, trimmed or not) crop again at another size to
+    the same numbers as a new cropper cuts them, in ``crops`` and in ``crop_pairs``; ``forget`` keeps only the
+    pieces asked for, and a piece not kept is cut as usual."""
+    from captchakit.segment._lattice import PieceCropper
+
+    rng = np.random.default_rng(5)
+    for _ in range(30):
+        b = rng.random((int(rng.integers(10, 40)), int(rng.integers(20, 100)))) < 0.3
+        ink = np.where(b, rng.integers(0, 120, b.shape), rng.integers(150, 256, b.shape)).astype(np.uint8)
+        spans = [tuple(int(v) for v in sorted(rng.integers(0, b.shape[1] + 1, 2))) for _ in range(15)]
+        trim = float(rng.choice([0.0, 0.05]))
+        for channel in (None, ink):
+            kept = PieceCropper(b, 12, remember=True)
+            first, _ = kept.unique_crops(spans, 16, trim, channel)
+            chosen = spans[:4]
+            kept.forget(chosen)
+            assert {key[:2] for key in kept._parts} <= set(chosen)
+            fresh = PieceCropper(b, 12)
+            for again, new in zip(kept.crops(chosen, 32, trim, channel), fresh.crops(chosen, 32, trim, channel)):
+                assert again.dtype == new.dtype and np.array_equal(again, new)
+            if channel is not None:
+                for a, n in zip(kept.crop_pairs(ink, chosen, 32), fresh.crop_pairs(ink, chosen, 32)):
+                    assert all(np.array_equal(x, z) for x, z in zip(a, n))
+            other = [spans[-1], (0, b.shape[1])]
+            assert all(np.array_equal(x, z) for x, z in zip(kept.crops(other, 24, 0.0, channel),
+                                                             fresh.crops(other, 24, 0.0, channel)))
+
+
 def test_soft_crops_keep_the_shades_that_cleaning_lost_inside_the_piece():
     """A soft crop is the ink channel's darkness under the piece's ink grown by one pixel, in the piece's box:
     a gap that cleaning cut into a stroke (line removal) comes back, with the stroke's shades; dark ink outside

@@ -1398,7 +1398,8 @@ class SegmentingRecognizer(Recognizer):
         chars = np.array([c != REJECT for c in classes])
         out, natural = [], []
         for k, (binary, seg, ink) in enumerate(images):
-            cropper = PieceCropper(binary, self.widths_[1])
+            # the pieces' ink is kept: the chosen ones are cropped again for the classifier (_piece_crops)
+            cropper = PieceCropper(binary, self.widths_[1], remember=True)
             boxes = [(int(b[0]), int(b[2])) for b in seg.boxes]
             out.append((cropper, boxes))
             if seg.n_natural in lengths and len(seg) == seg.n_natural and len(seg):
@@ -1408,11 +1409,11 @@ class SegmentingRecognizer(Recognizer):
             p_rej = proba[:, rej] if rej is not None else np.zeros(len(crops))
             if p_rej.max() < 0.5 and proba.max(axis=1).min() >= 0.6:
                 settled.add(k)
-        lattices = []
+        lattices, n_mean = [], int(np.mean(lengths))
         for k, (binary, seg, ink) in enumerate(images):
             if k in settled:
                 continue
-            lat = self._lattice(binary, int(np.mean(lengths)), seg.boxes, trim, out[k][0], self._scorer_ink(ink))
+            lat = self._lattice(binary, n_mean, seg.boxes, trim, out[k][0], self._scorer_ink(ink))
             if lat is not None:
                 lattices.append((k, lat))
         median = getattr(self, "width_median_", None)  # bundles from before it was stored: each image's pieces
@@ -1429,6 +1430,8 @@ class SegmentingRecognizer(Recognizer):
             path = best_path(len(cuts), pieces, score, lengths, start, end)
             if path:
                 out[k] = (cropper, [(cuts[pieces[p][0]], cuts[pieces[p][1]]) for p in path])
+        for cropper, spans in out:
+            cropper.forget(spans)
         return out
 
     @property

@@ -102,10 +102,18 @@ class PieceCropper:
     (an overhanging stroke stays with its character); one with at most 30%
     inside and no wider than *max_width* is left out (it belongs to a
     neighbour); any other is cut at the range's edges (touching characters).
+
+    With *remember*, :meth:`unique_crops` keeps each piece's ink before it is
+    squared (its mask, or its shade under an ink channel), so that the crops
+    of the same pieces at another size cost no second cut: the reader cuts
+    the lattice's pieces for its piece scorer at 16 px, then the chosen ones
+    for its character classifier at 32. :meth:`forget` drops all but those.
     """
 
-    def __init__(self, binary, max_width):
+    def __init__(self, binary, max_width, remember=False):
         self.binary = np.asarray(binary, bool)
+        # (x0, x1, binary?) -> the piece's untrimmed ink before squaring; None: not kept
+        self._parts = {} if remember else None
         n, self.labels, stats = label_components(self.binary)
         self.x0 = stats[1:, cv2.CC_STAT_LEFT]
         self.x1 = self.x0 + stats[1:, cv2.CC_STAT_WIDTH]
@@ -158,6 +166,10 @@ class PieceCropper:
     def crop_pairs(self, ink, spans, size):
         """The binary crops (as :meth:`crops` makes them) and the soft crops (:meth:`ink_crops`) of the pieces
         *spans*, from one pass over their windows: two lists."""
+        kept = self._parts or {}
+        known = [(kept.get((x0, x1, True)), kept.get((x0, x1, False))) for x0, x1 in spans]
+        if spans and all(m is not None and p is not None for m, p in known):
+            return [square_ink(m, size) for m, _ in known], [square_ink(p, size) for _, p in known]
         binary, soft = [], []
         for window, a in self._windows01(spans):
             if not window.any():
@@ -195,8 +207,16 @@ class PieceCropper:
         >>> uniq.shape, index.tolist()
         ((2, 16, 16), [0, 0, 1])
         """
+        shape = (0, size, size)
+        kept = self._parts
+        if kept is not None and spans:
+            known = [kept.get((x0, x1, ink is None)) for x0, x1 in spans]
+            if all(part is not None for part in known):
+                # each piece's ink as a first call found it (the same numbers), squared at this size
+                return (np.array([square_ink(central_ink(part, trim), size) for part in known]),
+                        np.arange(len(spans), dtype=np.intp))
         plan = self._plan(spans)
-        by_parts, by_ink, uniq, index = {}, {}, [], []
+        by_parts, by_ink, uniq, index, parts_of, masks_of = {}, {}, [], [], [], []
         for k, parts in enumerate(plan["parts"]):
             u = by_parts.get(parts)
             if u is None:
@@ -209,10 +229,22 @@ class PieceCropper:
                     u = by_ink[key] = len(uniq)
                     part = mask if ink is None or not h else _shade(window, a, ink, (x, y, w, h))
                     uniq.append(square_ink(central_ink(part, trim), size))
+                    parts_of.append(part)
+                    masks_of.append(mask)
                 by_parts[parts] = u
             index.append(u)
-        shape = (0, size, size)
+        if kept is not None:
+            # a soft crop's mask is the piece's binary ink too (crop_pairs takes both)
+            for (x0, x1), u in zip(spans, index):
+                kept[x0, x1, ink is None] = parts_of[u]
+                kept[x0, x1, True] = masks_of[u]
         return (np.array(uniq) if uniq else np.zeros(shape, np.float32)), np.array(index, dtype=np.intp)
+
+    def forget(self, spans):
+        """With *remember*: drop the kept ink of every piece but those of *spans*."""
+        if self._parts:
+            keep = {(x0, x1) for x0, x1 in spans}
+            self._parts = {key: part for key, part in self._parts.items() if key[:2] in keep}
 
     def _window(self, x0, x1):
         """The piece's ink in the columns it can reach (the range and its whole components), and the first one."""

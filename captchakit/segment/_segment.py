@@ -6,6 +6,7 @@ projection minimum) and vertical projection (cut at the column valleys).
 """
 
 import bisect
+import statistics
 from dataclasses import dataclass
 
 import cv2
@@ -349,7 +350,9 @@ class Segmenter(SettingsMixin, BaseEstimator):
             # warp stretched) is brought back before a wider piece is split; a flat dash is not. It is part
             # of forcing the count, so n_natural (the training image filter, segmentation mode) ignores it.
             # Slivers narrower than half the kept pieces' median width stay out (python-captcha's noise arcs)
-            wide = 0.5 * np.median([p["x1"] - p["x0"] for p, k in zip(pieces, keep) if k]) if n_natural else 0
+            # statistics.median: numpy's value for a few integers, without its array overhead
+            widths = [p["x1"] - p["x0"] for p, k in zip(pieces, keep) if k]
+            wide = 0.5 * statistics.median(widths) if n_natural else 0
             short = [i for i in short if pieces[i]["x1"] - pieces[i]["x0"] >= wide]
             for i in short[:n_chars - n_natural]:
                 keep[i] = True
