@@ -5,6 +5,7 @@ of the original background.
 """
 
 import bisect
+import functools
 import math
 
 import cv2
@@ -268,6 +269,14 @@ def binarize(gray, method="otsu", threshold=128, block_size=15, offset=10, adapt
     raise CaptchakitError(f"threshold method must be one of {', '.join(THRESHOLDS)}; got {method!r}")
 
 
+@functools.cache
+def _below_diagonal():
+    """A read-only (256, 256) bool array, True where the column is below the row (``j < i``)."""
+    out = np.tri(256, 256, -1, dtype=bool)
+    out.flags.writeable = False
+    return out
+
+
 def multiotsu_threshold(gray):
     """The lower of the two thresholds of Otsu's method for three classes, as scikit-image finds it.
 
@@ -318,10 +327,13 @@ def multiotsu_threshold(gray):
         # django-simple-captcha's 212 levels an image)
         mid = first[t1][None, :] - first[t0][:, None]
         mid *= mid
-        mid /= zeroth[t1][None, :] - zeroth[t0][:, None]
-    sigma = low[:, None] + high[None, :]
+        sigma = zeroth[t1][None, :] - zeroth[t0][:, None]
+        mid /= sigma
+    np.add(low[:, None], high[None, :], out=sigma)
     sigma += mid
-    sigma[t1[None, :] <= t0[:, None]] = -1
+    # t0 is cand's head and t1 its tail after the 0 (t0[i] = cand[i], t1[j] = cand[j + 1], cand rising), so the
+    # pairs with t1 <= t0 are those below the diagonal: a fixed mask, not one compared for each image
+    np.copyto(sigma, -1, where=_below_diagonal()[:len(t0), :len(t1)])
     k = int(np.argmax(sigma))
     if not sigma.flat[k] > 0:
         from skimage.filters import threshold_multiotsu
