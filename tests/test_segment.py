@@ -283,3 +283,21 @@ def test_segment_counts_is_segment_once_per_count():
                     assert got.n_natural == want.n_natural
                     np.testing.assert_array_equal(got.boxes, want.boxes)
                     np.testing.assert_array_equal(got.crops, want.crops)
+
+
+def test_a_whole_components_piece_carries_the_rows_of_its_ink():
+    """The rows that ``_components`` gives each piece (merged components too) are the first and last rows of
+    its ink: the flat-piece test reads its height from them instead of from the piece's mask."""
+    from captchakit.segment._segment import Segmenter
+
+    rng = np.random.default_rng(3)
+    merged = 0
+    for _ in range(300):
+        b = rng.random((int(rng.integers(5, 40)), int(rng.integers(10, 120)))) < rng.uniform(0.05, 0.4)
+        seg = Segmenter(connectivity=int(rng.choice([4, 8])))
+        pieces, labels = seg._components(b)
+        for p in pieces:
+            rows = np.flatnonzero(seg._piece_mask(p, b, labels).any(axis=1))
+            assert (p["y0"], p["y1"]) == (rows[0], rows[-1] + 1)
+            merged += len(p["ids"]) > 1
+    assert merged > 100

@@ -364,14 +364,16 @@ class Segmenter(SettingsMixin, BaseEstimator):
             return Segmentation(boxes=boxes, crops=np.zeros((len(pieces), 0, 0), np.float32), n_natural=n_natural)
         return self._crops(pieces, binary, labels, n_natural, cut)
 
-    # Each piece: dict(x0, x1 (exclusive), ids (component ids or None), area)
+    # Each piece: dict(x0, x1 (exclusive), ids (component ids or None), area); whole components also y0, y1
+    # (their rows, exclusive)
     def _components(self, binary):
         n, labels, stats = label_components(binary, self.connectivity)
         comps = []
         for i in range(1, n):
             x, y, w, h, a = stats[i]
             if a >= self._min_area():
-                comps.append({"x0": int(x), "x1": int(x + w), "ids": [i], "area": int(a)})
+                comps.append({"x0": int(x), "x1": int(x + w), "ids": [i], "area": int(a), "y0": int(y),
+                              "y1": int(y + h)})
         comps.sort(key=lambda c: c["x0"])
         merged = []
         for c in comps:
@@ -383,6 +385,7 @@ class Segmenter(SettingsMixin, BaseEstimator):
                     m["x1"] = max(m["x1"], c["x1"])
                     m["ids"] = m["ids"] + c["ids"]
                     m["area"] += c["area"]
+                    m["y0"], m["y1"] = min(m["y0"], c["y0"]), max(m["y1"], c["y1"])
                     continue
             merged.append(dict(c))
         return merged, labels
@@ -432,6 +435,10 @@ class Segmenter(SettingsMixin, BaseEstimator):
             return [True] * len(pieces), []
         heights = []
         for p in pieces:
+            if "y0" in p:
+                # whole components (as _components gives them): their rows are those of their boxes
+                heights.append(p["y1"] - p["y0"])
+                continue
             m = self._piece_mask(p, binary, labels)
             rows = np.flatnonzero(m.any(axis=1))
             heights.append(rows[-1] - rows[0] + 1 if rows.size else 0)
