@@ -81,6 +81,14 @@ def downsample(X, size):
     X = np.asarray(X, np.float32)
     n, h, w = X.shape
     size = int(size)
+    if size >= 2 and h == w == 2 * size:
+        # halved (32 -> 16 px, the usual case): numpy's mean over the 2x2 blocks adds each row's pair, then the
+        # two rows' sums, then divides by 4 (for one block, size 1, it adds the four in a row instead); the same
+        # float32 sums from four strided views, ten times faster
+        out = X[:, 0::2, 0::2] + X[:, 0::2, 1::2]
+        out += X[:, 1::2, 0::2] + X[:, 1::2, 1::2]
+        out /= np.float32(4)
+        return out
     if h % size == 0 and w % size == 0:
         return X.reshape(n, size, h // size, size, w // size).mean(axis=(2, 4), dtype=np.float32)
     import cv2
