@@ -1,8 +1,6 @@
 """captcha-cli serve: the HTTP API answers as offline predict does, and bad requests never give a 500."""
 
 import base64
-import io
-import json
 
 import numpy as np
 import pytest
