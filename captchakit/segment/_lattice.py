@@ -436,7 +436,7 @@ def skip_costs(binary, cuts, weight=10.0, most=0.15):
     prof = np.asarray(binary, bool).sum(axis=0).astype(np.float64)
     total = max(prof.sum(), 1.0)
     cum = np.concatenate([[0.0], np.cumsum(prof)])
-    before = np.array([cum[c] for c in cuts]) / total
+    before = cum[np.asarray(cuts, dtype=np.intp)] / total
     after = 1.0 - before
     start = np.where(before <= most, weight * before, np.inf)
     end = np.where(after <= most, weight * after, np.inf)
