@@ -234,10 +234,12 @@ class PieceCropper:
                 by_parts[parts] = u
             index.append(u)
         if kept is not None:
-            # a soft crop's mask is the piece's binary ink too (crop_pairs takes both)
+            # the mask is the piece's binary ink either way; a soft crop's shade is kept beside it (crop_pairs
+            # takes both)
             for (x0, x1), u in zip(spans, index):
-                kept[x0, x1, ink is None] = parts_of[u]
                 kept[x0, x1, True] = masks_of[u]
+                if ink is not None:
+                    kept[x0, x1, False] = parts_of[u]
         return (np.array(uniq) if uniq else np.zeros(shape, np.float32)), np.array(index, dtype=np.intp)
 
     def forget(self, spans):
