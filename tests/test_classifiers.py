@@ -143,10 +143,10 @@ def test_version_difference_warns(tmp_path, trained_knn):
 
 @pytest.mark.parametrize("n_classes, gamma", [(3, "scale"), (10, 0.05), (2, "scale"), (40, "scale")])
 def test_svc_decision_function_matches_libsvm(n_classes, gamma, monkeypatch):
-    from captchakit.classifiers import _recognizer
-    from captchakit.classifiers._recognizer import svc_decision_function
+    from captchakit.classifiers import _svm
+    from captchakit.classifiers._svm import svc_decision_function
 
-    monkeypatch.setattr(_recognizer, "KERNEL_BLOCK", 7000)  # blocks of a few rows: the blocks join up right
+    monkeypatch.setattr(_svm, "KERNEL_BLOCK", 7000)  # blocks of a few rows: the blocks join up right
 
     rng = np.random.default_rng(1)
     y = rng.integers(0, n_classes, 400)
@@ -155,7 +155,7 @@ def test_svc_decision_function_matches_libsvm(n_classes, gamma, monkeypatch):
     got = svc_decision_function(clf, X[300:])
     want = clf.decision_function(X[300:])
     # the pairs' and one-vs-rest values in blocks of a few rows: the blocks join up right
-    monkeypatch.setattr(_recognizer, "PAIRS_BLOCK", 20)
+    monkeypatch.setattr(_svm, "PAIRS_BLOCK", 20)
     np.testing.assert_array_equal(svc_decision_function(clf, X[300:]), got)
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-9)
@@ -167,7 +167,7 @@ def test_svc_decision_function_matches_libsvm(n_classes, gamma, monkeypatch):
 
 
 def test_an_svc_fitted_once_per_distinct_row_is_the_svc_of_every_copy():
-    from captchakit.classifiers._recognizer import svc_once_per_row
+    from captchakit.classifiers._svm import svc_once_per_row
 
     rng = np.random.default_rng(4)
     base = rng.normal(size=(150, 6))
@@ -196,7 +196,7 @@ def test_one_vs_rest_values_from_pairs_are_scikit_learns(n_classes):
     # votes and squashed confidences summed over each class's runs of pairs, ties (values of exactly 0) included
     from sklearn.utils.multiclass import _ovr_decision_function
 
-    from captchakit.classifiers._recognizer import _ovr_from_pairs
+    from captchakit.classifiers._svm import _ovr_from_pairs
 
     rng = np.random.default_rng(n_classes)
     pi, pj = np.triu_indices(n_classes, 1)
@@ -208,7 +208,7 @@ def test_one_vs_rest_values_from_pairs_are_scikit_learns(n_classes):
 
 
 def test_rbf_decision_in_single_precision_reads_as_libsvm():
-    from captchakit.classifiers._recognizer import RBFDecision
+    from captchakit.classifiers._svm import RBFDecision
 
     rng = np.random.default_rng(2)
     y = rng.integers(0, 8, 600)
@@ -224,7 +224,7 @@ def test_rbf_decision_in_single_precision_reads_as_libsvm():
 
 def test_svm_reading_prepares_its_support_vectors_once_per_fit(small_set):
     from captchakit.classifiers import SegmentingRecognizer
-    from captchakit.classifiers._recognizer import RBFDecision
+    from captchakit.classifiers._svm import RBFDecision
 
     X, y = small_set
     rec = SegmentingRecognizer(classifier="svm", front_end_search=False).fit(X[:80], y[:80])

@@ -856,14 +856,14 @@ def test_the_piece_scorers_mlps_fit_in_workers_to_the_same_weights(monkeypatch):
     a small scorer is fitted in this process."""
     import os
 
-    import captchakit.classifiers._recognizer as recognizer
+    import captchakit.classifiers._scorer as scorer
     from captchakit._cluster import each
-    from captchakit.classifiers._recognizer import PieceScorer
+    from captchakit.classifiers._scorer import PieceScorer
 
     assert set(each(os.getpid, [()] * 4, 2)) - {os.getpid()}  # two workers: other processes
     asked = []
-    monkeypatch.setattr(recognizer, "each", lambda fn, args, n_jobs: asked.append(n_jobs) or each(fn, args, n_jobs))
-    monkeypatch.setattr(recognizer, "SCORER_WORKERS_FROM", 300)  # fewer crops are fitted in this process
+    monkeypatch.setattr(scorer, "each", lambda fn, args, n_jobs: asked.append(n_jobs) or each(fn, args, n_jobs))
+    monkeypatch.setattr(scorer, "SCORER_WORKERS_FROM", 300)  # fewer crops are fitted in this process
     rng = np.random.default_rng(0)
     y = rng.integers(0, 3, 300).astype(str)
     X = rng.random((300, 16)) + np.eye(3)[y.astype(int)].repeat(6, axis=1)[:, :16]
@@ -882,7 +882,7 @@ def test_a_piece_scorer_fits_fewer_pieces_than_a_batch_without_warnings():
     scikit-learn would clip the batch anyway, but it warned once per member, into ``train``'s output."""
     import warnings
 
-    from captchakit.classifiers._recognizer import PieceScorer
+    from captchakit.classifiers._scorer import PieceScorer
 
     rng = np.random.default_rng(0)
     y = np.array(list("abc") * 20)
@@ -938,7 +938,7 @@ def test_the_scorers_own_forward_pass_gives_scikit_learns_numbers():
     output) and input that is not a float array of the right width go through scikit-learn."""
     from sklearn.neural_network import MLPClassifier
 
-    from captchakit.classifiers._recognizer import PieceScorer, mlp_proba
+    from captchakit.classifiers._scorer import PieceScorer, mlp_proba
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, 4, 400)

@@ -1,14 +1,12 @@
 """The classic recognizer: preprocess, segment, classify each character."""
 
 import time
-import warnings
 from collections import Counter
 
 import cv2
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import clone
 from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
@@ -18,7 +16,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from captchakit import _bundle
 from captchakit._base import Recognizer, detail
-from captchakit._cluster import each
 from captchakit._errors import CaptchakitError, LabelError
 from captchakit.classifiers._front_end import (
     DARKER, PALER, SPECKS, _score_front_end, enlarged_settings, front_end_candidates, pinned_settings, search_front_end,
@@ -27,6 +24,8 @@ from captchakit.classifiers._front_end import (
 from captchakit.classifiers._features import (
     FEATURES, CombinedFeatures, HOGFeatures, InkPairFeatures, PixelFeatures, ProfileFeatures, make_features,
 )
+from captchakit.classifiers._scorer import SCORER_SEEDS, PieceScorer, proba_each
+from captchakit.classifiers._svm import RBFDecision, softmax, svc_decision_function, svc_once_per_row
 from captchakit.data._alphabet import resolve_alphabet
 from captchakit.data._labels import fold_alphabet
 from captchakit.preprocess import Preprocessor
@@ -123,119 +122,10 @@ SCORER_TRIM_SEEDS = 2
 SCORER_INK = "soft"
 SCORER_INKS = ("binary", "soft")
 
-#: How many piece scorers, seeds 0 to SCORER_SEEDS - 1, the lattice averages.
-SCORER_SEEDS = 5
-#: The scorer's MLPs are fitted in worker processes (``n_jobs``) from this many crops on (captcha_images_v2's
-#: 832 training images give tens of thousands; a small set's fits take less than starting the workers).
-SCORER_WORKERS_FROM = 4000
-
-
-class PieceScorer(ClassifierMixin, BaseEstimator):
-    """The lattice's piece scorer: small MLPs on 16x16 crops, one per seed, their probabilities averaged.
-
-    One MLP stopped after 40 passes learns differently from numbers rounded
-    differently, so a machine's BLAS kernels alone moved one scorer's
-    captcha_images_v2 reading by 4 points (72.1% with AVX-512 kernels, 76.0%
-    without); five seeds averaged read 75.5% and 75.0% there.
-
-    Examples
-    --------
-    >>> X = np.r_[np.zeros((150, 4)), np.ones((150, 4))]; y = ["a"] * 150 + ["b"] * 150
-    >>> s = PieceScorer(n_seeds=2).fit(X, y)
-    >>> s.classes_.tolist(), s.predict_proba(X[:1]).shape, len(s.members_)
-    (['a', 'b'], (1, 2), 2)
-    """
-
-    def __init__(self, n_seeds=SCORER_SEEDS, n_jobs=None):
-        self.n_seeds = n_seeds
-        self.n_jobs = n_jobs
-
-    def fit(self, X, y):
-        """Fit one MLP per seed, here or in *n_jobs* worker processes (each is seeded: the same MLPs anywhere).
-
-        Fewer than ``SCORER_WORKERS_FROM`` crops are fitted here: starting the workers would cost more."""
-        n_jobs = self.n_jobs if len(X) >= SCORER_WORKERS_FROM else None
-        self.members_ = list(each(_fit_member, ((X, y, k) for k in range(int(self.n_seeds))), n_jobs))
-        self.classes_ = self.members_[0].classes_
-        return self
-
-    @classmethod
-    def from_members(cls, members):
-        """A fitted scorer from fitted MLPs with the same classes (a loaded bundle's)."""
-        out = cls(len(members))
-        out.members_ = list(members)
-        out.classes_ = out.members_[0].classes_
-        return out
-
-    def predict_proba(self, X):
-        """The members' class probabilities, averaged: ``(n, n_classes)``.
-
-        A float array of the right width goes through :func:`mlp_proba` (checked once, not once per member);
-        anything else through each member's own ``predict_proba``, which says what is wrong with it.
-        """
-        check_is_fitted(self, "members_")
-        fast = (isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype in (np.float32, np.float64)
-                and X.shape[1] == self.members_[0].n_features_in_)
-        return np.mean([mlp_proba(m, X) if fast else m.predict_proba(X) for m in self.members_], axis=0)
-
-    def predict(self, X):
-        """The most probable class of each row."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-
-
-def _proba_each(scorer, blocks):
-    """``scorer.predict_proba`` of each 2-D array of *blocks*, from one call over all of them (a list)."""
-    if not blocks:
-        return []
-    proba = scorer.predict_proba(np.concatenate(blocks))
-    return np.split(proba, np.cumsum([len(b) for b in blocks])[:-1])
-
 
 def _ink_words(polarity):
     """A polarity in words: ``dark ink``, ``light ink``, ``dark or light ink, image by image``."""
     return "dark or light ink, image by image" if polarity == "each" else f"{polarity} ink"
-
-
-def mlp_proba(mlp, X):
-    """``mlp.predict_proba(X)`` of a fitted ``MLPClassifier``, without checking *X* again.
-
-    The same products in the same order as scikit-learn's forward pass, so the same numbers. The lattice
-    scores every image's pieces with five MLPs, and scikit-learn checked the same input in each call: an
-    image's pieces of captcha_images_v2 took 1.74-2.35 ms to score that way, 0.83-0.98 ms this way.
-    *X* must be a 2-D float array of the MLP's input width; an MLP with other activations than ReLU and
-    softmax (two classes: logistic) goes through its own ``predict_proba``.
-
-    Examples
-    --------
-    >>> X = np.r_[np.zeros((20, 2)), np.ones((20, 2)), 2 * np.ones((20, 2))]; y = [0] * 20 + [1] * 20 + [2] * 20
-    >>> m = MLPClassifier(hidden_layer_sizes=(4,), solver="lbfgs", random_state=0).fit(X, y)
-    >>> bool(np.array_equal(mlp_proba(m, X), m.predict_proba(X)))
-    True
-    """
-    if mlp.activation != "relu" or mlp.out_activation_ != "softmax":
-        return mlp.predict_proba(X)
-    a = X
-    for k, (w, b) in enumerate(zip(mlp.coefs_, mlp.intercepts_)):
-        a = a @ w
-        a += b
-        if k < len(mlp.coefs_) - 1:
-            np.maximum(a, 0, out=a)
-    a = np.exp(a - a.max(axis=1)[:, np.newaxis], out=a)
-    a /= a.sum(axis=1)[:, np.newaxis]
-    return a
-
-
-def _fit_member(X, y, seed):
-    """One piece-scorer MLP (its 40 passes are a time budget: no ConvergenceWarning, in whichever process).
-
-    Batches of 128 pieces, or all of them when there are fewer: scikit-learn
-    clips the batch the same way, but warns about it once per member.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return MLPClassifier(hidden_layer_sizes=(128,), alpha=1e-3, batch_size=min(128, len(X)),
-                             learning_rate_init=2e-3,
-                             max_iter=40, random_state=seed).fit(X, y)
 
 
 def make_classifier(method="svm", **params):
@@ -310,228 +200,6 @@ def reject_pieces(piece_spans, path, rng, n=REJECTS_PER_IMAGE, iou=REJECT_IOU):
     wrong = [p for p, sp in enumerate(piece_spans)
              if p not in on_path and max(_iou(sp, a) for a in aligned) < iou]
     return [int(p) for p in rng.permutation(wrong)[:n]]
-
-
-#: :func:`svc_decision_function` computes the kernel in blocks of at most this many values (128 MB).
-KERNEL_BLOCK = 1 << 24
-#: ... and the pairs' values in blocks of about this many (1 MB: they stay in the cache; :class:`RBFDecision`).
-PAIRS_BLOCK = 1 << 17
-
-
-def svc_once_per_row(X, y, transform=None):
-    """``SVC(random_state=0).fit(transform(X), y)``, fitted once per distinct row of *X* and label.
-
-    A row that comes *n* times with the same label is one sample weighted
-    by *n* (its box constraint ``n * C``: the same optimum as its copies),
-    and ``gamma="scale"`` is taken from every copy, so the SVM is the same
-    to the solver's tolerance, fitted on fewer rows (about twice as fast
-    on the count checker's pieces) and with fewer support vectors.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> X = np.repeat(rng.normal(size=(60, 4)), 3, axis=0); y = (X[:, 0] > 0).astype(int)
-    >>> once, every = svc_once_per_row(X, y), SVC(random_state=0).fit(X, y)
-    >>> len(once.support_) < len(every.support_), bool(np.isclose(once._gamma, every._gamma))
-    (True, True)
-    >>> bool(np.allclose(once.decision_function(X), every.decision_function(X), atol=1e-3))
-    True
-    """
-    X, y = np.asarray(X), np.asarray(y)
-    first = {}
-    for i in range(len(X)):
-        first.setdefault((X[i].tobytes(), y[i]), []).append(i)
-    rows = np.array([v[0] for v in first.values()])
-    counts = np.array([len(v) for v in first.values()], np.float64)
-    feats = np.asarray(X[rows] if transform is None else transform(X[rows]))
-    mean = counts @ feats.mean(axis=1, dtype=np.float64) / counts.sum()
-    var = counts @ ((feats - mean) ** 2).mean(axis=1, dtype=np.float64) / counts.sum()
-    return SVC(gamma=1.0 / (feats.shape[1] * var) if var else 1.0, random_state=0).fit(
-        feats, y[rows], sample_weight=counts)
-
-
-def svc_decision_function(clf, X):
-    """``clf.decision_function(X)`` of a fitted RBF ``SVC``, computed with matrix products.
-
-    libsvm evaluates the kernel one sample at a time; here the kernel between
-    all samples and all support vectors is one BLAS product, which reads the
-    crops of a batch several times faster (python-captcha 4 digits: about a
-    third of the classic reading time went to libsvm).  The one-vs-one values
-    are libsvm's, from one product per class; the one-vs-rest shape is
-    scikit-learn's own transform (:func:`_ovr_from_pairs`); two classes (the
-    count checker) take one product.  Any other
-    classifier, kernel or shape goes to ``clf.decision_function``.  This is
-    the double-precision reference; reading uses :class:`RBFDecision` in
-    single precision, its support vectors prepared once per fit.
-
-    Examples
-    --------
-    >>> from sklearn.datasets import load_iris
-    >>> X, y = load_iris(return_X_y=True)
-    >>> clf = SVC().fit(X, y)
-    >>> bool(np.allclose(svc_decision_function(clf, X), clf.decision_function(X)))
-    True
-    >>> two = SVC().fit(X, y == 2)  # two classes: one product with the support vectors' coefficients
-    >>> bool(np.allclose(svc_decision_function(two, X), two.decision_function(X)))
-    True
-    """
-    if _rbf_svc(clf) and len(clf.classes_) == 2:
-        return _binary_rbf_decision(clf, X)
-    if not RBFDecision.takes(clf):
-        return clf.decision_function(X)
-    return RBFDecision(clf)(X)
-
-
-def _rbf_svc(clf):
-    """Whether *clf* is a fitted RBF ``SVC`` (its kernel computed here: :func:`_rbf_kernel`)."""
-    return type(clf) is SVC and clf.kernel == "rbf" and hasattr(clf, "_gamma") and hasattr(clf, "classes_")
-
-
-def _binary_rbf_decision(clf, X):
-    """A two-class RBF ``SVC``'s decision values: one product of the kernel with the support vectors'
-    coefficients (scikit-learn's sign: positive for ``classes_[1]``), in blocks of the kernel."""
-    X = np.asarray(X, np.float64)
-    sv = clf.support_vectors_
-    sv_m2, sv2 = -2 * sv.T, (sv * sv).sum(axis=1)[None, :]
-    out = np.empty(len(X))
-    step = max(1, KERNEL_BLOCK // max(len(sv), 1))
-    for a in range(0, len(X), step):
-        x = X[a:a + step]
-        out[a:a + len(x)] = _rbf_kernel(x, sv_m2, sv2, -clf._gamma) @ clf.dual_coef_[0] + clf.intercept_[0]
-    return out
-
-
-def _rbf_kernel(x, sv_m2, sv2, neg_gamma):
-    """The RBF kernel between the rows of *x* and the support vectors, from ``-2 * sv.T`` (*sv_m2*) and their
-    squared norms (*sv2*, a row): the squared distances, then the kernel, in place (one block of values)."""
-    K = x @ sv_m2
-    K += (x * x).sum(axis=1)[:, None]
-    K += sv2
-    np.maximum(K, 0, out=K)
-    K *= neg_gamma
-    np.exp(K, out=K)
-    return K
-
-
-class RBFDecision:
-    """The decision values of one fitted multiclass RBF ``SVC``, its support vectors prepared once.
-
-    With ``dtype=np.float32`` the kernel (products, distances, exponentials)
-    is computed in single precision: about 3 times faster than in double on
-    these CPUs, the most costly step of reading a batch of crops. The values
-    then differ from libsvm's in about the sixth digit; a reading differs only
-    where two classes are that close.
-
-    Parameters
-    ----------
-    clf : sklearn.svm.SVC
-        Fitted, RBF kernel, at least 3 classes, ``decision_function_shape="ovr"``
-        (see :meth:`takes`).
-    dtype : numpy dtype
-        ``np.float64`` (libsvm's values to rounding) or ``np.float32``.
-
-    Examples
-    --------
-    >>> from sklearn.datasets import load_iris
-    >>> X, y = load_iris(return_X_y=True)
-    >>> clf = SVC().fit(X, y)
-    >>> dec = RBFDecision(clf, np.float32)
-    >>> bool(np.array_equal(dec(X).argmax(axis=1), clf.decision_function(X).argmax(axis=1)))
-    True
-    """
-
-    def __init__(self, clf, dtype=np.float64):
-        self.clf, self.dtype = clf, np.dtype(dtype)
-        sv = np.asarray(clf.support_vectors_, self.dtype)
-        self.n_classes = len(clf.classes_)
-        self.sv2 = (sv * sv).sum(axis=1)[None, :]
-        # scaling by 2 is exact: x @ sv_m2 is -2 (x @ sv.T) to the last bit
-        self.sv_m2 = np.ascontiguousarray(-2 * sv.T)
-        starts = np.concatenate([[0], np.cumsum(clf.n_support_)])
-        self.parts = [(int(starts[c]), int(starts[c + 1]),
-                       np.ascontiguousarray(clf.dual_coef_[:, starts[c]:starts[c + 1]].T, self.dtype))
-                      for c in range(self.n_classes)]
-        self.neg_gamma = self.dtype.type(-clf._gamma)
-        # the pair (i, j), i < j, in libsvm's order: class i's part of its value uses coef[j - 1], class j's coef[i]
-        self.pi, self.pj = np.triu_indices(self.n_classes, 1)
-        # ... which :meth:`__call__` finds in one row of class products: class c's against coef[r] in column
-        # c * (n_classes - 1) + r
-        self.first = self.pi * (self.n_classes - 1) + self.pj - 1
-        self.second = self.pj * (self.n_classes - 1) + self.pi
-        self.order = _pair_order(self.pi, self.pj, self.n_classes)
-
-    @staticmethod
-    def takes(clf):
-        """Whether *clf* is a classifier this class computes (otherwise use its ``decision_function``)."""
-        return _rbf_svc(clf) and len(clf.classes_) >= 3 and clf.decision_function_shape == "ovr"
-
-    def __call__(self, X):
-        X = np.asarray(X, self.dtype)
-        n = self.n_classes
-        out = np.empty((len(X), n))
-        step = max(1, KERNEL_BLOCK // max(self.sv_m2.shape[1], 1))
-        for a in range(0, len(X), step):
-            x = X[a:a + step]
-            K = _rbf_kernel(x, self.sv_m2, self.sv2, self.neg_gamma)
-            # class c's support vectors weighted by coef[r], for every r at once (one product per class instead
-            # of two per pair: 630 pairs for 36 classes), side by side
-            prod = np.empty((len(x), n * (n - 1)), self.dtype)
-            for c, (s, e, coef) in enumerate(self.parts):
-                np.matmul(K[:, s:e], coef, out=prod[:, c * (n - 1):(c + 1) * (n - 1)])
-            # the pairs' values and their one-vs-rest values a few rows at a time, which stay in the cache
-            # (chinese_4char: 7,021 pairs, 18 rows at a time; 0.5 ms an image less than over the whole block)
-            rows = max(1, PAIRS_BLOCK // len(self.pi))
-            for b in range(0, len(x), rows):
-                p = prod[b:b + rows]
-                dec = p[:, self.first] + p[:, self.second] + self.clf.intercept_
-                out[a + b:a + b + len(p)] = _ovr_from_pairs(dec, self.pi, self.pj, n, self.order)
-        return out
-
-
-def _pair_order(pi, pj, n_classes):
-    """Where each class's pairs lie, for :func:`_ovr_from_pairs`: the pairs must come in libsvm's order
-    (``np.triu_indices``: by ``pi``, then ``pj``), so that each class's pairs as ``pi`` are one run; its
-    pairs as ``pj`` are one run once reordered by ``pj`` (``by_j``)."""
-    by_j = np.argsort(pj, kind="stable")
-    return np.searchsorted(pi, np.arange(n_classes - 1)), by_j, np.searchsorted(pj[by_j], np.arange(1, n_classes))
-
-
-def _ovr_from_pairs(dec, pi, pj, n_classes, order=None):
-    """scikit-learn's one-vs-rest values from one-vs-one *dec* (pair ``k`` = classes ``pi[k] < pj[k]``,
-    in libsvm's order).
-
-    Each class gets its votes (a pair's negative value votes for ``pj``)
-    plus its summed confidences squashed into (-1/3, 1/3), as
-    ``sklearn.utils.multiclass._ovr_decision_function`` computes them, but
-    summed over each class's runs of pairs (``np.add.reduceat``,
-    :func:`_pair_order`) instead of a Python loop over the pairs. (Two
-    matrix products over a pairs-by-classes table, a former way, cost pairs
-    times classes operations: 7,021 x 119 for chinese_4char, about a
-    millisecond an image.)
-
-    Examples
-    --------
-    >>> pi, pj = np.triu_indices(3, 1)
-    >>> _ovr_from_pairs(np.array([[1.0, 1.0, -1.0]]), pi, pj, 3).round(3).tolist()
-    [[2.222, -0.222, 1.0]]
-    """
-    starts_i, by_j, starts_j = _pair_order(pi, pj, n_classes) if order is None else order
-    dec = np.asarray(dec, float)
-    as_j = dec[:, by_j]
-    conf = np.zeros((len(dec), n_classes))
-    conf[:, :-1] = np.add.reduceat(dec, starts_i, axis=1)
-    conf[:, 1:] -= np.add.reduceat(as_j, starts_j, axis=1)
-    # class c wins its pair with a higher class where the value is >= 0, with a lower one (c of them) where < 0
-    votes = np.zeros((len(dec), n_classes))
-    votes[:, :-1] = np.add.reduceat(dec >= 0, starts_i, axis=1, dtype=np.int32)
-    votes[:, 1:] += np.arange(1, n_classes) - np.add.reduceat(as_j >= 0, starts_j, axis=1, dtype=np.int32)
-    return votes + conf / (3 * (np.abs(conf) + 1))
-
-
-def _softmax(z):
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def _settings_json(obj):
@@ -1336,7 +1004,7 @@ class SegmentingRecognizer(Recognizer):
                     crops = np.asarray(cropper.crops(spans, SCORER_SIZE, trim, self._scorer_ink(inks[i])))
                     read.append((i, crops.reshape(len(spans), -1)))
             right = 0
-            for (i, _), proba in zip(read, _proba_each(scorer, [c for _, c in read])):
+            for (i, _), proba in zip(read, proba_each(scorer, [c for _, c in read])):
                 right += "".join(scorer.classes_[chars][proba[:, chars].argmax(axis=1)]) == y[i]
             scores.append(right / len(test))
         best = 0
@@ -1405,7 +1073,7 @@ class SegmentingRecognizer(Recognizer):
             if seg.n_natural in lengths and len(seg) == seg.n_natural and len(seg):
                 natural.append((k, np.array(cropper.crops(boxes, SCORER_SIZE, trim, self._scorer_ink(ink)))))
         settled = set()
-        for (k, crops), proba in zip(natural, _proba_each(scorer, [c.reshape(len(c), -1) for _, c in natural])):
+        for (k, crops), proba in zip(natural, proba_each(scorer, [c.reshape(len(c), -1) for _, c in natural])):
             p_rej = proba[:, rej] if rej is not None else np.zeros(len(crops))
             if p_rej.max() < 0.5 and proba.max(axis=1).min() >= 0.6:
                 settled.add(k)
@@ -1417,7 +1085,7 @@ class SegmentingRecognizer(Recognizer):
             if lat is not None:
                 lattices.append((k, lat))
         median = getattr(self, "width_median_", None)  # bundles from before it was stored: each image's pieces
-        for (k, lat), proba in zip(lattices, _proba_each(scorer, [lat[3].reshape(len(lat[3]), -1)
+        for (k, lat), proba in zip(lattices, proba_each(scorer, [lat[3].reshape(len(lat[3]), -1)
                                                                  for _, lat in lattices])):
             cropper, cuts, pieces, uniq, index = lat
             proba = proba[index]
@@ -1654,12 +1322,12 @@ class SegmentingRecognizer(Recognizer):
             dec = getattr(self, "_decision", None)
             if dec is None or dec.clf is not clf:
                 dec = self._decision = RBFDecision(clf, np.float32)
-            proba = _softmax(dec(feats))
+            proba = softmax(dec(feats))
         else:
             d = clf.decision_function(feats)
             if d.ndim == 1:
                 d = np.stack([-d, d], axis=1)
-            proba = _softmax(d)
+            proba = softmax(d)
         best = proba.argmax(axis=1)
         return list(clf.classes_[best]), proba[np.arange(len(best)), best]
 
