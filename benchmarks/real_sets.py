@@ -15,7 +15,8 @@ held-out part.  Sets:
   ``flask-simple-captcha`` and ``captchagen`` (2,000 images each, seed 0, 80/20);
 - ``svg-captcha`` from npm, rendered to PNG, ``trek-captcha`` from npm, as
   its GIFs, ``captchapng`` from npm, as its PNGs with a transparent
-  background, and ``node-captcha-generator`` from npm (MNIST handwritten digits), as its BMPs
+  background, ``node-captcha-generator`` from npm (MNIST handwritten digits), as its BMPs, and
+  ``ppfun-captcha`` from npm (outlined characters joined into one path), rendered to PNG
   (``benchmarks/npm``; need ``node`` and ``npm install --prefix
   benchmarks/npm``), 2,000 images each, seed 0, 80/20;
 - ``django-simple-captcha`` from PyPI, in its own environment (its import
@@ -152,6 +153,15 @@ def gen_svg_captcha(n, seed):
     drawn as outlined glyphs, crossed by two curves of other colours.  Needs ``node`` and ``npm install
     --prefix benchmarks/npm`` (benchmark-only, like the PyPI generators)."""
     return _npm_set("svg-captcha", "svg_captcha.js", n, seed)
+
+
+def gen_ppfun_captcha(n, seed):
+    """ppfun-captcha (npm, the captcha of pixelplanet.fun: svg-captcha forked and hardened against its known crack)
+    with its defaults, rendered to PNG by resvg on white: 500x300, 4 characters of upper and lower case letters and
+    digits (62, case-sensitive), 1-px black outlines of its Comismsh glyphs, all joined into one path by random
+    connecting lines, the path's nodes moved and some of its lines and curves cut.  Needs ``node`` and ``npm
+    install --prefix benchmarks/npm``."""
+    return _npm_set("ppfun-captcha", "ppfun_captcha.js", n, seed)
 
 
 def gen_trek_captcha(n, seed):
@@ -408,7 +418,7 @@ def load_set(name, count):
             "captchagen": gen_captchagen, "node-captcha-generator": gen_node_captcha_generator,
             "security-image": gen_security_image, "gregwar": gen_gregwar,
             "text-captcha": gen_text_captcha, "simple_captcha2": gen_simple_captcha2,
-            "authen-captcha": gen_authen_captcha}
+            "authen-captcha": gen_authen_captcha, "ppfun-captcha": gen_ppfun_captcha}
     try:
         X, y = gens[name](count, 0)
     except ImportError as exc:
@@ -443,12 +453,12 @@ def main():
                                       "claptcha,multicolorcaptcha,wheezy.captcha,gvcode,svg-captcha,trek-captcha,"
                                       "captchapng,django-simple-captcha,flask-simple-captcha,captchagen,"
                                       "node-captcha-generator,security-image,gregwar,text-captcha,simple_captcha2,"
-                                      "authen-captcha,colour-lines,chinese_4char")
-    ap.add_argument("--methods", default="knn,svm")
+                                      "authen-captcha,ppfun-captcha,colour-lines,chinese_4char")
+    ap.add_argument("--methods", default="knn,svm", help="classic methods (none: \"\", e.g. with --cnn alone)")
     ap.add_argument("--cnn", action="store_true", help="also the CNN, no flags (slow on a CPU)")
     ap.add_argument("--count", type=int, default=2000, help="images per generated foreign scheme")
     args = ap.parse_args()
-    methods = args.methods.split(",") + (["cnn"] if args.cnn else [])
+    methods = [m for m in args.methods.split(",") if m] + (["cnn"] if args.cnn else [])
     rows = []
     for name in args.sets.split(","):
         got = load_set(name, args.count)
