@@ -220,6 +220,33 @@ def test_a_cropper_that_remembers_crops_the_same_pieces_again_as_a_fresh_one():
                                                              fresh.crops(other, 24, 0.0, channel)))
 
 
+def test_a_cropper_leaves_out_the_rows_without_ink_and_crops_the_same():
+    """The rows above and below all the ink are left out before any piece is cut: the same binary and soft
+    crops and the same full-size masks as the ink alone gives, with the ink channel's rows matched (a wrong
+    offset would shade the crops from the wrong rows)."""
+    from captchakit.segment._lattice import PieceCropper
+
+    rng = np.random.default_rng(8)
+    for _ in range(20):
+        core = rng.random((int(rng.integers(5, 30)), int(rng.integers(20, 90)))) < 0.3
+        core[0, 0] = core[-1, -1] = True  # ink in its first and last rows
+        above, below = (int(v) for v in rng.integers(0, 25, 2))
+        b = np.pad(core, ((above, below), (0, 0)))
+        ink = np.where(b, rng.integers(0, 120, b.shape), rng.integers(150, 256, b.shape)).astype(np.uint8)
+        spans = [tuple(int(v) for v in sorted(rng.integers(0, b.shape[1] + 1, 2))) for _ in range(12)]
+        tall, short = PieceCropper(b, 12), PieceCropper(core, 12)
+        assert tall.top == above and tall.binary.shape == core.shape
+        core_ink = ink[above:above + core.shape[0]]
+        for got, want in ((tall.crops(spans, 16), short.crops(spans, 16)),
+                          (tall.ink_crops(ink, spans, 16), short.ink_crops(core_ink, spans, 16)),
+                          (tall.crop_pairs(ink, spans, 16)[1], short.crop_pairs(core_ink, spans, 16)[1])):
+            assert all(np.array_equal(g, w) for g, w in zip(got, want))
+        for x0, x1 in spans:
+            assert np.array_equal(tall.mask(x0, x1), np.pad(short.mask(x0, x1), ((above, below), (0, 0))))
+    empty = PieceCropper(np.zeros((6, 9), bool), 4)
+    assert empty.mask(0, 9).shape == (6, 9) and not empty.crops([(0, 9)], 8)[0].any()
+
+
 def test_soft_crops_keep_the_shades_that_cleaning_lost_inside_the_piece():
     """A soft crop is the ink channel's darkness under the piece's ink grown by one pixel, in the piece's box:
     a gap that cleaning cut into a stroke (line removal) comes back, with the stroke's shades; dark ink outside
