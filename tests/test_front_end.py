@@ -1752,3 +1752,25 @@ def test_hatched_ink_is_measured_filled_and_its_lines_then_removed(monkeypatch):
     rec.segmentation_, rec.preprocessor_, rec.front_end_ = "recognition", base, dict(m_hatched)
     names = [n for n, _ in rec._front_end_candidates([hatched], ())]
     assert "textured ink filled" in names and "textured ink filled, lines as thick as its strokes" in names
+
+
+def test_tall_text_is_read_shrunk_and_a_pinned_pixel_setting_keeps_the_size(small_set, tmp_path):
+    """Where the measured text is over ``SHRINK_ABOVE`` px high, every image is read at a smaller working size
+    (stored in the bundle as the image shape, so serving resizes the same way); a setting counted in pixels that
+    the user pinned keeps the images as they are."""
+    import cv2
+
+    X, y = small_set
+    tall = [cv2.resize(np.asarray(im), None, fx=3, fy=3, interpolation=cv2.INTER_LINEAR) for im in X[:60]]
+    rec = make_recognizer("knn", segmentation="forced", front_end_search=False).fit(tall, y[:60])
+    shrunk = rec.front_end_["shrunk"]
+    assert shrunk["factor"] == 2 and shrunk["from"] == [180, 480] and shrunk["ink_height"] > 96
+    assert rec.image_shape_ == (90, 240) and rec.front_end_["ink_height"] < 96
+    assert "read 2x smaller, 240x90 instead of 480x180" in rec.training_note()
+    rec.save(tmp_path / "m")
+    back = load_model(tmp_path / "m")
+    assert back.image_shape_ == (90, 240) and back.predict(tall[:10]) == rec.predict(tall[:10])
+    assert np.mean([p == t for p, t in zip(rec.predict(tall), y[:60])]) > 0.5  # its own training images
+    pinned = make_recognizer("knn", segmentation="forced", front_end_search=False,
+                             preprocessor=Preprocessor(min_area=20)).fit(tall, y[:60])
+    assert "shrunk" not in pinned.front_end_ and pinned.image_shape_ == (180, 480)

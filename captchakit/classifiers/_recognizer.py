@@ -19,7 +19,7 @@ from captchakit._base import Recognizer, detail
 from captchakit._errors import CaptchakitError, LabelError
 from captchakit.classifiers._front_end import (
     DARKER, PALER, SPECKS, _score_front_end, enlarged_settings, front_end_candidates, pinned_settings, search_front_end,
-    segmenter_for,
+    segmenter_for, shrink_factor,
 )
 from captchakit.classifiers._features import (
     FEATURES, CombinedFeatures, HOGFeatures, InkPairFeatures, PixelFeatures, ProfileFeatures, make_features,
@@ -588,6 +588,14 @@ class SegmentingRecognizer(Recognizer):
         else:
             sample = [resize_to(np.asarray(im), self.image_shape_) for im in X[:300]]
             self.preprocessor_, self.front_end_ = pre.resolve(sample)
+            shrink = shrink_factor(self.front_end_, pinned_settings(pre))
+            if shrink > 1:
+                # tall text: read at a smaller size (the working size every image is resized to), measured again
+                full, height = self.image_shape_, self.front_end_["ink_height"]
+                self.image_shape_ = (max(1, round(full[0] / shrink)), max(1, round(full[1] / shrink)))
+                sample = [resize_to(np.asarray(im), self.image_shape_) for im in X[:300]]
+                self.preprocessor_, self.front_end_ = pre.resolve(sample)
+                self.front_end_["shrunk"] = {"factor": shrink, "from": list(full), "ink_height": height}
             self.segmenter_ = seg.resolve(self.front_end_["stroke_width"])
         binaries, segs, inks = self._segment_all(X, y, progress)
         natural_rate = float(np.mean([sg.n_natural == len(lab) for sg, lab in zip(segs, y)]))
@@ -1143,6 +1151,11 @@ class SegmentingRecognizer(Recognizer):
                     f"{fe.get('paper_spread', 0):.0f} grey levels\n")
         else:
             head = "front end given in full (nothing measured)\n"
+        shrunk = fe.get("shrunk")
+        if shrunk:
+            (h, w), (fh, fw) = self.image_shape_, shrunk["from"]
+            head += (f"text {shrunk['ink_height']:.0f} px high: read {shrunk['factor']}x smaller, {w}x{h} instead of "
+                     f"{fw}x{fh}\n")
         search = fe.get("search")
         if search and "skipped" in search:
             head += f"front-end search skipped: {search['skipped']}\n"

@@ -170,6 +170,27 @@ def separability(gray):
     return float(w * (1 - w) * d * d / g.var())
 
 
+def ink_height(binary, share=0.05):
+    """How many rows hold the central ink of a binary image: all but *share* of it lies within them, *share* above
+    and *share* below (with the default, 90% of a text line's height: 37 rows of 40).
+
+    A stray dot or line end far above or below the text carries little ink, so it does not count (the same
+    reason as :func:`~captchakit.segment.central_ink`). 0 for an image without ink.
+
+    Examples
+    --------
+    >>> b = np.zeros((100, 50), bool); b[30:70, 10:40] = True; b[2, 0] = True  # a speck far above
+    >>> ink_height(b)
+    37
+    """
+    rows = np.asarray(binary, bool).sum(axis=1).astype(np.float64)
+    total = rows.sum()
+    if not total:
+        return 0
+    cum = np.cumsum(rows) / total
+    return int(np.searchsorted(cum, 1.0 - share, side="left") - np.searchsorted(cum, share, side="right") + 1)
+
+
 def stroke_width(binary):
     """Typical stroke width of the ink, in pixels, from a distance transform along the skeleton.
 
@@ -261,7 +282,8 @@ def measure_front_end(images, max_images=300):
         ``filled_stroke_width`` and ``filled_ink_kept`` (the stroke width
         after a 3x3 median of the ink, and the share of the ink it keeps,
         medians: see :func:`textured_ink`), ``speck_area`` (:func:`speck_area` of every image's ink
-        components; 0: no specks) and ``specks_per_image`` (the components under it, per image), ``n_images``.
+        components; 0: no specks) and ``specks_per_image`` (the components under it, per image), ``ink_height``
+        (:func:`ink_height`, median, pixels), ``n_images``.
 
     Examples
     --------
@@ -273,7 +295,7 @@ def measure_front_end(images, max_images=300):
     images = list(images)[:max_images]
     if not images:
         raise CaptchakitError("cannot measure the front end of no images")
-    bgs, dark, sw, frames, spread, lines, papers, filled, areas = [], [], [], [], [], [], [], [], []
+    bgs, dark, sw, frames, spread, lines, papers, filled, areas, heights = [], [], [], [], [], [], [], [], [], []
     sep = {c: [] for c in CHANNELS}
     rgbs = [_rgb(im) for im in images]
     # a frame drawn around the image is found first, on the grey image, and cut off before anything else
@@ -307,6 +329,7 @@ def measure_front_end(images, max_images=300):
             ink = ink.copy()
             ink[:f + 1], ink[-f - 1:], ink[:, :f + 1], ink[:, -f - 1:] = False, False, False, False
         areas.append(label_components(ink)[2][1:, cv2.CC_STAT_AREA])
+        heights.append(ink_height(ink))
         s = stroke_width(ink)
         if np.isfinite(s):
             sw.append(s)
@@ -343,6 +366,7 @@ def measure_front_end(images, max_images=300):
         "filled_ink_kept": round(float(np.median([f[1] for f in filled])), 3) if filled else 0.0,
         "speck_area": specks,
         "specks_per_image": round(float(np.sum(areas < specks)) / max(n_measured, 1), 1),
+        "ink_height": float(np.median(heights)) if heights else 0.0,
         "n_images": len(images),
     }
 
