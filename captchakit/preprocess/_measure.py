@@ -175,7 +175,7 @@ def ink_height(binary, share=0.05):
     and *share* below (with the default, 90% of a text line's height: 37 rows of 40).
 
     A stray dot or line end far above or below the text carries little ink, so it does not count (the same
-    reason as :func:`~captchakit.segment.central_ink`). 0 for an image without ink.
+    reason, and the same rows, as :func:`~captchakit.segment._segment.central_ink`). 0 for an image without ink.
 
     Examples
     --------
@@ -183,12 +183,11 @@ def ink_height(binary, share=0.05):
     >>> ink_height(b)
     37
     """
-    rows = np.asarray(binary, bool).sum(axis=1).astype(np.float64)
-    total = rows.sum()
-    if not total:
-        return 0
-    cum = np.cumsum(rows) / total
-    return int(np.searchsorted(cum, 1.0 - share, side="left") - np.searchsorted(cum, share, side="right") + 1)
+    # central_ink is the segmenter's (imported here: captchakit.segment imports this package's stages)
+    from captchakit.segment._segment import central_ink
+
+    b = np.asarray(binary, bool)
+    return int(central_ink(b.view(np.uint8), share).shape[0]) if b.any() else 0
 
 
 def stroke_width(binary):
