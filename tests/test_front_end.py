@@ -1774,3 +1774,26 @@ def test_tall_text_is_read_shrunk_and_a_pinned_pixel_setting_keeps_the_size(smal
     pinned = make_recognizer("knn", segmentation="forced", front_end_search=False,
                              preprocessor=Preprocessor(min_area=20)).fit(tall, y[:60])
     assert "shrunk" not in pinned.front_end_ and pinned.image_shape_ == (180, 480)
+
+
+def test_dots_spread_over_a_tall_image_do_not_make_its_text_measure_tall(small_set):
+    """The text's height decides whether images are read shrunk: short text on a tall image with noise dots over
+    its whole height measures as the text (about 47 px here), not as the dots' spread, and is not shrunk."""
+    from captchakit.classifiers._front_end import shrink_factor
+
+    X, _ = small_set
+    rng = np.random.default_rng(0)
+    tall = []
+    for im in X[:40]:
+        im = np.asarray(im)
+        big = np.empty((300,) + im.shape[1:], im.dtype)
+        big[...] = np.median(im[:3].reshape(-1, im.shape[-1]), axis=0)  # the paper, above and below
+        big[120:120 + im.shape[0]] = im
+        text = im.reshape(-1, im.shape[-1])[np.argmin(im.sum(axis=2))]  # dots of the text's colour
+        for r, c in zip(rng.integers(0, 298, 400), rng.integers(0, im.shape[1] - 2, 400)):
+            big[r:r + 2, c:c + 2] = text
+        tall.append(big)
+    m = measure_front_end(tall)
+    # the rows holding the central 90% of the ink alone measured about 225 px, and shrank them 4x
+    assert 30 <= m["ink_height"] <= 60 and shrink_factor(m) == 1
+    assert measure_front_end([np.asarray(im) for im in X[:40]])["ink_height"] == pytest.approx(m["ink_height"], abs=8)

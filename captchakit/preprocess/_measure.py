@@ -171,23 +171,43 @@ def separability(gray):
 
 
 def ink_height(binary, share=0.05):
-    """How many rows hold the central ink of a binary image: all but *share* of it lies within them, *share* above
-    and *share* below (with the default, 90% of a text line's height: 37 rows of 40).
+    """How high the text of a binary image is, in pixels: the smaller of two measures, each of which noise can
+    only make too large.
 
-    A stray dot or line end far above or below the text carries little ink, so it does not count (the same
-    reason, and the same rows, as :func:`~captchakit.segment._segment.central_ink`). 0 for an image without ink.
+    - The rows that hold its central ink: all but *share* of it lies within them, *share* above and *share*
+      below (with the default, 90% of a text line's height: 37 rows of 40). A stray dot or line end far above
+      or below the text carries little ink, so it does not count (the same reason, and the same rows, as
+      :func:`~captchakit.segment._segment.central_ink`). But dots spread over a tall image, together, do.
+    - The height of the ink's components, weighted by their ink: that of the component holding the median ink
+      pixel. Dots are low, so many of them do not make it taller; but a line joining the characters makes their
+      component higher than the text.
+
+    Where specks outweigh the text, the second measures the specks: the text's height is then taken too low,
+    never too high (it decides whether the images are read shrunk, :func:`~captchakit.classifiers._front_end.
+    shrink_factor`). 0 for an image without ink.
 
     Examples
     --------
     >>> b = np.zeros((100, 50), bool); b[30:70, 10:40] = True; b[2, 0] = True  # a speck far above
     >>> ink_height(b)
     37
+    >>> b = np.zeros((240, 80), bool); b[110:130, 10:70:5] = True  # text 20 px high: 12 strokes
+    >>> b[::6, 2:4] = True; b[3::6, 76:78] = True  # dots spread over the whole height (the rows alone: 181)
+    >>> ink_height(b)
+    20
     """
     # central_ink is the segmenter's (imported here: captchakit.segment imports this package's stages)
     from captchakit.segment._segment import central_ink
 
     b = np.asarray(binary, bool)
-    return int(central_ink(b.view(np.uint8), share).shape[0]) if b.any() else 0
+    if not b.any():
+        return 0
+    rows = int(central_ink(b.view(np.uint8), share).shape[0])
+    stats = label_components(b)[2][1:]
+    order = np.argsort(stats[:, cv2.CC_STAT_HEIGHT], kind="stable")
+    held = np.cumsum(stats[order, cv2.CC_STAT_AREA])
+    height = int(stats[order[np.searchsorted(held, 0.5 * held[-1])], cv2.CC_STAT_HEIGHT])
+    return min(rows, height)
 
 
 def stroke_width(binary):
