@@ -300,7 +300,7 @@ def test_search_weighs_colour_clusters_even_when_lines_force_segmentation_by_rec
     assert names == ["measured", "darker threshold", "pale ink kept", "colour clusters", "straight lines removed"], \
         search
     cands = search["candidates"]
-    best = max(cands, key=lambda c: (c["cv_string_accuracy"], c["cv_char_accuracy"]))
+    best = max((c for c in cands if not c["dropped"]), key=lambda c: (c["cv_string_accuracy"], c["cv_char_accuracy"]))
     want = best["name"] if best["cv_string_accuracy"] >= cands[0]["cv_string_accuracy"] + search["margin"] \
         else "measured"
     assert search["chosen"] == want
@@ -1086,6 +1086,37 @@ def test_search_in_two_workers_scores_as_in_one_and_counts_every_fit(small_set):
         reports.append({k: v for k, v in rep.items() if k != "seconds"})
     assert reports[0] == reports[1] and reports[0]["chosen"] == "other"
     assert len(ticks) == 2 * len(cands) * 2  # two runs, two candidates, two folds
+
+
+def test_search_fits_a_candidate_far_behind_on_the_first_fold_no_further(small_set):
+    """Every candidate is fitted on the first fold; one more than ``DROP_BELOW`` behind the best there is not
+    fitted on the second, says so, and is never chosen. The measured front end always gets every fold."""
+    from captchakit.classifiers._front_end import DROP_BELOW, search_front_end
+
+    X, y = small_set
+    right = Preprocessor(channel="luminance", polarity="dark", frame=0, line_thickness=4, min_area=12)
+    inverted = Preprocessor(**{**right.get_params(), "polarity": "light"})
+    fitted = []
+
+    def progress(items):
+        fitted.extend(items)
+        yield from items
+
+    cands = [("measured", inverted), ("inverted too", Preprocessor(**{**inverted.get_params(), "median": 3})),
+             ("right", right)]
+    chosen, rep = search_front_end(make_recognizer("knn"), X, y, cands, progress=progress)
+    by = {r["name"]: r for r in rep["candidates"]}
+    assert by["right"]["cv_string_accuracy"] > by["inverted too"]["cv_string_accuracy"] + DROP_BELOW
+    assert fitted == [(0, 0), (1, 0), (2, 0), (0, 1), (2, 1)]
+    assert by["inverted too"]["dropped"] and len(by["inverted too"]["fold_scores"]) == 1
+    assert not by["measured"]["dropped"] and len(by["measured"]["fold_scores"]) == 2
+    assert rep["chosen"] == "right" and chosen.polarity == "dark"
+    # a second round that knows the first one's row fits it again on no fold
+    fitted.clear()
+    again, rep2 = search_front_end(make_recognizer("knn"), X, y, [("right", right), ("inverted", inverted)],
+                                   progress=progress, known=by["right"])
+    assert fitted == [(1, 0)] and rep2["chosen"] == "right"
+    assert rep2["candidates"][0]["cv_string_accuracy"] == by["right"]["cv_string_accuracy"]
 
 
 def test_search_raises_a_fault_in_the_code_instead_of_scoring_it_zero(small_set, monkeypatch):

@@ -1160,12 +1160,12 @@ class SegmentingRecognizer(Recognizer):
         if search and "skipped" in search:
             head += f"front-end search skipped: {search['skipped']}\n"
         elif search:
-            table = ", ".join(f"{r['name']} {r['cv_string_accuracy']:.1%}" for r in search["candidates"])
+            table = _search_table(search)
             head += (f"front-end search ({search['cv']}-fold CV on {search['n_images']} training images, seed "
                      f"{search['seed']}, {search['seconds']:.0f} s): {table} -> {search['chosen']}\n")
             if "second_round" in search:
                 again = search["second_round"]
-                table = ", ".join(f"{r['name']} {r['cv_string_accuracy']:.1%}" for r in again["candidates"])
+                table = _search_table(again)
                 why = again.get("why", "the characters came apart")  # bundles from before it was stored
                 head += f"{why}: second round ({again['seconds']:.0f} s): {table} -> {again['chosen']}\n"
         probe = fe.get("probe")
@@ -1456,3 +1456,10 @@ class SegmentingRecognizer(Recognizer):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
         return tags
+
+
+def _search_table(report):
+    """A front-end search's candidates and their CV whole-string accuracy, for the training note; those dropped
+    after the first fold say so."""
+    return ", ".join(f"{r['name']} {r['cv_string_accuracy']:.1%}" + (" (first fold)" if r.get("dropped") else "")
+                     for r in report["candidates"])
