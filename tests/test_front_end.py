@@ -1111,6 +1111,11 @@ def test_search_fits_a_candidate_far_behind_on_the_first_fold_no_further(small_s
     assert by["inverted too"]["dropped"] and len(by["inverted too"]["fold_scores"]) == 1
     assert not by["measured"]["dropped"] and len(by["measured"]["fold_scores"]) == 2
     assert rep["chosen"] == "right" and chosen.polarity == "dark"
+    from captchakit.classifiers._recognizer import _search_table
+
+    note = _search_table(rep)  # the training note's table
+    assert f"inverted too {by['inverted too']['cv_string_accuracy']:.1%} (first fold), right" in note
+    assert "measured" in note and note.count("(first fold)") == 1
     # a second round that knows the first one's row fits it again on no fold
     fitted.clear()
     again, rep2 = search_front_end(make_recognizer("knn"), X, y, [("right", right), ("inverted", inverted)],
