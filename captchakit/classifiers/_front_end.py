@@ -269,8 +269,8 @@ def search_front_end(rec, X, y, candidates, max_images=600, cv=2, seed=0, progre
     chosen : Preprocessor
     report : dict
         ``candidates`` (name, CV whole-string and per-character accuracy,
-        ``folds`` (each fold's whole-string accuracy), ``dropped`` (True where only the first fold was
-        fitted), settings changed), ``chosen``, ``n_images``, ``cv``, ``seed``, ``drop_below``,
+        ``fold_scores`` (each fitted fold's whole-string and per-character accuracy), ``dropped`` (True where
+        only the first fold was fitted), settings changed), ``chosen``, ``n_images``, ``cv``, ``seed``, ``drop_below``,
         ``seconds``.
     """
     t0 = time.perf_counter()
@@ -296,7 +296,7 @@ def search_front_end(rec, X, y, candidates, max_images=600, cv=2, seed=0, progre
             scores[c][f] = score
 
     todo = range(1 if known else 0, len(candidates))
-    later = [(c, f) for c in todo for f in range(1, len(folds))]  # the measured front end's first
+    later = [(c, f) for c in todo for f in range(1, len(folds))]  # the other folds, the measured front end's first
     # workers that the first folds alone would leave idle fit other folds meanwhile (a second round weighs one
     # or two candidates): those of a candidate then dropped are not counted, so the scores do not depend on n_jobs
     first = [(c, 0) for c in todo]

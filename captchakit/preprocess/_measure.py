@@ -171,8 +171,8 @@ def separability(gray):
 
 
 def ink_height(binary, share=0.05):
-    """How high the text of a binary image is, in pixels: the smaller of two measures, each of which noise can
-    only make too large.
+    """How high the text of a binary image is, in pixels: the smaller of two measures, each of which one kind of
+    noise makes too large.
 
     - The rows that hold its central ink: all but *share* of it lies within them, *share* above and *share*
       below (with the default, 90% of a text line's height: 37 rows of 40). A stray dot or line end far above
