@@ -1796,16 +1796,19 @@ def test_tall_text_is_read_shrunk_and_a_pinned_pixel_setting_keeps_the_size(smal
     the user pinned keeps the images as they are."""
     import cv2
 
+    from captchakit.classifiers._front_end import SHRINK_ABOVE, SHRINK_TO
+
     X, y = small_set
     tall = [cv2.resize(np.asarray(im), None, fx=3, fy=3, interpolation=cv2.INTER_LINEAR) for im in X[:60]]
     rec = make_recognizer("knn", segmentation="forced", front_end_search=False).fit(tall, y[:60])
     shrunk = rec.front_end_["shrunk"]
-    assert shrunk["factor"] == 2 and shrunk["from"] == [180, 480] and shrunk["ink_height"] > 96
-    assert rec.image_shape_ == (90, 240) and rec.front_end_["ink_height"] < 96
-    assert "read 2x smaller, 240x90 instead of 480x180" in rec.training_note()
+    # text about 141 px high: three times smaller is nearest SHRINK_TO
+    assert shrunk["factor"] == 3 and shrunk["from"] == [180, 480] and shrunk["ink_height"] > 3 * SHRINK_TO - 10
+    assert rec.image_shape_ == (60, 160) and rec.front_end_["ink_height"] < SHRINK_ABOVE
+    assert "read 3x smaller, 160x60 instead of 480x180" in rec.training_note()
     rec.save(tmp_path / "m")
     back = load_model(tmp_path / "m")
-    assert back.image_shape_ == (90, 240) and back.predict(tall[:10]) == rec.predict(tall[:10])
+    assert back.image_shape_ == (60, 160) and back.predict(tall[:10]) == rec.predict(tall[:10])
     assert np.mean([p == t for p, t in zip(rec.predict(tall), y[:60])]) > 0.5  # its own training images
     pinned = make_recognizer("knn", segmentation="forced", front_end_search=False,
                              preprocessor=Preprocessor(min_area=20)).fit(tall, y[:60])

@@ -40,12 +40,14 @@ STRAIGHT_LINE_SHARE = 0.3
 #: with thin strokes, multicolorcaptcha's 424x106, would only cost four times the time). python-captcha 4 digits at
 #: half size (80x30, 3-px strokes) read 86.4% with the SVM, and 94.6% when the search chose them enlarged twice.
 SMALL_STROKE, SMALL_HEIGHT, MAX_ENLARGED_HEIGHT = 3.0, 40, 60
-#: Images whose text is tall are read shrunk (:func:`shrink_factor`): where the measured ``ink_height`` (the
-#: rows of the central 90% of the ink, median) is over ``SHRINK_ABOVE`` px, by the whole factor that brings it
-#: nearest ``SHRINK_TO`` px (2-4). ppfun-captcha's 500x300 images (1-px outlines, ink 105 px high) read 88.75% at
-#: full size and 91.25% shrunk twice (SVM, no flags, the benchmark's split), and 1.6 times faster; thrice 88.75%.
-#: Every other scheme measured 74 px or less (security-image, multicolorcaptcha), most of them 20-50.
-SHRINK_ABOVE, SHRINK_TO = 96, 64
+#: Images whose text is tall are read shrunk (:func:`shrink_factor`): where the measured ``ink_height``
+#: (:func:`~captchakit.preprocess._measure.ink_height`, median) is over ``SHRINK_ABOVE`` px, by the whole factor
+#: that brings it nearest ``SHRINK_TO`` px (2-4). ppfun-captcha's 500x300 images (1-px outlines, text 105 px high)
+#: read 88.75% at full size and 91.25% shrunk twice (SVM, no flags, the benchmark's split), and 1.6 times faster;
+#: thrice 88.75%. svg-captcha's images enlarged three times (bicubic, text 78 px high) read 71.75%, shrunk twice
+#: 79.25% (87.5% as they are, text 26 px). Every other scheme measured 72 px or less (multicolorcaptcha), most
+#: of them 20-50.
+SHRINK_ABOVE, SHRINK_TO = 72, 48
 #: The search tries flattening the paper (on the grey image) when the measured ``paper_spread`` (grey levels)
 #: is at least this: python-captcha's paper spreads 0-3 grey levels, the same darkened 40% to the right 79; that
 #: variation read 90.4% with the measured front end (saturation), and 93.0% when the search chose the flattened grey
@@ -89,6 +91,8 @@ def shrink_factor(measured, pinned=()):
     --------
     >>> shrink_factor({"ink_height": 105.0}), shrink_factor({"ink_height": 60.0}), shrink_factor({"ink_height": 300.0})
     (2, 1, 4)
+    >>> shrink_factor({"ink_height": 78.0}), shrink_factor({"ink_height": 141.0})
+    (2, 3)
     >>> shrink_factor({"ink_height": 105.0}, pinned=["min_area"])
     1
     """
