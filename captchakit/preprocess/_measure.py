@@ -170,7 +170,7 @@ def separability(gray):
     return float(w * (1 - w) * d * d / g.var())
 
 
-def ink_height(binary, share=0.05):
+def ink_height(binary, share=0.05, stats=None):
     """How high the text of a binary image is, in pixels: the smaller of two measures, each of which one kind of
     noise makes too large.
 
@@ -184,7 +184,8 @@ def ink_height(binary, share=0.05):
 
     Where specks outweigh the text, the second measures the specks: the text's height is then taken too low,
     never too high (it decides whether the images are read shrunk, :func:`~captchakit.classifiers._front_end.
-    shrink_factor`). 0 for an image without ink.
+    shrink_factor`). 0 for an image without ink. *stats*: the components' statistics, where the caller has
+    labelled them already (:func:`~captchakit.preprocess.label_components`, the paper's row left out).
 
     Examples
     --------
@@ -203,7 +204,8 @@ def ink_height(binary, share=0.05):
     if not b.any():
         return 0
     rows = int(central_ink(b.view(np.uint8), share).shape[0])
-    stats = label_components(b)[2][1:]
+    if stats is None:
+        stats = label_components(b)[2][1:]
     order = np.argsort(stats[:, cv2.CC_STAT_HEIGHT], kind="stable")
     held = np.cumsum(stats[order, cv2.CC_STAT_AREA])
     height = int(stats[order[np.searchsorted(held, 0.5 * held[-1])], cv2.CC_STAT_HEIGHT])
@@ -347,8 +349,9 @@ def measure_front_end(images, max_images=300):
         if f:
             ink = ink.copy()
             ink[:f + 1], ink[-f - 1:], ink[:, :f + 1], ink[:, -f - 1:] = False, False, False, False
-        areas.append(label_components(ink)[2][1:, cv2.CC_STAT_AREA])
-        heights.append(ink_height(ink))
+        stats = label_components(ink)[2][1:]  # once for the specks' areas and the text's height
+        areas.append(stats[:, cv2.CC_STAT_AREA])
+        heights.append(ink_height(ink, stats=stats))
         s = stroke_width(ink)
         if np.isfinite(s):
             sw.append(s)
