@@ -132,6 +132,21 @@ def each(fn, args, n_jobs=None):
     return Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")(delayed(fn)(*a) for a in args)
 
 
+def each_workers(n_jobs):
+    """How many calls :func:`each` runs at once with *n_jobs*.
+
+    Examples
+    --------
+    >>> each_workers(None), each_workers(1), each_workers(2)
+    (1, 1, 2)
+    """
+    if n_jobs is None or n_jobs == 1:
+        return 1
+    from joblib import effective_n_jobs
+
+    return max(1, effective_n_jobs(n_jobs))
+
+
 @contextlib.contextmanager
 def parallel_runner(scheduler=None, n_jobs=1):
     """Context manager: joblib's backend set for *scheduler*; yields a :class:`Runner`.

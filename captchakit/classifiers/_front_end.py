@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import KFold
 
-from captchakit._cluster import each
+from captchakit._cluster import each, each_workers
 from captchakit._errors import CaptchakitError
 from captchakit.preprocess import Preprocessor
 from captchakit.preprocess._measure import (
@@ -304,7 +304,7 @@ def search_front_end(rec, X, y, candidates, max_images=600, cv=2, seed=0, progre
     # workers that the first folds alone would leave idle fit other folds meanwhile (a second round weighs one
     # or two candidates): those of a candidate then dropped are not counted, so the scores do not depend on n_jobs
     first = [(c, 0) for c in todo]
-    spare = (-len(first)) % _workers(n_jobs)
+    spare = (-len(first)) % each_workers(n_jobs)
     run(first + later[:spare])
     lead = max(s[0][0] for s in scores.values())
     kept = [c for c in range(len(candidates)) if c == 0 or scores[c][0][0] >= lead - DROP_BELOW - 1e-9]
@@ -325,15 +325,6 @@ def search_front_end(rec, X, y, candidates, max_images=600, cv=2, seed=0, progre
               "margin": MARGIN, "drop_below": DROP_BELOW, "proxy": "forced split, PCA 48",
               "seconds": round(time.perf_counter() - t0, 1)}
     return candidates[best][1], report
-
-
-def _workers(n_jobs):
-    """How many fits run at once for :func:`~captchakit._cluster.each` with *n_jobs*."""
-    if n_jobs is None or n_jobs == 1:
-        return 1
-    from joblib import effective_n_jobs
-
-    return max(1, effective_n_jobs(n_jobs))
 
 
 def _score_front_end(est, X_train, y_train, X_test, y_test, progress=None):
