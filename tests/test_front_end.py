@@ -1836,3 +1836,54 @@ def test_dots_spread_over_a_tall_image_do_not_make_its_text_measure_tall(small_s
     # the rows holding the central 90% of the ink alone measured about 225 px, and shrank them 4x
     assert 30 <= m["ink_height"] <= 60 and shrink_factor(m) == 1
     assert measure_front_end([np.asarray(im) for im in X[:40]])["ink_height"] == pytest.approx(m["ink_height"], abs=8)
+
+
+def _flat_search(score_as_is, score_half, full_height):
+    """A stand-in for the front-end search: every candidate reads *score_as_is* on images *full_height* px high,
+    *score_half* on smaller ones, and the measured front end is chosen."""
+    def search(rec, X, y, candidates, **kw):
+        s = score_as_is if X[0].shape[0] >= full_height else score_half
+        rows = [{"name": n, "cv_string_accuracy": s, "cv_char_accuracy": s, "fold_scores": [[s, s], [s, s]],
+                 "dropped": False, "changes": {}} for n, _ in candidates]
+        return candidates[0][1], {"candidates": rows, "chosen": rows[0]["name"], "n_images": len(X), "cv": 2,
+                                  "seed": 0, "margin": 0.02, "drop_below": 0.15, "proxy": "stand-in", "seconds": 0.0}
+    return search
+
+
+@pytest.mark.parametrize("half_reads, kept", [(0.53, True), (0.51, False)])
+def test_text_over_48_px_is_weighed_at_half_size_and_kept_only_where_it_reads_better(small_set, monkeypatch,
+                                                                                      half_reads, kept):
+    """Text over ``HALF_SIZE_ABOVE`` px high (and not over ``SHRINK_ABOVE``) is weighed at half size too: the
+    search's first round runs again on the images at half size, every setting measured again there, and half
+    size is kept only where its best candidate reads ``MARGIN`` more whole strings than the best one as they are;
+    otherwise the fit is the one it would have been. A setting counted in pixels that the user pinned keeps the
+    size."""
+    import cv2
+
+    import captchakit.classifiers._recognizer as recognizer
+    from captchakit.classifiers._front_end import HALF_SIZE_ABOVE, MARGIN, SHRINK_ABOVE
+
+    X, y = small_set
+    tall = [cv2.resize(np.asarray(im), None, fx=1.4, fy=1.4, interpolation=cv2.INTER_LINEAR) for im in X[:100]]
+    assert HALF_SIZE_ABOVE < measure_front_end(tall)["ink_height"] <= SHRINK_ABOVE
+    monkeypatch.setattr(recognizer, "search_front_end", _flat_search(0.5, half_reads, 84))
+    rec = make_recognizer("knn", segmentation="forced", front_end_search=True).fit(tall, y[:100])
+    weighed = rec.front_end_["half_size"]
+    assert weighed["as_is"]["cv_string_accuracy"] == 0.5 and weighed["half"]["cv_string_accuracy"] == half_reads
+    assert weighed["margin"] == MARGIN and weighed["chosen"] == ("half size" if kept else "as they are")
+    note = rec.training_note()
+    assert f"at half size measured {half_reads:.1%} -> {weighed['chosen']}" in note
+    if kept:
+        half = [cv2.resize(im, (112, 42), interpolation=cv2.INTER_AREA) for im in tall]
+        assert rec.image_shape_ == (42, 112) and rec.front_end_["shrunk"]["from"] == [84, 224]
+        assert rec.preprocessor_.get_params() == Preprocessor().resolve(half)[0].get_params()
+        assert "read 2x smaller, 112x42 instead of 224x84" in note
+    else:
+        plain = make_recognizer("knn", segmentation="forced", front_end_search=False).fit(tall, y[:100])
+        assert rec.image_shape_ == (84, 224) and "shrunk" not in rec.front_end_
+        assert rec.preprocessor_.get_params() == plain.preprocessor_.get_params()
+        assert rec.segmenter_.get_params() == plain.segmenter_.get_params()
+        assert rec.predict(tall[:20]) == plain.predict(tall[:20])
+    pinned = make_recognizer("knn", segmentation="forced", front_end_search=True,
+                             preprocessor=Preprocessor(min_area=20)).fit(tall, y[:100])
+    assert "half_size" not in pinned.front_end_ and pinned.image_shape_ == (84, 224)

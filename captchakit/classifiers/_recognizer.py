@@ -18,8 +18,8 @@ from captchakit import _bundle
 from captchakit._base import Recognizer, detail
 from captchakit._errors import CaptchakitError, LabelError
 from captchakit.classifiers._front_end import (
-    DARKER, PALER, SPECKS, _score_front_end, enlarged_settings, front_end_candidates, pinned_settings, search_front_end,
-    segmenter_for, shrink_factor,
+    DARKER, MARGIN, PALER, SPECKS, _score_front_end, enlarged_settings, front_end_candidates, pinned_settings,
+    search_front_end, segmenter_for, shrink_factor, weighs_half_size,
 )
 from captchakit.classifiers._features import (
     FEATURES, CombinedFeatures, HOGFeatures, InkPairFeatures, PixelFeatures, ProfileFeatures, make_features,
@@ -586,17 +586,11 @@ class SegmentingRecognizer(Recognizer):
             self.preprocessor_, self.segmenter_ = pre, seg
             self.front_end_ = {"n_images": 0, "measured": False}
         else:
-            sample = [resize_to(np.asarray(im), self.image_shape_) for im in X[:300]]
-            self.preprocessor_, self.front_end_ = pre.resolve(sample)
+            self._measure_at(X, pre, seg, self.image_shape_)
             shrink = shrink_factor(self.front_end_, pinned_settings(pre))
             if shrink > 1:
                 # tall text: read at a smaller size (the working size every image is resized to), measured again
-                full, height = self.image_shape_, self.front_end_["ink_height"]
-                self.image_shape_ = (max(1, round(full[0] / shrink)), max(1, round(full[1] / shrink)))
-                sample = [resize_to(np.asarray(im), self.image_shape_) for im in X[:300]]
-                self.preprocessor_, self.front_end_ = pre.resolve(sample)
-                self.front_end_["shrunk"] = {"factor": shrink, "from": list(full), "ink_height": height}
-            self.segmenter_ = seg.resolve(self.front_end_["stroke_width"])
+                self._measure_at(X, pre, seg, self.image_shape_, shrink)
         binaries, segs, inks = self._segment_all(X, y, progress)
         natural_rate = float(np.mean([sg.n_natural == len(lab) for sg, lab in zip(segs, y)]))
         self.segmentation_ = self.segmentation if self.segmentation != "auto" else (
@@ -631,6 +625,13 @@ class SegmentingRecognizer(Recognizer):
             probed = self.segmenter_.get_params()
             chosen, report = search_front_end(probe, sized, y, cands, progress=progress, n_jobs=self.n_jobs,
                                               known=known)
+            if not rounds and weighs_half_size(self.front_end_, pinned_settings(pre)):
+                half = self._search_half_size(X, y, pre, seg, report, progress)
+                if half:  # the fit goes on at half size, from the half-size round's choice
+                    chosen, report, sized, cands, (binaries, segs, inks) = half
+                    probed = self.segmenter_.get_params()
+                    natural_rate = float(np.mean([sg.n_natural == len(lab) for sg, lab in zip(segs, y)]))
+                    was = self.segmentation_
             if rounds:
                 if self.segmentation_ == "forced":
                     report["why"] = "the characters came apart"
@@ -747,6 +748,59 @@ class SegmentingRecognizer(Recognizer):
             "segmentation": self.segmentation_,
         }
         return self
+
+    def _measure_at(self, X, pre, seg, shape, shrink=1):
+        """Measure the front end (*pre*, *seg*) on the first 300 images *X* resized to *shape*, or to *shape* made
+        *shrink* times smaller: the working size. Sets ``image_shape_``, ``preprocessor_``, ``front_end_`` (with
+        ``shrunk`` where *shrink* > 1) and ``segmenter_``."""
+        full = tuple(int(v) for v in shape)
+        if shrink > 1:
+            height = float(self.front_end_["ink_height"])
+            shape = (max(1, round(full[0] / shrink)), max(1, round(full[1] / shrink)))
+        self.image_shape_ = tuple(int(v) for v in shape)
+        self.preprocessor_, self.front_end_ = pre.resolve([resize_to(np.asarray(im), self.image_shape_)
+                                                           for im in X[:300]])
+        if shrink > 1:
+            self.front_end_["shrunk"] = {"factor": int(shrink), "from": list(full), "ink_height": height}
+        self.segmenter_ = seg.resolve(self.front_end_["stroke_width"])
+
+    def _search_half_size(self, X, y, pre, seg, report, progress=None):
+        """The search's first round again on the images at half size (:func:`weighs_half_size`), every setting
+        measured again there.
+
+        Where its best candidate reads ``MARGIN`` more whole strings than the best one in *report* (the round on
+        the images as they are), the fit goes on at half size: ``image_shape_`` and the measured state are those
+        of half size, and this returns ``(chosen, report, sized, candidates, (binaries, segs, inks))``. Otherwise
+        the state is as it was and this returns None. Both rounds' best are kept in ``front_end_["half_size"]``.
+        """
+        t0 = time.perf_counter()
+        names = ("image_shape_", "preprocessor_", "front_end_", "segmenter_", "segmentation_")
+        before = {k: getattr(self, k) for k in names}
+        self._measure_at(X, pre, seg, self.image_shape_, 2)
+        segmented = self._segment_all(X, y, progress)
+        if self.segmentation == "auto":
+            natural = float(np.mean([sg.n_natural == len(lab) for sg, lab in zip(segmented[1], y)]))
+            self.segmentation_ = "recognition" if natural < AUTO_NATURAL_RATE else "forced"
+        cands = self._front_end_candidates(X, pinned_settings(pre))
+        sized = [resize_to(np.asarray(im), self.image_shape_) for im in X]
+        probe = clone(self).set_params(segmenter=self.segmenter_,
+                                       features="hog" if self.features == "auto" else self.features)
+        chosen, half = search_front_end(probe, sized, y, cands, progress=progress, n_jobs=self.n_jobs)
+
+        def best(rep):
+            row = max((r for r in rep["candidates"] if not r["dropped"]),
+                      key=lambda r: (r["cv_string_accuracy"], r["cv_char_accuracy"]))
+            return {"best": row["name"], "cv_string_accuracy": row["cv_string_accuracy"]}
+
+        weighed = {"as_is": best(report), "half": best(half), "margin": MARGIN,
+                   "seconds": round(time.perf_counter() - t0, 1)}
+        kept = weighed["half"]["cv_string_accuracy"] >= weighed["as_is"]["cv_string_accuracy"] + MARGIN - 1e-9
+        weighed["chosen"] = "half size" if kept else "as they are"
+        if not kept:
+            for k, v in before.items():
+                setattr(self, k, v)
+        self.front_end_["half_size"] = weighed
+        return (chosen, half, sized, cands, segmented) if kept else None
 
     def _probe_segmentation(self, X, y, proxy, progress=None, seed=0):
         """Fit both readers on most of the training images and read the rest: which one to keep.
@@ -1118,7 +1172,8 @@ class SegmentingRecognizer(Recognizer):
         """The front ends the search weighs around the current one (:func:`front_end_candidates`).
 
         With the forced split, small images are also tried enlarged
-        (:func:`enlarged_settings`); with segmentation by recognition, which the
+        (:func:`enlarged_settings`), unless they are read smaller already; with
+        segmentation by recognition, which the
         search's forced-split proxy does not predict, only colour clusters,
         straight-line removal, textured ink filled (whose line removal
         then works), the darker threshold, which can take lines off
@@ -1128,7 +1183,7 @@ class SegmentingRecognizer(Recognizer):
         the 3-px median and the measured specks removed on top of that choice.
         """
         self.front_end_.pop("enlarged", None)
-        if self.segmentation_ == "forced":
+        if self.segmentation_ == "forced" and "shrunk" not in self.front_end_:  # not back to the size read smaller
             sample = [resize_to(np.asarray(im), self.image_shape_) for im in X[:300]]
             enlarged = enlarged_settings(self.preprocessor_, self.front_end_, sample, pinned)
             if enlarged:
@@ -1156,6 +1211,12 @@ class SegmentingRecognizer(Recognizer):
             (h, w), (fh, fw) = self.image_shape_, shrunk["from"]
             head += (f"text {shrunk['ink_height']:.0f} px high: read {shrunk['factor']}x smaller, {w}x{h} instead of "
                      f"{fw}x{fh}\n")
+        weighed = fe.get("half_size")
+        if weighed:
+            a, h = weighed["as_is"], weighed["half"]
+            head += (f"the search's first round weighed the images at half size too ({weighed['seconds']:.0f} s): best "
+                     f"as they are {a['best']} {a['cv_string_accuracy']:.1%}, at half size {h['best']} "
+                     f"{h['cv_string_accuracy']:.1%} -> {weighed['chosen']}\n")
         search = fe.get("search")
         if search and "skipped" in search:
             head += f"front-end search skipped: {search['skipped']}\n"
