@@ -1122,6 +1122,12 @@ def test_search_fits_a_candidate_far_behind_on_the_first_fold_no_further(small_s
                                    progress=progress, known=by["right"])
     assert fitted == [(1, 0)] and rep2["chosen"] == "right"
     assert rep2["candidates"][0]["cv_string_accuracy"] == by["right"]["cv_string_accuracy"]
+    # a round given a lead from elsewhere (the choice on the images as they are, when it weighs them at half
+    # size) drops what is far behind that lead too: here every candidate but the measured one
+    fitted.clear()
+    _, rep3 = search_front_end(make_recognizer("knn"), X, y, cands[:2], progress=progress,
+                               lead=by["right"]["fold_scores"][0][0])
+    assert fitted == [(0, 0), (1, 0), (0, 1)] and [r["dropped"] for r in rep3["candidates"]] == [False, True]
 
 
 def test_search_raises_a_fault_in_the_code_instead_of_scoring_it_zero(small_set, monkeypatch):
@@ -1854,10 +1860,9 @@ def _flat_search(score_as_is, score_half, full_height):
 def test_text_over_48_px_is_weighed_at_half_size_and_kept_only_where_it_reads_better(small_set, monkeypatch,
                                                                                       half_reads, kept):
     """Text over ``HALF_SIZE_ABOVE`` px high (and not over ``SHRINK_ABOVE``) is weighed at half size too: the
-    search's first round runs again on the images at half size, every setting measured again there, and half
-    size is kept only where its best candidate reads ``MARGIN`` more whole strings than the best one as they are;
-    otherwise the fit is the one it would have been. A setting counted in pixels that the user pinned keeps the
-    size."""
+    search runs again on the images at half size, every setting measured again there, and half size is kept only
+    where its final choice reads ``MARGIN`` more whole strings than the choice as they are; otherwise the fit is
+    the one it would have been. A setting counted in pixels that the user pinned keeps the size."""
     import cv2
 
     import captchakit.classifiers._recognizer as recognizer
@@ -1870,7 +1875,8 @@ def test_text_over_48_px_is_weighed_at_half_size_and_kept_only_where_it_reads_be
     rec = make_recognizer("knn", segmentation="forced", front_end_search=True).fit(tall, y[:100])
     weighed = rec.front_end_["half_size"]
     assert weighed["as_is"]["cv_string_accuracy"] == 0.5 and weighed["half"]["cv_string_accuracy"] == half_reads
-    assert weighed["margin"] == MARGIN and weighed["chosen"] == ("half size" if kept else "as they are")
+    assert weighed["margin"] == MARGIN and weighed["n_images"] == 100
+    assert weighed["chosen"] == ("half size" if kept else "as they are")
     note = rec.training_note()
     assert f"at half size measured {half_reads:.1%} -> {weighed['chosen']}" in note
     if kept:

@@ -75,6 +75,12 @@ CHECK_IMAGES, CHECK_PIECES = 1500, 12000
 #: trek-captcha 0 -> 29% and 0 -> 8%, easy-captcha's plain coloured letters 53 -> 96% and 55 -> 98% (the measured
 #: saturation channel loses its grey letters); it had run from 300 on (docs/measurements.md, footnote 52).
 SEARCH_MIN_IMAGES = 100
+#: Text of 49-72 px is weighed at half size too (:func:`~captchakit.classifiers._front_end.weighs_half_size`): the
+#: search at half size and the choice as they are read again, both on a seeded sample of this many training images
+#: (600, the search's own sample, made the whole search on captchagen's first 1,000 training images take 42 s: 19 s
+#: as they are, 23 s at half size, on the 2-core AMD EPYC with AVX-512; issue 11 allows 60 s. With 300: 21 s, 11.5 s
+#: as they are and 9.9 s at half size, with the same choices on eight sets, docs/measurements.md footnote 64).
+HALF_SIZE_IMAGES = 300
 #: With segmentation="auto": where the share of natural splits picked the forced split but the front-end search's
 #: forced-split proxy read fewer than ``PROBE_BELOW`` of whole strings, the forced split is fitted on a seeded
 #: ``1 - PROBE_SHARE`` of the training images and reads the rest; where it reads fewer than ``PROBE_ENOUGH`` of
@@ -156,6 +162,25 @@ def _iou(a, b):
     inter = max(0, min(a[1], b[1]) - max(a[0], b[0]))
     union = max(a[1], b[1]) - min(a[0], b[0])
     return inter / union if union > 0 else 0.0
+
+
+def _final_choice(rounds):
+    """The front end the search's *rounds* chose in the end, and how its proxy read it.
+
+    Examples
+    --------
+    >>> r = {"chosen": "median 3", "candidates": [{"name": "measured", "cv_string_accuracy": 0.5,
+    ...      "cv_char_accuracy": 0.8}, {"name": "median 3", "cv_string_accuracy": 0.6, "cv_char_accuracy": 0.9}]}
+    >>> _final_choice([r])
+    {'chosen': 'median 3', 'cv_string_accuracy': 0.6, 'cv_char_accuracy': 0.9}
+    >>> _final_choice([])
+    {'chosen': None, 'cv_string_accuracy': 0.0, 'cv_char_accuracy': 0.0}
+    """
+    if not rounds:
+        return {"chosen": None, "cv_string_accuracy": 0.0, "cv_char_accuracy": 0.0}
+    row = next(r for r in rounds[-1]["candidates"] if r["name"] == rounds[-1]["chosen"])
+    return {"chosen": row["name"], "cv_string_accuracy": row["cv_string_accuracy"],
+            "cv_char_accuracy": row["cv_char_accuracy"]}
 
 
 def width_cost(widths, median, weight=WIDTH_PRIOR):
@@ -598,71 +623,22 @@ class SegmentingRecognizer(Recognizer):
         search = self.front_end_search
         if search == "auto":
             search = len(X) >= SEARCH_MIN_IMAGES and self.front_end_.get("measured", True)
-        rounds, sized, probed = [], None, None
-        for _ in range(2 if search else 0):
-            was = self.segmentation_
-            cands = self._front_end_candidates(X, pinned_settings(pre), second_round=bool(rounds))
-            if rounds:  # the second round: every candidate around the first round's choice (under segmentation by
-                # recognition the first round weighed only those that can let characters come apart), or, where
-                # recognition still reads the images, the 3-px median and the measured specks removed on top of it
-                cands = [(rounds[-1]["chosen"], cands[0][1])] + cands[1:]
-            if len(cands) < 2:
-                if not rounds:
-                    self.front_end_["search"] = {"skipped": "segmentation by recognition (the forced-split proxy "
-                                                            "does not predict it)"}
-                break
-            if sized is None:  # once for both rounds
-                sized = [resize_to(np.asarray(im), self.image_shape_) for im in X]
-            # the search weighs front ends with the default features (choosing them in every fold would
-            # multiply its cost)
-            probe = clone(self).set_params(segmenter=self.segmenter_,
-                                           features="hog" if self.features == "auto" else self.features)
-            # a second round's first candidate is the first round's choice: where the proxy is the same (the
-            # segmenter not rescaled for enlarged images), its score is the first round's, not fitted again
-            known = None
-            if rounds and self.segmenter_.get_params() == probed:
-                known = next(r for r in rounds[-1]["candidates"] if r["name"] == rounds[-1]["chosen"])
-            probed = self.segmenter_.get_params()
-            chosen, report = search_front_end(probe, sized, y, cands, progress=progress, n_jobs=self.n_jobs,
-                                              known=known)
-            if not rounds and weighs_half_size(self.front_end_, pinned_settings(pre)):
-                half = self._search_half_size(X, y, pre, seg, report, progress)
-                if half:  # the fit goes on at half size, from the half-size round's choice
-                    chosen, report, sized, cands, (binaries, segs, inks) = half
-                    probed = self.segmenter_.get_params()
-                    natural_rate = float(np.mean([sg.n_natural == len(lab) for sg, lab in zip(segs, y)]))
-                    was = self.segmentation_
-            if rounds:
-                if self.segmentation_ == "forced":
-                    report["why"] = "the characters came apart"
-                else:
-                    tried = {"median 3": "the 3-px median", SPECKS: "the measured specks removed"}
-                    report["why"] = ("recognition still reads them: "
-                                     + " or ".join(tried[c[0]] for c in cands[1:]) + " on top")
-            rounds.append(report)
-            if chosen is cands[0][1]:
-                break
-            self.preprocessor_ = chosen
-            self.segmenter_ = segmenter_for(self.segmenter_, chosen)
-            binaries, segs, inks = self._segment_all(X, y, progress)
+        rounds, sized = [], None
+        if search:
+            rounds, sized, (binaries, segs, inks) = self._search_rounds(X, y, pinned_settings(pre),
+                                                                        (binaries, segs, inks), progress)
+            if rounds and weighs_half_size(self.front_end_, pinned_settings(pre)):
+                half = self._search_half_size(X, y, pre, seg, rounds, sized, progress)
+                if half:  # the fit goes on at half size, with the half-size search's choice
+                    rounds, sized, (binaries, segs, inks) = half
             natural_rate = float(np.mean([sg.n_natural == len(lab) for sg, lab in zip(segs, y)]))
-            if self.segmentation == "auto":
-                self.segmentation_ = "recognition" if natural_rate < AUTO_NATURAL_RATE else "forced"
-            if was == "forced" and self.segmentation_ == "forced":
-                break
-            # the chosen front end let the characters come apart: the candidates that the first round could not
-            # weigh (segmentation by recognition) are tried around it (claptcha: straight lines removed, then the
-            # images enlarged twice; wheezy.captcha: straight lines removed, then the thin lines kept). Where
-            # recognition still reads them, the 3-px median is weighed on top of the choice (django-simple-captcha:
-            # the darker threshold, then its specks and ragged edges smoothed)
         if rounds:
             self.front_end_["search"] = rounds[0]
             if len(rounds) > 1:
                 rounds[0]["second_round"] = rounds[1]
             if self.segmentation == "auto" and self.segmentation_ == "forced":
                 # the forced split's proxy: the last round's chosen candidate, as the search read it
-                last = rounds[-1]
-                proxy = next(r["cv_string_accuracy"] for r in last["candidates"] if r["name"] == last["chosen"])
+                proxy = _final_choice(rounds)["cv_string_accuracy"]
                 if proxy < PROBE_BELOW:
                     self.front_end_["probe"] = self._probe_segmentation(sized, y, proxy, progress)
                     self.segmentation_ = self.front_end_["probe"]["chosen"]
@@ -749,6 +725,68 @@ class SegmentingRecognizer(Recognizer):
         }
         return self
 
+    def _search_rounds(self, X, y, pinned, segmented, progress=None, lead=0.0, max_images=600):
+        """The front-end search at the current working size: a first round, and a second around its choice
+        where that changed how the images segment. Sets ``preprocessor_``, ``segmenter_`` and ``segmentation_``
+        to the choice; returns the rounds' reports, the images at the working size (None where no round ran) and
+        the training images *segmented* (binaries, segmentations, ink channels) under the choice.
+
+        *lead*: the proxy's reading of a choice made elsewhere (at another working size) that this search must
+        beat: the second round, the last, drops candidates far behind it too (:func:`search_front_end`).
+        *max_images*: the training images each round weighs at most (a seeded sample)."""
+        binaries, segs, inks = segmented
+        rounds, sized, probed = [], None, None
+        for _ in range(2):
+            was = self.segmentation_
+            cands = self._front_end_candidates(X, pinned, second_round=bool(rounds))
+            if rounds:  # the second round: every candidate around the first round's choice (under segmentation by
+                # recognition the first round weighed only those that can let characters come apart), or, where
+                # recognition still reads the images, the 3-px median and the measured specks removed on top of it
+                cands = [(rounds[-1]["chosen"], cands[0][1])] + cands[1:]
+            if len(cands) < 2:
+                if not rounds:
+                    self.front_end_["search"] = {"skipped": "segmentation by recognition (the forced-split proxy "
+                                                            "does not predict it)"}
+                break
+            if sized is None:  # once for both rounds
+                sized = [resize_to(np.asarray(im), self.image_shape_) for im in X]
+            # the search weighs front ends with the default features (choosing them in every fold would
+            # multiply its cost)
+            probe = clone(self).set_params(segmenter=self.segmenter_,
+                                           features="hog" if self.features == "auto" else self.features)
+            # a second round's first candidate is the first round's choice: where the proxy is the same (the
+            # segmenter not rescaled for enlarged images), its score is the first round's, not fitted again
+            known = None
+            if rounds and self.segmenter_.get_params() == probed:
+                known = next(r for r in rounds[-1]["candidates"] if r["name"] == rounds[-1]["chosen"])
+            probed = self.segmenter_.get_params()
+            chosen, report = search_front_end(probe, sized, y, cands, progress=progress, n_jobs=self.n_jobs,
+                                              known=known, lead=lead if rounds else 0.0, max_images=max_images)
+            if rounds:
+                if self.segmentation_ == "forced":
+                    report["why"] = "the characters came apart"
+                else:
+                    tried = {"median 3": "the 3-px median", SPECKS: "the measured specks removed"}
+                    report["why"] = ("recognition still reads them: "
+                                     + " or ".join(tried[c[0]] for c in cands[1:]) + " on top")
+            rounds.append(report)
+            if chosen is cands[0][1]:
+                break
+            self.preprocessor_ = chosen
+            self.segmenter_ = segmenter_for(self.segmenter_, chosen)
+            binaries, segs, inks = self._segment_all(X, y, progress)
+            if self.segmentation == "auto":
+                natural_rate = float(np.mean([sg.n_natural == len(lab) for sg, lab in zip(segs, y)]))
+                self.segmentation_ = "recognition" if natural_rate < AUTO_NATURAL_RATE else "forced"
+            if was == "forced" and self.segmentation_ == "forced":
+                break
+            # the chosen front end let the characters come apart: the candidates that the first round could not
+            # weigh (segmentation by recognition) are tried around it (claptcha: straight lines removed, then the
+            # images enlarged twice; wheezy.captcha: straight lines removed, then the thin lines kept). Where
+            # recognition still reads them, the 3-px median is weighed on top of the choice (django-simple-captcha:
+            # the darker threshold, then its specks and ragged edges smoothed)
+        return rounds, sized, (binaries, segs, inks)
+
     def _measure_at(self, X, pre, seg, shape, shrink=1):
         """Measure the front end (*pre*, *seg*) on the first 300 images *X* resized to *shape*, or to *shape* made
         *shrink* times smaller: the working size. Sets ``image_shape_``, ``preprocessor_``, ``front_end_`` (with
@@ -764,43 +802,43 @@ class SegmentingRecognizer(Recognizer):
             self.front_end_["shrunk"] = {"factor": int(shrink), "from": list(full), "ink_height": height}
         self.segmenter_ = seg.resolve(self.front_end_["stroke_width"])
 
-    def _search_half_size(self, X, y, pre, seg, report, progress=None):
-        """The search's first round again on the images at half size (:func:`weighs_half_size`), every setting
+    def _search_half_size(self, X, y, pre, seg, rounds, sized, progress=None):
+        """The front-end search again on the images at half size (:func:`weighs_half_size`), every setting
         measured again there.
 
-        Where its best candidate reads ``MARGIN`` more whole strings than the best one in *report* (the round on
-        the images as they are), the fit goes on at half size: ``image_shape_`` and the measured state are those
-        of half size, and this returns ``(chosen, report, sized, candidates, (binaries, segs, inks))``. Otherwise
-        the state is as it was and this returns None. Both rounds' best are kept in ``front_end_["half_size"]``.
+        Both searches' choices are read by the proxy on the same seeded sample of ``HALF_SIZE_IMAGES`` training
+        images: the choice of *rounds* (the search on the images as they are, *sized*) is fitted again there, and
+        the search at half size weighs that sample alone. Where the choice at half size reads ``MARGIN`` more
+        whole strings, the fit goes on at half size: ``image_shape_`` and the measured state are those of half
+        size, and this returns the half-size search's ``(rounds, sized, segmented)`` as :meth:`_search_rounds`
+        does. Otherwise the state is as it was and this returns None. Both choices and their readings are kept
+        in ``front_end_["half_size"]``.
         """
         t0 = time.perf_counter()
         names = ("image_shape_", "preprocessor_", "front_end_", "segmenter_", "segmentation_")
         before = {k: getattr(self, k) for k in names}
+        probe = clone(self).set_params(segmenter=self.segmenter_,
+                                       features="hog" if self.features == "auto" else self.features)
+        _, again = search_front_end(probe, sized, y, [(_final_choice(rounds)["chosen"], self.preprocessor_)],
+                                    max_images=HALF_SIZE_IMAGES, progress=progress, n_jobs=self.n_jobs)
+        as_is = _final_choice([again])
         self._measure_at(X, pre, seg, self.image_shape_, 2)
         segmented = self._segment_all(X, y, progress)
         if self.segmentation == "auto":
             natural = float(np.mean([sg.n_natural == len(lab) for sg, lab in zip(segmented[1], y)]))
             self.segmentation_ = "recognition" if natural < AUTO_NATURAL_RATE else "forced"
-        cands = self._front_end_candidates(X, pinned_settings(pre))
-        sized = [resize_to(np.asarray(im), self.image_shape_) for im in X]
-        probe = clone(self).set_params(segmenter=self.segmenter_,
-                                       features="hog" if self.features == "auto" else self.features)
-        chosen, half = search_front_end(probe, sized, y, cands, progress=progress, n_jobs=self.n_jobs)
-
-        def best(rep):
-            row = max((r for r in rep["candidates"] if not r["dropped"]),
-                      key=lambda r: (r["cv_string_accuracy"], r["cv_char_accuracy"]))
-            return {"best": row["name"], "cv_string_accuracy": row["cv_string_accuracy"]}
-
-        weighed = {"as_is": best(report), "half": best(half), "margin": MARGIN,
-                   "seconds": round(time.perf_counter() - t0, 1)}
-        kept = weighed["half"]["cv_string_accuracy"] >= weighed["as_is"]["cv_string_accuracy"] + MARGIN - 1e-9
+        half = self._search_rounds(X, y, pinned_settings(pre), segmented, progress,
+                                   lead=as_is["cv_string_accuracy"], max_images=HALF_SIZE_IMAGES)
+        weighed = {"as_is": as_is, "half": _final_choice(half[0]), "margin": MARGIN, "n_images": again["n_images"],
+                   "seconds": round(time.perf_counter() - t0, 1), "rounds_seconds": [r["seconds"] for r in half[0]]}
+        kept = bool(half[0]) and (weighed["half"]["cv_string_accuracy"]
+                                  >= weighed["as_is"]["cv_string_accuracy"] + MARGIN - 1e-9)
         weighed["chosen"] = "half size" if kept else "as they are"
         if not kept:
             for k, v in before.items():
                 setattr(self, k, v)
         self.front_end_["half_size"] = weighed
-        return (chosen, half, sized, cands, segmented) if kept else None
+        return half if kept else None
 
     def _probe_segmentation(self, X, y, proxy, progress=None, seed=0):
         """Fit both readers on most of the training images and read the rest: which one to keep.
@@ -1214,9 +1252,10 @@ class SegmentingRecognizer(Recognizer):
         weighed = fe.get("half_size")
         if weighed:
             a, h = weighed["as_is"], weighed["half"]
-            head += (f"the search's first round weighed the images at half size too ({weighed['seconds']:.0f} s): best "
-                     f"as they are {a['best']} {a['cv_string_accuracy']:.1%}, at half size {h['best']} "
-                     f"{h['cv_string_accuracy']:.1%} -> {weighed['chosen']}\n")
+            head += (f"the search weighed the images at half size too (on {weighed['n_images']} of them, "
+                     f"{weighed['seconds']:.0f} s): its choice as they are {a['chosen']} "
+                     f"{a['cv_string_accuracy']:.1%}, at half size {h['chosen']} {h['cv_string_accuracy']:.1%} -> "
+                     f"{weighed['chosen']}\n")
         search = fe.get("search")
         if search and "skipped" in search:
             head += f"front-end search skipped: {search['skipped']}\n"
