@@ -1857,7 +1857,7 @@ def _flat_search(score_as_is, score_half, full_height):
 
 
 @pytest.mark.parametrize("half_reads, kept", [(0.53, True), (0.51, False)])
-def test_text_over_48_px_is_weighed_at_half_size_and_kept_only_where_it_reads_better(small_set, monkeypatch,
+def test_text_over_48_px_is_weighed_at_half_size_and_kept_only_where_it_reads_better(small_set, monkeypatch, tmp_path,
                                                                                       half_reads, kept):
     """Text over ``HALF_SIZE_ABOVE`` px high (and not over ``SHRINK_ABOVE``) is weighed at half size too: the
     search runs again on the images at half size, every setting measured again there, and half size is kept only
@@ -1879,6 +1879,10 @@ def test_text_over_48_px_is_weighed_at_half_size_and_kept_only_where_it_reads_be
     assert weighed["chosen"] == ("half size" if kept else "as they are")
     note = rec.training_note()
     assert f"at half size measured {half_reads:.1%} -> {weighed['chosen']}" in note
+    rec.save(tmp_path / "m")  # the bundle keeps the working size and what was weighed
+    back = load_model(tmp_path / "m")
+    assert back.front_end_["half_size"] == weighed and back.image_shape_ == rec.image_shape_
+    assert back.predict(tall[:10]) == rec.predict(tall[:10])
     if kept:
         half = [cv2.resize(im, (112, 42), interpolation=cv2.INTER_AREA) for im in tall]
         assert rec.image_shape_ == (42, 112) and rec.front_end_["shrunk"]["from"] == [84, 224]
