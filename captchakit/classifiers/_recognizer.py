@@ -164,6 +164,12 @@ def _iou(a, b):
     return inter / union if union > 0 else 0.0
 
 
+def _natural_share(segs, y):
+    """The share of images whose segmentation fell apart naturally into as many pieces as their label has
+    characters."""
+    return float(np.mean([sg.n_natural == len(lab) for sg, lab in zip(segs, y)]))
+
+
 def _final_choice(rounds):
     """The front end the search's *rounds* chose in the end, and how its proxy read it.
 
@@ -617,9 +623,8 @@ class SegmentingRecognizer(Recognizer):
                 # tall text: read at a smaller size (the working size every image is resized to), measured again
                 self._measure_at(X, pre, seg, self.image_shape_, shrink)
         binaries, segs, inks = self._segment_all(X, y, progress)
-        natural_rate = float(np.mean([sg.n_natural == len(lab) for sg, lab in zip(segs, y)]))
-        self.segmentation_ = self.segmentation if self.segmentation != "auto" else (
-            "recognition" if natural_rate < AUTO_NATURAL_RATE else "forced")
+        self.segmentation_ = self.segmentation
+        natural_rate = self._pick_reader(segs, y)
         search = self.front_end_search
         if search == "auto":
             search = len(X) >= SEARCH_MIN_IMAGES and self.front_end_.get("measured", True)
@@ -631,7 +636,7 @@ class SegmentingRecognizer(Recognizer):
                 half = self._search_half_size(X, y, pre, seg, rounds, sized, progress)
                 if half:  # the fit goes on at half size, with the half-size search's choice
                     rounds, sized, (binaries, segs, inks) = half
-            natural_rate = float(np.mean([sg.n_natural == len(lab) for sg, lab in zip(segs, y)]))
+            natural_rate = _natural_share(segs, y)
         if rounds:
             self.front_end_["search"] = rounds[0]
             if len(rounds) > 1:
@@ -750,10 +755,7 @@ class SegmentingRecognizer(Recognizer):
                 break
             if sized is None:  # once for both rounds
                 sized = [resize_to(np.asarray(im), self.image_shape_) for im in X]
-            # the search weighs front ends with the default features (choosing them in every fold would
-            # multiply its cost)
-            probe = clone(self).set_params(segmenter=self.segmenter_,
-                                           features="hog" if self.features == "auto" else self.features)
+            probe = self._search_proxy()
             # a second round's first candidate is the first round's choice: where the proxy is the same (the
             # segmenter not rescaled for enlarged images), its score is the first round's, not fitted again
             known = None
@@ -775,9 +777,7 @@ class SegmentingRecognizer(Recognizer):
             self.preprocessor_ = chosen
             self.segmenter_ = segmenter_for(self.segmenter_, chosen)
             binaries, segs, inks = self._segment_all(X, y, progress)
-            if self.segmentation == "auto":
-                natural_rate = float(np.mean([sg.n_natural == len(lab) for sg, lab in zip(segs, y)]))
-                self.segmentation_ = "recognition" if natural_rate < AUTO_NATURAL_RATE else "forced"
+            self._pick_reader(segs, y)
             if was == "forced" and self.segmentation_ == "forced":
                 break
             # the chosen front end let the characters come apart: the candidates that the first round could not
@@ -786,6 +786,21 @@ class SegmentingRecognizer(Recognizer):
             # recognition still reads them, the 3-px median is weighed on top of the choice (django-simple-captcha:
             # the darker threshold, then its specks and ragged edges smoothed)
         return rounds, sized, (binaries, segs, inks)
+
+    def _pick_reader(self, segs, y):
+        """The share of training images whose segmentation *segs* fell apart naturally into their label's count;
+        with ``segmentation="auto"`` it sets ``segmentation_``: by recognition below ``AUTO_NATURAL_RATE``, else
+        the forced split."""
+        rate = _natural_share(segs, y)
+        if self.segmentation == "auto":
+            self.segmentation_ = "recognition" if rate < AUTO_NATURAL_RATE else "forced"
+        return rate
+
+    def _search_proxy(self):
+        """The recognizer the search fits for each candidate: this one with the current segmenter and the default
+        features (choosing them in every fold would multiply the search's cost)."""
+        return clone(self).set_params(segmenter=self.segmenter_,
+                                      features="hog" if self.features == "auto" else self.features)
 
     def _measure_at(self, X, pre, seg, shape, shrink=1):
         """Measure the front end (*pre*, *seg*) on the first 300 images *X* resized to *shape*, or to *shape* made
@@ -817,16 +832,13 @@ class SegmentingRecognizer(Recognizer):
         t0 = time.perf_counter()
         names = ("image_shape_", "preprocessor_", "front_end_", "segmenter_", "segmentation_")
         before = {k: getattr(self, k) for k in names}
-        probe = clone(self).set_params(segmenter=self.segmenter_,
-                                       features="hog" if self.features == "auto" else self.features)
-        _, again = search_front_end(probe, sized, y, [(_final_choice(rounds)["chosen"], self.preprocessor_)],
-                                    max_images=HALF_SIZE_IMAGES, progress=progress, n_jobs=self.n_jobs)
+        choice = [(_final_choice(rounds)["chosen"], self.preprocessor_)]
+        _, again = search_front_end(self._search_proxy(), sized, y, choice, max_images=HALF_SIZE_IMAGES,
+                                    progress=progress, n_jobs=self.n_jobs)
         as_is = _final_choice([again])
         self._measure_at(X, pre, seg, self.image_shape_, 2)
         segmented = self._segment_all(X, y, progress)
-        if self.segmentation == "auto":
-            natural = float(np.mean([sg.n_natural == len(lab) for sg, lab in zip(segmented[1], y)]))
-            self.segmentation_ = "recognition" if natural < AUTO_NATURAL_RATE else "forced"
+        self._pick_reader(segmented[1], y)
         half = self._search_rounds(X, y, pinned_settings(pre), segmented, progress,
                                    lead=as_is["cv_string_accuracy"], max_images=HALF_SIZE_IMAGES)
         weighed = {"as_is": as_is, "half": _final_choice(half[0]), "margin": MARGIN, "n_images": again["n_images"],
