@@ -1846,10 +1846,11 @@ def test_dots_spread_over_a_tall_image_do_not_make_its_text_measure_tall(small_s
 
 def _flat_search(score_as_is, score_half, full_height):
     """A stand-in for the front-end search: every candidate reads *score_as_is* on images *full_height* px high,
-    *score_half* on smaller ones, and the measured front end is chosen."""
+    *score_half* on smaller ones (whole strings, or a pair of whole strings and characters), and the measured front
+    end is chosen."""
     def search(rec, X, y, candidates, **kw):
-        s = score_as_is if X[0].shape[0] >= full_height else score_half
-        rows = [{"name": n, "cv_string_accuracy": s, "cv_char_accuracy": s, "fold_scores": [[s, s], [s, s]],
+        s, c = np.broadcast_to(score_as_is if X[0].shape[0] >= full_height else score_half, 2)
+        rows = [{"name": n, "cv_string_accuracy": s, "cv_char_accuracy": c, "fold_scores": [[s, c], [s, c]],
                  "dropped": False, "changes": {}} for n, _ in candidates]
         return candidates[0][1], {"candidates": rows, "chosen": rows[0]["name"], "n_images": len(X), "cv": 2,
                                   "seed": 0, "margin": 0.02, "drop_below": 0.15, "proxy": "stand-in", "seconds": 0.0}
@@ -1859,29 +1860,32 @@ def _flat_search(score_as_is, score_half, full_height):
 @pytest.mark.parametrize("half_reads, kept", [(0.53, True), (0.51, False)])
 def test_text_over_48_px_is_weighed_at_half_size_and_kept_only_where_it_reads_better(small_set, monkeypatch, tmp_path,
                                                                                       half_reads, kept):
-    """Text over ``HALF_SIZE_ABOVE`` px high (and not over ``SHRINK_ABOVE``) is weighed at half size too: the
+    """Text over ``SMALLER_ABOVE`` px high (and not over ``SHRINK_ABOVE``) is weighed at half size too: the
     search runs again on the images at half size, every setting measured again there, and half size is kept only
     where its final choice reads ``MARGIN`` more whole strings than the choice as they are; otherwise the fit is
     the one it would have been. A setting counted in pixels that the user pinned keeps the size."""
     import cv2
 
     import captchakit.classifiers._recognizer as recognizer
-    from captchakit.classifiers._front_end import HALF_SIZE_ABOVE, MARGIN, SHRINK_ABOVE
+    from captchakit.classifiers._front_end import MARGIN, SHRINK_ABOVE, SMALLER_ABOVE
 
     X, y = small_set
     tall = [cv2.resize(np.asarray(im), None, fx=1.4, fy=1.4, interpolation=cv2.INTER_LINEAR) for im in X[:100]]
-    assert HALF_SIZE_ABOVE < measure_front_end(tall)["ink_height"] <= SHRINK_ABOVE
+    assert SMALLER_ABOVE < measure_front_end(tall)["ink_height"] <= SHRINK_ABOVE
     monkeypatch.setattr(recognizer, "search_front_end", _flat_search(0.5, half_reads, 84))
     rec = make_recognizer("knn", segmentation="forced", front_end_search=True).fit(tall, y[:100])
-    weighed = rec.front_end_["half_size"]
-    assert weighed["as_is"]["cv_string_accuracy"] == 0.5 and weighed["half"]["cv_string_accuracy"] == half_reads
+    weighed = rec.front_end_["smaller"]
+    assert weighed["as_is"]["cv_string_accuracy"] == 0.5 and weighed["smaller"]["cv_string_accuracy"] == half_reads
+    assert weighed["factor"] == 2 and weighed["from_factor"] == 1
     assert weighed["margin"] == MARGIN and weighed["n_images"] == 100
-    assert weighed["chosen"] == ("half size" if kept else "as they are")
+    assert weighed["chosen"] == ("2x smaller" if kept else "as it was")
     note = rec.training_note()
-    assert f"at half size measured {half_reads:.1%} -> {weighed['chosen']}" in note
+    assert (f"weighed the images 2x smaller too (on 100 of them, {weighed['seconds']:.0f} s): its choice as they are "
+            f"measured 50.0% (50.0% char), 2x smaller measured {half_reads:.1%} ({half_reads:.1%} char) -> "
+            f"{weighed['chosen']}") in note
     rec.save(tmp_path / "m")  # the bundle keeps the working size and what was weighed
     back = load_model(tmp_path / "m")
-    assert back.front_end_["half_size"] == weighed and back.image_shape_ == rec.image_shape_
+    assert back.front_end_["smaller"] == weighed and back.image_shape_ == rec.image_shape_
     assert back.predict(tall[:10]) == rec.predict(tall[:10])
     if kept:
         half = [cv2.resize(im, (112, 42), interpolation=cv2.INTER_AREA) for im in tall]
@@ -1896,4 +1900,29 @@ def test_text_over_48_px_is_weighed_at_half_size_and_kept_only_where_it_reads_be
         assert rec.predict(tall[:20]) == plain.predict(tall[:20])
     pinned = make_recognizer("knn", segmentation="forced", front_end_search=True,
                              preprocessor=Preprocessor(min_area=20)).fit(tall, y[:100])
-    assert "half_size" not in pinned.front_end_ and pinned.image_shape_ == (84, 224)
+    assert "smaller" not in pinned.front_end_ and pinned.image_shape_ == (84, 224)
+
+
+@pytest.mark.parametrize("as_is, smaller, kept", [(0.5, 0.6, True), ((0.03, 0.34), (0.04, 0.46), True),
+                                                   ((0.03, 0.34), (0.04, 0.36), False), ((0.3, 0.5), (0.31, 0.7), False)])
+def test_text_still_tall_once_read_smaller_is_weighed_at_the_next_factor(small_set, monkeypatch, as_is, smaller, kept):
+    """Text read 2x smaller (over ``SHRINK_ABOVE`` px) that still measures over ``SMALLER_ABOVE`` px is weighed
+    3x smaller too, measured again from the original images; kept where it reads ``MARGIN`` more whole strings, or,
+    where both read fewer than ``FEW_STRINGS`` of them, ``CHAR_MARGIN`` more characters."""
+    import cv2
+
+    import captchakit.classifiers._recognizer as recognizer
+
+    X, y = small_set
+    tall = [cv2.resize(np.asarray(im), None, fx=2.2, fy=2.2, interpolation=cv2.INTER_LINEAR) for im in X[:100]]
+    monkeypatch.setattr(recognizer, "search_front_end", _flat_search(as_is, smaller, 66))
+    rec = make_recognizer("knn", segmentation="forced", front_end_search=True).fit(tall, y[:100])
+    weighed = rec.front_end_["smaller"]
+    assert weighed["factor"] == 3 and weighed["from_factor"] == 2
+    assert weighed["chosen"] == ("3x smaller" if kept else "as it was")
+    assert rec.image_shape_ == ((44, 117) if kept else (66, 176))
+    assert rec.front_end_["shrunk"]["factor"] == (3 if kept else 2)
+    assert rec.front_end_["shrunk"]["from"] == [132, 352] and rec.front_end_["shrunk"]["ink_height"] > 96
+    (a, ac), (b, bc) = np.broadcast_to(as_is, 2), np.broadcast_to(smaller, 2)
+    assert (f"its choice 2x smaller measured {a:.1%} ({ac:.1%} char), 3x smaller measured {b:.1%} ({bc:.1%} char) -> "
+            f"{weighed['chosen']}") in rec.training_note()

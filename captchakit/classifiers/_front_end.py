@@ -8,7 +8,7 @@ colours, straight-line removal when a third of the images have a long straight
 line across them, the images enlarged twice when they are small, the paper
 flattened when it is unevenly lit, an adaptive threshold, the former fixed
 front end; where the text is tall, the whole search again on the images at
-half size, :func:`weighs_half_size`) and
+half size, or the next smaller, :func:`smaller_to_weigh`) and
 :func:`search_front_end` scores each by cross-validation on the training
 images only, with a cheap proxy of the recognizer (the forced split), and
 keeps the measured one unless another is clearly better.
@@ -49,15 +49,15 @@ SMALL_STROKE, SMALL_HEIGHT, MAX_ENLARGED_HEIGHT = 3.0, 40, 60
 #: 79.25% (87.5% as they are, text 26 px). Every other scheme measured 72 px or less (multicolorcaptcha), most
 #: of them 20-50.
 SHRINK_ABOVE, SHRINK_TO = 72, 48
-#: Text over this many px high (and not over ``SHRINK_ABOVE``) may read better at half size, or worse, and its
+#: Text over this many px high at the working size may read better at half size, or worse, and its
 #: height does not tell which: claptcha enlarged twice (text 56 px) read 39.25% as it is and 85.25% at half size,
 #: captchagen (61 px, 1.8-px strokes, 200 dots) 87.25% and 55.75%, node-captcha-generator (67 px, 7-px strokes)
 #: 87.75% and 84.75%. So the search runs again on the images at half size, every setting measured again there,
 #: and half size is kept where its final choice reads ``MARGIN`` more than the choice as they are, both read by
-#: the proxy on the same sample (:func:`weighs_half_size`, ``HALF_SIZE_IMAGES``): 32.3% against 12.3%, 12.7%
+#: the proxy on the same sample (:func:`smaller_to_weigh`, ``SMALLER_IMAGES``): 32.3% against 12.3%, 12.7%
 #: against 49.7%, 62.3% against 66.0%. The first rounds alone misled on text-captcha's first 1,000 training images
 #: (35.2% at half size against 30.5%: 79.00% read instead of 84.75%), whose second round as they are read 75.8%.
-HALF_SIZE_ABOVE = 48
+SMALLER_ABOVE = 48
 #: The search tries flattening the paper (on the grey image) when the measured ``paper_spread`` (grey levels)
 #: is at least this: python-captcha's paper spreads 0-3 grey levels, the same darkened 40% to the right 79; that
 #: variation read 90.4% with the measured front end (saturation), and 93.0% when the search chose the flattened grey
@@ -112,22 +112,29 @@ def shrink_factor(measured, pinned=()):
     return int(min(4, max(2, round(height / SHRINK_TO))))
 
 
-def weighs_half_size(measured, pinned=()):
-    """Whether the search weighs the images at half size too: text over :data:`HALF_SIZE_ABOVE` px high, not read
-    smaller already (:func:`shrink_factor`), and no setting counted in pixels, nor the enlargement, pinned.
+def smaller_to_weigh(measured, pinned=()):
+    """How many times smaller than the original the search weighs the images too (0: not at all).
+
+    Where the text measures over :data:`SMALLER_ABOVE` px at the working size (the images as they are, or already
+    read smaller by :func:`shrink_factor`), the next whole factor (2 for the images as they are; 3 for those read
+    2x smaller; at most 4), and never when a setting counted in pixels, or the enlargement, is pinned.
 
     Examples
     --------
-    >>> weighs_half_size({"ink_height": 61.0}), weighs_half_size({"ink_height": 40.0})
-    (True, False)
-    >>> weighs_half_size({"ink_height": 61.0}, pinned=["line_thickness"])
-    False
-    >>> weighs_half_size({"ink_height": 52.0, "shrunk": {"factor": 2}})
-    False
+    >>> smaller_to_weigh({"ink_height": 61.0}), smaller_to_weigh({"ink_height": 40.0})
+    (2, 0)
+    >>> smaller_to_weigh({"ink_height": 61.0}, pinned=["line_thickness"])
+    0
+    >>> smaller_to_weigh({"ink_height": 52.0, "shrunk": {"factor": 2}})
+    3
+    >>> smaller_to_weigh({"ink_height": 52.0, "shrunk": {"factor": 4}})
+    0
     """
-    height = float(measured.get("ink_height", 0.0))
-    return (HALF_SIZE_ABOVE < height <= SHRINK_ABOVE and "shrunk" not in measured
-            and not set(pinned) & {"enlarge", *PIXEL_SETTINGS})
+    factor = int(measured.get("shrunk", {}).get("factor", 1))
+    if float(measured.get("ink_height", 0.0)) <= SMALLER_ABOVE or factor >= 4 \
+            or set(pinned) & {"enlarge", *PIXEL_SETTINGS}:
+        return 0
+    return factor + 1
 
 
 def pinned_settings(preprocessor):

@@ -19,7 +19,7 @@ from captchakit._base import Recognizer, detail
 from captchakit._errors import CaptchakitError, LabelError
 from captchakit.classifiers._front_end import (
     DARKER, MARGIN, PALER, SPECKS, _score_front_end, enlarged_settings, front_end_candidates, pinned_settings,
-    search_front_end, segmenter_for, shrink_factor, weighs_half_size,
+    search_front_end, segmenter_for, shrink_factor, smaller_to_weigh,
 )
 from captchakit.classifiers._features import (
     FEATURES, CombinedFeatures, HOGFeatures, InkPairFeatures, PixelFeatures, ProfileFeatures, make_features,
@@ -75,12 +75,18 @@ CHECK_IMAGES, CHECK_PIECES = 1500, 12000
 #: trek-captcha 0 -> 29% and 0 -> 8%, easy-captcha's plain coloured letters 53 -> 96% and 55 -> 98% (the measured
 #: saturation channel loses its grey letters); it had run from 300 on (docs/measurements.md, footnote 52).
 SEARCH_MIN_IMAGES = 100
-#: Text of 49-72 px is weighed at half size too (:func:`~captchakit.classifiers._front_end.weighs_half_size`): the
-#: search at half size and the choice as they are read again, both on a seeded sample of this many training images
+#: Text over 48 px at the working size is weighed at the next size smaller too (half size for the images as they
+#: are; :func:`~captchakit.classifiers._front_end.smaller_to_weigh`): the search there and the choice at the working
+#: size read again, both on a seeded sample of this many training images
 #: (600, the search's own sample, made the whole search on captchagen's first 1,000 training images take 42 s: 19 s
 #: as they are, 23 s at half size, on the 2-core AMD EPYC with AVX-512; issue 11 allows 60 s. With 300: 21 s, 11.5 s
 #: as they are and 9.9 s at half size, with the same choices on eight sets, docs/measurements.md footnote 64).
-HALF_SIZE_IMAGES = 300
+SMALLER_IMAGES = 300
+#: Where both sizes' choices read fewer than this share of whole strings by the proxy, a few strings in 300 decide
+#: and say little: the smaller size is kept where its choice reads ``CHAR_MARGIN`` more of the characters instead
+#: (trek-captcha enlarged three times, read 2x and 3x smaller: 2.3% and 4.0% of whole strings, under ``MARGIN``,
+#: but 34.3% and 46.3% of characters; docs/measurements.md footnote 65).
+FEW_STRINGS, CHAR_MARGIN = 0.10, 0.05
 #: With segmentation="auto": where the share of natural splits picked the forced split but the front-end search's
 #: forced-split proxy read fewer than ``PROBE_BELOW`` of whole strings, the forced split is fitted on a seeded
 #: ``1 - PROBE_SHARE`` of the training images and reads the rest; where it reads fewer than ``PROBE_ENOUGH`` of
@@ -187,6 +193,29 @@ def _final_choice(rounds):
     row = next(r for r in rounds[-1]["candidates"] if r["name"] == rounds[-1]["chosen"])
     return {"chosen": row["name"], "cv_string_accuracy": row["cv_string_accuracy"],
             "cv_char_accuracy": row["cv_char_accuracy"]}
+
+
+def reads_better(new, old):
+    """Whether the proxy's reading *new* beats *old* (each with ``cv_string_accuracy`` and ``cv_char_accuracy``)
+    clearly enough to change the working size: by ``MARGIN`` of whole strings, or, where both read fewer than
+    ``FEW_STRINGS`` of them, by ``CHAR_MARGIN`` of characters.
+
+    Examples
+    --------
+    >>> reads_better({"cv_string_accuracy": 0.45, "cv_char_accuracy": 0.8},
+    ...              {"cv_string_accuracy": 0.40, "cv_char_accuracy": 0.9})
+    True
+    >>> reads_better({"cv_string_accuracy": 0.04, "cv_char_accuracy": 0.46},
+    ...              {"cv_string_accuracy": 0.03, "cv_char_accuracy": 0.34})
+    True
+    >>> reads_better({"cv_string_accuracy": 0.31, "cv_char_accuracy": 0.9},
+    ...              {"cv_string_accuracy": 0.30, "cv_char_accuracy": 0.7})
+    False
+    """
+    if new["cv_string_accuracy"] >= old["cv_string_accuracy"] + MARGIN - 1e-9:
+        return True
+    return (max(new["cv_string_accuracy"], old["cv_string_accuracy"]) < FEW_STRINGS
+            and new["cv_char_accuracy"] >= old["cv_char_accuracy"] + CHAR_MARGIN - 1e-9)
 
 
 def width_cost(widths, median, weight=WIDTH_PRIOR):
@@ -632,10 +661,11 @@ class SegmentingRecognizer(Recognizer):
         if search:
             rounds, sized, (binaries, segs, inks) = self._search_rounds(X, y, pinned_settings(pre),
                                                                         (binaries, segs, inks), progress)
-            if rounds and weighs_half_size(self.front_end_, pinned_settings(pre)):
-                half = self._search_half_size(X, y, pre, seg, rounds, sized, progress)
-                if half:  # the fit goes on at half size, with the half-size search's choice
-                    rounds, sized, (binaries, segs, inks) = half
+            factor = smaller_to_weigh(self.front_end_, pinned_settings(pre)) if rounds else 0
+            if factor:
+                smaller = self._search_smaller(X, y, pre, seg, rounds, sized, factor, progress)
+                if smaller:  # the fit goes on at the smaller size, with the search's choice there
+                    rounds, sized, (binaries, segs, inks) = smaller
             natural_rate = _natural_share(segs, y)
         if rounds:
             self.front_end_["search"] = rounds[0]
@@ -802,13 +832,14 @@ class SegmentingRecognizer(Recognizer):
         return clone(self).set_params(segmenter=self.segmenter_,
                                       features="hog" if self.features == "auto" else self.features)
 
-    def _measure_at(self, X, pre, seg, shape, shrink=1):
+    def _measure_at(self, X, pre, seg, shape, shrink=1, height=None):
         """Measure the front end (*pre*, *seg*) on the first 300 images *X* resized to *shape*, or to *shape* made
         *shrink* times smaller: the working size. Sets ``image_shape_``, ``preprocessor_``, ``front_end_`` (with
-        ``shrunk`` where *shrink* > 1) and ``segmenter_``."""
+        ``shrunk`` where *shrink* > 1: *height*, the text's at *shape*, or as measured there last) and
+        ``segmenter_``."""
         full = tuple(int(v) for v in shape)
         if shrink > 1:
-            height = float(self.front_end_["ink_height"])
+            height = float(self.front_end_["ink_height"] if height is None else height)
             shape = (max(1, round(full[0] / shrink)), max(1, round(full[1] / shrink)))
         self.image_shape_ = tuple(int(v) for v in shape)
         self.preprocessor_, self.front_end_ = pre.resolve([resize_to(np.asarray(im), self.image_shape_)
@@ -817,40 +848,44 @@ class SegmentingRecognizer(Recognizer):
             self.front_end_["shrunk"] = {"factor": int(shrink), "from": list(full), "ink_height": height}
         self.segmenter_ = seg.resolve(self.front_end_["stroke_width"])
 
-    def _search_half_size(self, X, y, pre, seg, rounds, sized, progress=None):
-        """The front-end search again on the images at half size (:func:`weighs_half_size`), every setting
-        measured again there.
+    def _search_smaller(self, X, y, pre, seg, rounds, sized, factor, progress=None):
+        """The front-end search again on the images *factor* times smaller than the original
+        (:func:`smaller_to_weigh`), every setting measured again there.
 
-        Both searches' choices are read by the proxy on the same seeded sample of ``HALF_SIZE_IMAGES`` training
-        images: the choice of *rounds* (the search on the images as they are, *sized*) is fitted again there, and
-        the search at half size weighs that sample alone. Where the choice at half size reads ``MARGIN`` more
-        whole strings, the fit goes on at half size: ``image_shape_`` and the measured state are those of half
-        size, and this returns the half-size search's ``(rounds, sized, segmented)`` as :meth:`_search_rounds`
-        does. Otherwise the state is as it was and this returns None. Both choices and their readings are kept
-        in ``front_end_["half_size"]``.
+        Both searches' choices are read by the proxy on the same seeded sample of ``SMALLER_IMAGES`` training
+        images: the choice of *rounds* (the search at the working size, on *sized*) is fitted again there, and the
+        search at the smaller size weighs that sample alone. Where the choice there reads ``MARGIN`` more whole
+        strings, the fit goes on at the smaller size: ``image_shape_`` and the measured state are those of that
+        size, and this returns its search's ``(rounds, sized, segmented)`` as :meth:`_search_rounds` does.
+        Otherwise the state is as it was and this returns None. Both choices and their readings are kept in
+        ``front_end_["smaller"]``.
         """
         t0 = time.perf_counter()
         names = ("image_shape_", "preprocessor_", "front_end_", "segmenter_", "segmentation_")
         before = {k: getattr(self, k) for k in names}
         choice = [(_final_choice(rounds)["chosen"], self.preprocessor_)]
-        _, again = search_front_end(self._search_proxy(), sized, y, choice, max_images=HALF_SIZE_IMAGES,
+        _, again = search_front_end(self._search_proxy(), sized, y, choice, max_images=SMALLER_IMAGES,
                                     progress=progress, n_jobs=self.n_jobs)
-        as_is = _final_choice([again])
-        self._measure_at(X, pre, seg, self.image_shape_, 2)
+        here = _final_choice([again])
+        shrunk = self.front_end_.get("shrunk")
+        # measured from the original images, as the first shrinking did (its text height is the original's)
+        original, height = ((tuple(shrunk["from"]), shrunk["ink_height"]) if shrunk
+                            else (self.image_shape_, self.front_end_["ink_height"]))
+        self._measure_at(X, pre, seg, original, factor, height)
         segmented = self._segment_all(X, y, progress)
         self._pick_reader(segmented[1], y)
-        half = self._search_rounds(X, y, pinned_settings(pre), segmented, progress,
-                                   lead=as_is["cv_string_accuracy"], max_images=HALF_SIZE_IMAGES)
-        weighed = {"as_is": as_is, "half": _final_choice(half[0]), "margin": MARGIN, "n_images": again["n_images"],
-                   "seconds": round(time.perf_counter() - t0, 1), "rounds_seconds": [r["seconds"] for r in half[0]]}
-        kept = bool(half[0]) and (weighed["half"]["cv_string_accuracy"]
-                                  >= weighed["as_is"]["cv_string_accuracy"] + MARGIN - 1e-9)
-        weighed["chosen"] = "half size" if kept else "as they are"
+        there = self._search_rounds(X, y, pinned_settings(pre), segmented, progress,
+                                    lead=here["cv_string_accuracy"], max_images=SMALLER_IMAGES)
+        weighed = {"factor": int(factor), "from_factor": int(shrunk["factor"]) if shrunk else 1, "as_is": here,
+                   "smaller": _final_choice(there[0]), "margin": MARGIN, "n_images": again["n_images"],
+                   "seconds": round(time.perf_counter() - t0, 1), "rounds_seconds": [r["seconds"] for r in there[0]]}
+        kept = bool(there[0]) and reads_better(weighed["smaller"], weighed["as_is"])
+        weighed["chosen"] = f"{factor}x smaller" if kept else "as it was"
         if not kept:
             for k, v in before.items():
                 setattr(self, k, v)
-        self.front_end_["half_size"] = weighed
-        return half if kept else None
+        self.front_end_["smaller"] = weighed
+        return there if kept else None
 
     def _probe_segmentation(self, X, y, proxy, progress=None, seed=0):
         """Fit both readers on most of the training images and read the rest: which one to keep.
@@ -1261,13 +1296,14 @@ class SegmentingRecognizer(Recognizer):
             (h, w), (fh, fw) = self.image_shape_, shrunk["from"]
             head += (f"text {shrunk['ink_height']:.0f} px high: read {shrunk['factor']}x smaller, {w}x{h} instead of "
                      f"{fw}x{fh}\n")
-        weighed = fe.get("half_size")
+        weighed = fe.get("smaller")
         if weighed:
-            a, h = weighed["as_is"], weighed["half"]
-            head += (f"the search weighed the images at half size too (on {weighed['n_images']} of them, "
-                     f"{weighed['seconds']:.0f} s): its choice as they are {a['chosen']} "
-                     f"{a['cv_string_accuracy']:.1%}, at half size {h['chosen']} {h['cv_string_accuracy']:.1%} -> "
-                     f"{weighed['chosen']}\n")
+            a, h, f = weighed["as_is"], weighed["smaller"], weighed["factor"]
+            was = "as they are" if weighed["from_factor"] == 1 else f"{weighed['from_factor']}x smaller"
+            head += (f"the search weighed the images {f}x smaller too (on {weighed['n_images']} of them, "
+                     f"{weighed['seconds']:.0f} s): its choice {was} {a['chosen']} {a['cv_string_accuracy']:.1%} "
+                     f"({a['cv_char_accuracy']:.1%} char), {f}x smaller {h['chosen']} {h['cv_string_accuracy']:.1%} "
+                     f"({h['cv_char_accuracy']:.1%} char) -> {weighed['chosen']}\n")
         search = fe.get("search")
         if search and "skipped" in search:
             head += f"front-end search skipped: {search['skipped']}\n"
