@@ -1926,3 +1926,31 @@ def test_text_still_tall_once_read_smaller_is_weighed_at_the_next_factor(small_s
     (a, ac), (b, bc) = np.broadcast_to(as_is, 2), np.broadcast_to(smaller, 2)
     assert (f"its choice 2x smaller measured {a:.1%} ({ac:.1%} char), 3x smaller measured {b:.1%} ({bc:.1%} char) -> "
             f"{weighed['chosen']}") in rec.training_note()
+
+
+def test_the_knn_counts_its_neighbours_per_character_where_copies_of_each_are_learnt(small_set, tmp_path):
+    """With segmentation by recognition the classifier also learns each aligned character cut 1-2 px off, and
+    those copies lie nearest to each other: the default KNN's 3 neighbours become 3 per character (9 with two
+    copies each), and the note and the bundle say so. A KNN the user passed, and the forced split (no copies),
+    keep their k."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from captchakit.classifiers import SegmentingRecognizer
+
+    X, y = small_set
+    rec = SegmentingRecognizer(classifier="knn", segmentation="recognition", front_end_search=False).fit(
+        X[:100], y[:100])
+    s = rec.fit_summary_
+    k = rec.pipeline_.named_steps["classifier"].n_neighbors
+    assert s["n_copies"] > 0 and k == round(3 * (s["n_chars"] + s["n_copies"]) / s["n_chars"]) == 9
+    assert s["knn_neighbors"] == 9
+    assert "copies of them cut 1-2 px off; the KNN counts 9 neighbours, each character's copies among them)" in (
+        rec.training_note())
+    rec.save(tmp_path / "m")
+    back = load_model(tmp_path / "m")
+    assert back.pipeline_.named_steps["classifier"].n_neighbors == 9 and back.predict(X[100:]) == rec.predict(X[100:])
+    mine = SegmentingRecognizer(classifier=KNeighborsClassifier(3), segmentation="recognition",
+                                front_end_search=False).fit(X[:100], y[:100])
+    assert mine.pipeline_.named_steps["classifier"].n_neighbors == 3 and not mine.fit_summary_["knn_neighbors"]
+    forced = SegmentingRecognizer(classifier="knn", segmentation="forced", front_end_search=False).fit(X[:100], y[:100])
+    assert forced.pipeline_.named_steps["classifier"].n_neighbors == 3 and "neighbours" not in forced.training_note()
