@@ -869,8 +869,9 @@ class SegmentingRecognizer(Recognizer):
 
         Both searches' choices are read by the proxy on the same seeded sample of ``SMALLER_IMAGES`` training
         images: the choice of *rounds* (the search at the working size, on *sized*) is fitted again there, and the
-        search at the smaller size weighs that sample alone. Where the choice there reads ``MARGIN`` more whole
-        strings, the fit goes on at the smaller size: ``image_shape_`` and the measured state are those of that
+        search at the smaller size weighs that sample alone. Where the choice there reads better
+        (:func:`reads_better`: ``MARGIN`` more whole strings, or where both read few, ``CHAR_MARGIN`` more
+        characters), the fit goes on at the smaller size: ``image_shape_`` and the measured state are those of that
         size, and this returns its search's ``(rounds, sized, segmented)`` as :meth:`_search_rounds` does.
         Otherwise the state is as it was and this returns None. Both choices and their readings are kept in
         ``front_end_["smaller"]``.
