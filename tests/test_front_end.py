@@ -1406,6 +1406,19 @@ def test_search_weighs_straight_line_removal_and_the_flag_pins_it(tmp_path):
     assert res.exit_code != 0 and "straight_lines" in res.output and "Traceback" not in res.output
 
 
+def test_images_under_20_px_tall_are_tried_enlarged_three_times(small_set):
+    """Images under half ``SMALL_HEIGHT`` are tried enlarged by the whole factor that brings them up to it (at
+    most 4), not twice: python-captcha digits at 0.3 (48x18) three times, the pixel settings measured there."""
+    import cv2
+
+    X, y = small_set
+    tiny = [cv2.resize(np.asarray(x), (48, 18), interpolation=cv2.INTER_AREA) for x in X]
+    rec = make_recognizer("knn", front_end_search=True, segmentation="forced").fit(tiny, y)
+    assert rec.front_end_["enlarged"]["enlarge"] == 3
+    by = {c["name"]: c for c in rec.front_end_["search"]["candidates"]}
+    assert by["enlarged 3x"]["changes"]["enlarge"] == 3 and "enlarged 2x" not in by
+
+
 def test_small_images_are_enlarged_when_that_reads_better(tmp_path):
     """python-captcha digits at half size (80x30, 3-px strokes): the search tries them enlarged twice."""
     import cv2
