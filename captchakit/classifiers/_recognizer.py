@@ -86,8 +86,8 @@ SMALLER_IMAGES = 300
 #: (``n_copies``), and they lie nearest to each other: a KNN's 3 neighbours were mostly one character and its
 #: copies. So its ``n_neighbors`` counts per character, copies included (9 with two copies each), where the
 #: classifier is the default ``"knn"``; the held-out choice of features counts them without copies. KNN, no flags,
-#: the benchmark's splits (docs/measurements.md footnote 65): captcha_images_v2 77.88 -> 84.13%, wheezy.captcha
-#: 45.00 -> 49.00%, svg-captcha 88.25 -> 87.50%.
+#: the benchmark's splits (docs/measurements.md footnote 65): captcha_images_v2 77.88 -> 84.13% (three other
+#: splits: +1.0, +1.4 and -1.9 points), wheezy.captcha 45.00 -> 49.00%, svg-captcha 88.25 -> 87.50%.
 KNN_PER_COPY = True
 #: Where both sizes' choices read fewer than this share of whole strings by the proxy, a few strings in 300 decide
 #: and say little: the smaller size is kept where its choice reads ``CHAR_MARGIN`` more of the characters instead
