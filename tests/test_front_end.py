@@ -1899,6 +1899,11 @@ def test_text_over_48_px_is_weighed_at_half_size_and_kept_only_where_it_reads_be
     rec.save(tmp_path / "m")  # the bundle keeps the working size and what was weighed
     back = load_model(tmp_path / "m")
     assert back.front_end_["smaller"] == weighed and back.image_shape_ == rec.image_shape_
+    # a bundle of the day before, when only half size was weighed (``half_size``), says the same
+    old = {**{k: v for k, v in weighed.items() if k not in ("factor", "from_factor", "smaller")},
+           "half": weighed["smaller"], "chosen": "half size" if kept else "as they are"}
+    back.front_end_ = {**{k: v for k, v in back.front_end_.items() if k != "smaller"}, "half_size": old}
+    assert back.training_note() == note
     assert back.predict(tall[:10]) == rec.predict(tall[:10])
     if kept:
         half = [cv2.resize(im, (112, 42), interpolation=cv2.INTER_AREA) for im in tall]

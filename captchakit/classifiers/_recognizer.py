@@ -1313,6 +1313,10 @@ class SegmentingRecognizer(Recognizer):
             head += (f"text {shrunk['ink_height']:.0f} px high: read {shrunk['factor']}x smaller, {w}x{h} instead of "
                      f"{fw}x{fh}\n")
         weighed = fe.get("smaller")
+        if not weighed and fe.get("half_size"):  # a bundle of 2026-12-07, before the next factor was weighed
+            old = fe["half_size"]
+            weighed = {**old, "factor": 2, "from_factor": 1, "smaller": old["half"],
+                       "chosen": "2x smaller" if old["chosen"] == "half size" else "as it was"}
         if weighed:
             a, h, f = weighed["as_is"], weighed["smaller"], weighed["factor"]
             was = "as they are" if weighed["from_factor"] == 1 else f"{weighed['from_factor']}x smaller"
