@@ -183,6 +183,11 @@ def _natural_share(segs, y):
     return float(np.mean([sg.n_natural == len(lab) for sg, lab in zip(segs, y)]))
 
 
+def _chosen_row(report):
+    """The row of a search *report*'s ``candidates`` that it chose (its whole row: names, scores, folds)."""
+    return next(r for r in report["candidates"] if r["name"] == report["chosen"])
+
+
 def _final_choice(rounds):
     """The front end the search's *rounds* chose in the end, and how its proxy read it.
 
@@ -197,7 +202,7 @@ def _final_choice(rounds):
     """
     if not rounds:
         return {"chosen": None, "cv_string_accuracy": 0.0, "cv_char_accuracy": 0.0}
-    row = next(r for r in rounds[-1]["candidates"] if r["name"] == rounds[-1]["chosen"])
+    row = _chosen_row(rounds[-1])
     return {"chosen": row["name"], "cv_string_accuracy": row["cv_string_accuracy"],
             "cv_char_accuracy": row["cv_char_accuracy"]}
 
@@ -731,7 +736,7 @@ class SegmentingRecognizer(Recognizer):
             self.warnings_.append(f"only {len(used)} of {len(X)} training images gave as many pieces as their "
                                   "label has characters")
         knn_neighbors = None
-        if KNN_PER_COPY and n_copies and isinstance(self.classifier, str) and self.classifier == "knn":
+        if KNN_PER_COPY and n_copies and self.classifier == "knn":  # the default, not a KNN the user passed
             # each aligned character comes with its copies cut 1-2 px off, which lie nearest to each other: the
             # neighbours are counted per character, as the held-out choice above counted them (no copies)
             per = len(yc) / max(1, len(yc) - n_copies)
@@ -805,7 +810,7 @@ class SegmentingRecognizer(Recognizer):
             # segmenter not rescaled for enlarged images), its score is the first round's, not fitted again
             known = None
             if rounds and self.segmenter_.get_params() == probed:
-                known = next(r for r in rounds[-1]["candidates"] if r["name"] == rounds[-1]["chosen"])
+                known = _chosen_row(rounds[-1])
             probed = self.segmenter_.get_params()
             chosen, report = search_front_end(probe, sized, y, cands, progress=progress, n_jobs=self.n_jobs,
                                               known=known, lead=lead if rounds else 0.0, max_images=max_images)
