@@ -90,6 +90,30 @@ def test_triangle_keeps_pale_faces_that_otsu_leaves_on_the_paper():
     assert _threshold_option("triangle") == {"threshold": "triangle"}
 
 
+def test_triangle_leaves_a_jpeg_papers_noise_on_the_paper():
+    # pale discs of several colours and a line on tinted paper, saved as JPEG: the blocks' noise spreads the paper
+    # 0-20 levels off it in the distance channel, and the triangle's foot (1-2 levels) made it ink
+    import cv2
+
+    from captchakit.preprocess._stages import paper_foot
+
+    im = np.full((50, 150, 3), (240, 242, 244), np.uint8)
+    for colour, x in zip([(230, 220, 120), (130, 220, 190), (200, 120, 230), (240, 130, 100)], range(15, 150, 35)):
+        cv2.circle(im, (x, 25), 11, colour, -1)
+    cv2.line(im, (0, 40), (150, 10), (120, 230, 150), 1)
+    jpeg = cv2.imdecode(cv2.imencode(".jpg", im, [cv2.IMWRITE_JPEG_QUALITY, 75])[1], cv2.IMREAD_COLOR)
+    drawn = np.abs(im.astype(int) - (240, 242, 244)).sum(axis=2) > 0
+    far = ~cv2.dilate(drawn.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)  # paper 3 px from anything
+    p = Preprocessor(channel="distance", threshold="triangle", polarity="dark", frame=0, remove_lines=False,
+                     min_area=0).validate()
+    stages = dict(p.stages(jpeg))
+    ink = stages["binary (triangle)"]
+    assert ink[drawn].mean() > 0.98 and ink[far].mean() < 0.01
+    assert paper_foot(stages["ink (distance)"]) < 235  # the noise measured: 255 on flat paper
+    flat = dict(p.stages(im))["binary (triangle)"]
+    assert (flat == drawn).mean() > 0.99  # the PNG reads as before
+
+
 def test_otsu_finds_pale_text_among_dark_specks():
     # pale grey characters on white paper, sprinkled with dark 2x2 dots (python-captcha draws some texts so)
     g = np.full((40, 80), 245, np.uint8)

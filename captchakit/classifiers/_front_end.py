@@ -80,7 +80,9 @@ DROP_BELOW = 0.15
 DARKER = "darker threshold"
 #: The candidate that keeps the palest ink too: the distance from the paper's colour, thresholded at the foot of
 #: the paper's peak (``threshold="triangle"``), with lines 2 px thicker removed (anti-aliased edges, kept now,
-#: widen every line by about a pixel a side).
+#: widen every line by about a pixel a side). On noisy paper the threshold keeps clear of the paper's noise
+#: (:func:`~captchakit.preprocess._stages.paper_foot`): svg-captcha served as JPEG read 0.0% by the proxy with it
+#: and now 38.8% (63.00% -> 79.75% with no flags).
 PALER = "pale ink kept"
 #: The candidate that removes the measured noise dots (``min_area`` at the measured ``speck_area``), where the
 #: sampled images hold at least ``SPECKS_PER_IMAGE`` of them: captchagen's 200 dots of radius 1-3 (areas 4-40)
