@@ -55,8 +55,9 @@ SHRINK_ABOVE, SHRINK_TO = 72, 48
 #: height does not tell which: claptcha enlarged twice (text 56 px) read 39.25% as it is and 85.25% at half size,
 #: captchagen (61 px, 1.8-px strokes, 200 dots) 87.25% and 55.75%, node-captcha-generator (67 px, 7-px strokes)
 #: 87.75% and 84.75%. So the search runs again on the images at half size, every setting measured again there,
-#: and half size is kept where its final choice reads ``MARGIN`` more than the choice as they are, both read by
-#: the proxy on the same sample (:func:`smaller_to_weigh`, ``SMALLER_IMAGES``): 32.3% against 12.3%, 12.7%
+#: and half size is kept where its final choice reads 5 points more (``SIZE_MARGIN``; 2 until 2026-12-07) than
+#: the choice as they are, both read by the proxy on the same sample (:func:`smaller_to_weigh`,
+#: ``SMALLER_IMAGES``): 32.3% against 12.3%, 12.7%
 #: against 49.7%, 62.3% against 66.0%. The first rounds alone misled on text-captcha's first 1,000 training images
 #: (35.2% at half size against 30.5%: 79.00% read instead of 84.75%), whose second round as they are read 75.8%.
 SMALLER_ABOVE = 48
