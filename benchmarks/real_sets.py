@@ -41,7 +41,10 @@ held-out part.  Sets:
 
 Usage::
 
-    python benchmarks/real_sets.py [--sets a,b] [--methods knn,svm] [--cnn] [--count 2000]
+    python benchmarks/real_sets.py [--sets a,b] [--methods knn,svm] [--cnn] [--count 2000] [--jpeg 75]
+
+``--jpeg Q`` serves every set's training and test images as JPEG at quality
+*Q* (Pillow, decoded as RGB), as many sites serve their captchas.
 """
 
 import argparse
@@ -427,6 +430,21 @@ def load_set(name, count):
     return split_data(X, y, 0.2, 0, f"{name} ({count} generated, seed 0)")
 
 
+def as_jpeg(images, quality):
+    """*images* as a site serving them as JPEG would: each saved by Pillow at *quality* (its default chroma
+    subsampling) and decoded again as RGB."""
+    import io
+
+    from PIL import Image
+
+    out = []
+    for im in images:
+        buf = io.BytesIO()
+        Image.fromarray(np.asarray(im)).convert("RGB").save(buf, format="JPEG", quality=quality)
+        out.append(np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB")).copy())
+    return out
+
+
 def peer_ddddocr(test):
     try:
         import ddddocr
@@ -457,6 +475,8 @@ def main():
     ap.add_argument("--methods", default="knn,svm", help="classic methods (none: \"\", e.g. with --cnn alone)")
     ap.add_argument("--cnn", action="store_true", help="also the CNN, no flags (slow on a CPU)")
     ap.add_argument("--count", type=int, default=2000, help="images per generated foreign scheme")
+    ap.add_argument("--jpeg", type=int, metavar="QUALITY",
+                    help="serve every set's training and test images as JPEG at this quality (Pillow), as a site might")
     args = ap.parse_args()
     methods = [m for m in args.methods.split(",") if m] + (["cnn"] if args.cnn else [])
     rows = []
@@ -466,6 +486,9 @@ def main():
             print(f"skipped {name}: not available here", flush=True)
             continue
         train, test, note = got
+        if args.jpeg:
+            train, test = (as_jpeg(train[0], args.jpeg), train[1]), (as_jpeg(test[0], args.jpeg), test[1])
+            note += f", as JPEG at quality {args.jpeg}"
         row = {"data": note}
         for m in methods:
             # math_captcha is read with the one flag its kind needs: --task arithmetic (answers scored too)
