@@ -877,6 +877,25 @@ def test_the_piece_scorers_mlps_fit_in_workers_to_the_same_weights(monkeypatch):
     assert asked == [None, 2, None]
 
 
+def test_the_scorer_fitted_here_on_several_blas_threads_is_the_one_fitted_in_workers(monkeypatch):
+    """The main process's BLAS runs on every core (the tests' on one), a worker's on one: the sums of an MLP
+    round otherwise on two threads, and 40 passes made another scorer of them. So it is fitted on one thread
+    wherever it runs: the same scorer with any ``--jobs`` on any machine."""
+    from threadpoolctl import threadpool_limits
+
+    import captchakit.classifiers._scorer as scorer
+    from captchakit.classifiers._scorer import PieceScorer
+
+    monkeypatch.setattr(scorer, "SCORER_WORKERS_FROM", 1000)
+    rng = np.random.default_rng(0)
+    X, y = rng.random((1500, 256)).astype(np.float32), rng.integers(0, 20, 1500).astype(str)
+    with threadpool_limits(limits=2, user_api="blas"):  # this process, as on a 2-core machine outside the tests
+        here = PieceScorer(n_seeds=1).fit(X, y)
+    there = PieceScorer(n_seeds=1, n_jobs=2).fit(X, y)
+    for p, q in zip(here.members_[0].coefs_, there.members_[0].coefs_):
+        np.testing.assert_array_equal(p, q)
+
+
 def test_a_piece_scorer_fits_fewer_pieces_than_a_batch_without_warnings():
     """A tiny training set (a user's first try) gives the scorer fewer pieces than its batch of 128:
     scikit-learn would clip the batch anyway, but it warned once per member, into ``train``'s output."""
