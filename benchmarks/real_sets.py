@@ -62,6 +62,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from captchakit import make_recognizer  # noqa: E402
 from captchakit.compare import split_data  # noqa: E402
 from captchakit.data import generate_captchas, load_labelled  # noqa: E402
+from captchakit.data._io import decode_image  # noqa: E402
 from captchakit.evaluate import evaluate  # noqa: E402
 from captchakit.metrics import summarize  # noqa: E402
 
@@ -432,7 +433,7 @@ def load_set(name, count):
 
 def as_jpeg(images, quality):
     """*images* as a site serving them as JPEG would: each saved by Pillow at *quality* (its default chroma
-    subsampling) and decoded again as RGB."""
+    subsampling) and read back as ``captcha-cli`` reads an image file (:func:`~captchakit.data._io.decode_image`)."""
     import io
 
     from PIL import Image
@@ -441,7 +442,7 @@ def as_jpeg(images, quality):
     for im in images:
         buf = io.BytesIO()
         Image.fromarray(np.asarray(im)).convert("RGB").save(buf, format="JPEG", quality=quality)
-        out.append(np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB")).copy())
+        out.append(decode_image(buf.getvalue()))
     return out
 
 
