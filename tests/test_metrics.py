@@ -29,3 +29,33 @@ def test_confusion_counts():
 def test_summarize():
     s = summarize(["12"], ["13"], seconds=0.5)
     assert s["ms_per_image"] == 500 and s["char_accuracy"] == 0.5 and np.isclose(s["cer"], 0.5)
+
+
+def test_error_gallery_titles_do_not_run_into_each_other(tmp_path, monkeypatch):
+    # eight-character labels (text-captcha's) in four columns: each image's title stays within its own column
+    import captchakit.report._plots as plots
+
+    figures = []
+    monkeypatch.setattr(plots, "_save", lambda fig, path, dpi: figures.append(fig))
+    im = np.full((40, 160), 255, np.uint8)
+    truths = ["WMWMWMWM", "abcdefgh", "MWMWMWMW", "qwertyui", "WWWWWWWW"]
+    preds = ["MWMWMWMW", "abcdefgx", "WMWMWMWM", "qwertyu", "MMMMMMMM"]
+    plots.save_error_gallery(tmp_path / "errors.png", [im] * 5, truths, preds)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = figures[0]
+    canvas = FigureCanvasAgg(fig)  # pyplot closed the figure: a canvas of its own to measure the titles on
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    titled = [ax for ax in fig.axes if ax.get_title()]
+    assert len(titled) == 5
+    rows = {}
+    for ax in titled:
+        rows.setdefault(round(ax.get_position().y0, 3), []).append(ax)
+    for axes in rows.values():
+        axes.sort(key=lambda ax: ax.get_position().x0)
+        boxes = [ax.title.get_window_extent(renderer) for ax in axes]
+        assert boxes[0].x0 >= 0 and boxes[-1].x1 <= renderer.width
+        for left, right in zip(boxes, boxes[1:]):
+            assert left.x1 <= right.x0, (left, right)
+

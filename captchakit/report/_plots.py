@@ -167,13 +167,14 @@ def save_error_gallery(path, images, truths, preds, max_items=24, title="Errors"
              f"{counts['chars']} with a wrong character")
     cols = 4
     rows = max(1, int(np.ceil(len(items) / cols)))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 2.4, rows * 1.2), squeeze=False)
+    # two lines of title per image: on one, long labels (6-8 characters) ran into the next image's title
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 2.4, rows * 1.45), squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for ax, (im, t, p) in zip(axes.ravel(), items):
         ax.imshow(im, cmap="gray")
         kind = "pieces" if failure_kind(t, p) == "length" else "char"
-        ax.set_title(f"[{kind}] true {t} / read {p or '∅'}", fontsize=7, fontproperties=font,
+        ax.set_title(f"[{kind}] true {t}\nread {p or '∅'}", fontsize=7, fontproperties=font,
                      color="darkred" if kind == "pieces" else "darkblue")
     if not items:
         axes[0, 0].text(0, 0.5, "no errors", fontsize=10)
