@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from captchakit import load_model, make_recognizer
-from captchakit.classifiers._recognizer import SEARCH_MIN_IMAGES
+from captchakit.classifiers._recognizer import SEARCH_MIN_IMAGES, _search_table
 from captchakit.cli import cli
 from captchakit.preprocess import Preprocessor, ink_channel, measure_front_end, stroke_width
 from captchakit.preprocess._measure import speck_area_for
@@ -1994,3 +1994,35 @@ def test_the_knn_counts_its_neighbours_per_character_where_copies_of_each_are_le
     assert mine.pipeline_.named_steps["classifier"].n_neighbors == 3 and not mine.fit_summary_["knn_neighbors"]
     forced = SegmentingRecognizer(classifier="knn", segmentation="forced", front_end_search=False).fit(X[:100], y[:100])
     assert forced.pipeline_.named_steps["classifier"].n_neighbors == 3 and "neighbours" not in forced.training_note()
+
+
+@pytest.mark.parametrize("scores, chosen", [
+    # every candidate reads few whole strings: the characters decide, by CHAR_MARGIN
+    ([(0.0, 0.18), (0.018, 0.34), (0.0, 0.20)], 1),
+    ([(0.0, 0.18), (0.02, 0.21)], 0),
+    # otherwise whole strings do, by MARGIN
+    ([(0.30, 0.80), (0.31, 0.95)], 0),
+    ([(0.30, 0.80), (0.33, 0.70)], 1),
+    ([(0.05, 0.40), (0.12, 0.41), (0.04, 0.60)], 1),
+])
+def test_the_search_weighs_characters_where_every_candidate_reads_few_whole_strings(small_set, monkeypatch, scores,
+                                                                                      chosen):
+    """Where every candidate reads fewer than ``FEW_STRINGS`` whole strings by the proxy, a few strings decide and
+    say little: the candidate reading ``CHAR_MARGIN`` more characters replaces the measured front end (the npm
+    captchagen's colour clusters: 1.8% against 0.0% of whole strings, 34.4% against 17.7% of characters)."""
+    import captchakit.classifiers._front_end as fe
+
+    X, y = small_set
+    candidates = [(f"median {k}", Preprocessor(median=k)) for k in (0, 3, 5)[:len(scores)]]
+    by_median = {p.median: s for (_, p), s in zip(candidates, scores)}
+    monkeypatch.setattr(fe, "_score_front_end", lambda est, *args, **kw: by_median[est.preprocessor.median])
+    proxy = make_recognizer("knn", segmentation="forced", front_end_search=False)
+    pre, report = fe.search_front_end(proxy, X[:40], y[:40], candidates, max_images=40)
+    assert report["chosen"] == candidates[chosen][0] and pre is candidates[chosen][1]
+    assert [r["cv_char_accuracy"] for r in report["candidates"]] == [s[1] for s in scores]
+    # the training note gives the characters' figures where they decided
+    few = max(s[0] for s in scores) < 0.10
+    assert report["decided_by"] == ("characters" if few else "whole strings")
+    table = _search_table(report)
+    assert (f"median 0 {scores[0][0]:.1%} ({scores[0][1]:.1%} char)" in table) == few
+    assert table.endswith("few whole strings: the characters decide") == few

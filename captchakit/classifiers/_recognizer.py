@@ -18,8 +18,8 @@ from captchakit import _bundle
 from captchakit._base import Recognizer, detail
 from captchakit._errors import CaptchakitError, LabelError
 from captchakit.classifiers._front_end import (
-    DARKER, PALER, SPECKS, _score_front_end, enlarged_settings, front_end_candidates, pinned_settings,
-    search_front_end, segmenter_for, shrink_factor, smaller_to_weigh,
+    CHAR_MARGIN, DARKER, FEW_STRINGS, PALER, SPECKS, _score_front_end, enlarged_settings, front_end_candidates,
+    pinned_settings, search_front_end, segmenter_for, shrink_factor, smaller_to_weigh,
 )
 from captchakit.classifiers._features import (
     FEATURES, CombinedFeatures, HOGFeatures, InkPairFeatures, PixelFeatures, ProfileFeatures, make_features,
@@ -89,11 +89,6 @@ SMALLER_IMAGES = 300
 #: the benchmark's splits (docs/measurements.md footnote 65): captcha_images_v2 77.88 -> 84.13% (three other
 #: splits: +1.0, +1.4 and -1.9 points), wheezy.captcha 45.00 -> 49.00%, svg-captcha 88.25 -> 87.50%.
 KNN_PER_COPY = True
-#: Where both sizes' choices read fewer than this share of whole strings by the proxy, a few strings in 300 decide
-#: and say little: the smaller size is kept where its choice reads ``CHAR_MARGIN`` more of the characters instead
-#: (trek-captcha enlarged three times, read 2x and 3x smaller: 2.3% and 4.0% of whole strings, under ``SIZE_MARGIN``,
-#: but 34.3% and 46.3% of characters; docs/measurements.md footnote 65).
-FEW_STRINGS, CHAR_MARGIN = 0.10, 0.05
 #: The smaller size is kept where its choice reads this many more whole strings by the proxy (not the search's
 #: ``MARGIN``, 2 points, within one size): a size changes every measure and the segmentation after it, and the
 #: forced-split proxy compares two sizes less well than two front ends at one. text-captcha served as JPEG (quality
@@ -1647,6 +1642,11 @@ class SegmentingRecognizer(Recognizer):
 
 def _search_table(report):
     """A front-end search's candidates and their CV whole-string accuracy, for the training note; those dropped
-    after the first fold say so."""
-    return ", ".join(f"{r['name']} {r['cv_string_accuracy']:.1%}" + (" (first fold)" if r.get("dropped") else "")
-                     for r in report["candidates"])
+    after the first fold say so. Where every candidate read few whole strings and the characters decided, each
+    candidate's per-character accuracy too, and the note says so."""
+    chars = report.get("decided_by") == "characters"
+    table = ", ".join(f"{r['name']} {r['cv_string_accuracy']:.1%}"
+                      + (f" ({r['cv_char_accuracy']:.1%} char)" if chars else "")
+                      + (" (first fold)" if r.get("dropped") else "")
+                      for r in report["candidates"])
+    return table + ("; few whole strings: the characters decide" if chars else "")
