@@ -2026,3 +2026,29 @@ def test_the_search_weighs_characters_where_every_candidate_reads_few_whole_stri
     table = _search_table(report)
     assert (f"median 0 {scores[0][0]:.1%} ({scores[0][1]:.1%} char)" in table) == few
     assert table.endswith("few whole strings: the characters decide") == few
+
+
+def test_around_the_colour_clusters_lines_and_specks_are_sized_by_the_strokes_in_them():
+    """The measured front end's line thickness and speck area come from the strokes of its own channel. Around
+    the colour clusters (a second round), a candidate sizes them by the strokes in the clusters (the npm
+    captchagen measured 1.0 px in its local channel, so its curves were kept; 3.0 px in the clusters). A pinned
+    setting is not measured again."""
+    from captchakit.classifiers._front_end import cluster_settings, front_end_candidates
+
+    im = np.full((40, 80, 3), 230, np.uint8)
+    im[8:32, 10:15] = (200, 30, 30)
+    im[8:32, 40:45] = (30, 30, 200)
+    p = Preprocessor(channel="luminance", polarity="dark", frame=0, line_thickness=0, min_area=3)
+    assert cluster_settings(p, [im]) is None  # not the clusters: nothing to size
+    around = Preprocessor(**{**p.get_params(), "channel": "clusters"})
+    measured = {"color_spread": 40.0, "separability": {"luminance": 0.9},
+                "clusters": cluster_settings(around, [im, im])}
+    assert measured["clusters"] == {"line_thickness": 4, "min_area": 12}
+    cands = dict(front_end_candidates(around, measured))
+    sized = cands["colour clusters, lines as their strokes"]
+    assert (sized.channel, sized.line_thickness, sized.min_area, sized.remove_lines) == ("clusters", 4, 12, True)
+    assert (cands["measured"].line_thickness, cands["measured"].min_area) == (0, 3)
+    # where the clusters' strokes give the same settings, no such candidate
+    same = {**measured, "clusters": {"line_thickness": 0, "min_area": 3}}
+    assert "colour clusters, lines as their strokes" not in dict(front_end_candidates(around, same))
+    assert cluster_settings(around, [im], pinned=["line_thickness"]) is None

@@ -25,7 +25,7 @@ from captchakit._cluster import each, each_workers
 from captchakit._errors import CaptchakitError
 from captchakit.preprocess import Preprocessor
 from captchakit.preprocess._measure import (
-    SPECKS_PER_IMAGE, flatten_size_for, line_thickness_for, speck_area_for, textured_ink,
+    SPECKS_PER_IMAGE, channel_stroke_width, flatten_size_for, line_thickness_for, speck_area_for, textured_ink,
 )
 from captchakit.preprocess._colour import COLOR_SPREAD
 
@@ -95,6 +95,8 @@ DARKER = "darker threshold"
 #: (:func:`~captchakit.preprocess._stages.paper_foot`): svg-captcha served as JPEG read 0.0% by the proxy with it
 #: and now 38.8% (63.00% -> 79.75% with no flags).
 PALER = "pale ink kept"
+#: Around the colour clusters, lines and specks sized by the strokes measured in them (:func:`cluster_settings`).
+CLUSTERS_SIZED = "colour clusters, lines as their strokes"
 #: The candidate that removes the measured noise dots (``min_area`` at the measured ``speck_area``), where the
 #: sampled images hold at least ``SPECKS_PER_IMAGE`` of them: captchagen's 200 dots of radius 1-3 (areas 4-40)
 #: are larger than the speck area the stroke width gives (3 px: its 1-px lines make the strokes measure 1.8 px).
@@ -214,6 +216,34 @@ def enlarged_settings(resolved, measured, sample, pinned=(), factor=None, max_im
     return out
 
 
+def cluster_settings(resolved, sample, pinned=(), max_images=100):
+    """The line thickness and speck area that the strokes in the colour clusters give, measured in that channel
+    (:func:`~captchakit.preprocess._measure.channel_stroke_width`) on the first *max_images* of *sample*, where
+    *resolved* reads the clusters (the search's choice in a first round); None elsewhere, or where the user pinned
+    either setting.
+
+    The measured front end's settings come from the strokes of its own channel, which the clusters replace. The
+    npm captchagen (each character its own colour, curves of other colours) measured 1.0 px in its local distance
+    channel at the size it is read, so its curves were kept; in the clusters its characters measure 3.0 px, and its
+    curves come off with lines to 2 px. A second round weighs these settings around the clusters (footnote 68 of
+    docs/measurements.md): as a first-round candidate beside the clusters, they won colour-lines by 0.5 points of
+    the proxy and read 86.50% against 89.00%.
+
+    Examples
+    --------
+    >>> im = np.full((30, 60, 3), 240, np.uint8); im[5:25, 10:15] = (200, 20, 20); im[5:25, 30:35] = (20, 20, 200)
+    >>> p = Preprocessor(channel="clusters", polarity="dark", frame=0, line_thickness=0, min_area=3)
+    >>> cluster_settings(p, [im])
+    {'line_thickness': 4, 'min_area': 12}
+    >>> cluster_settings(p.set_params(channel="luminance"), [im]) is None
+    True
+    """
+    if resolved.channel != "clusters" or not sample or set(pinned) & {"line_thickness", "min_area"}:
+        return None
+    w = channel_stroke_width(list(sample)[:max_images], "clusters", resolved.polarity)
+    return {"line_thickness": line_thickness_for(w), "min_area": speck_area_for(w)}
+
+
 def segmenter_for(segmenter, preprocessor):
     """*segmenter* with its smallest piece scaled to *preprocessor*'s enlarged images (the same area).
 
@@ -269,6 +299,11 @@ def front_end_candidates(resolved, measured, pinned=()):
         out.append((f"channel {others[0]}", {"channel": others[0]}))
     if measured.get("color_spread", 0.0) >= COLOR_SPREAD and base["channel"] != "clusters":
         out.append(("colour clusters", {"channel": "clusters"}))
+    sized = measured.get("clusters") or {}
+    if base["channel"] == "clusters" and any(base[k] != v for k, v in sized.items()):
+        # around the colour clusters (a second round), lines and specks sized by the strokes in them
+        # (:func:`cluster_settings`) instead of those of the measured channel
+        out.append((CLUSTERS_SIZED, {"remove_lines": True, **sized}))
     if measured.get("straight_line_share", 0.0) >= STRAIGHT_LINE_SHARE and not base["straight_lines"]:
         out.append(("straight lines removed",
                     {"straight_lines": max(2, int(round(measured.get("stroke_width", 2.0))))}))

@@ -18,8 +18,8 @@ from captchakit import _bundle
 from captchakit._base import Recognizer, detail
 from captchakit._errors import CaptchakitError, LabelError
 from captchakit.classifiers._front_end import (
-    CHAR_MARGIN, DARKER, FEW_STRINGS, PALER, SPECKS, _score_front_end, enlarged_settings, front_end_candidates,
-    pinned_settings, search_front_end, segmenter_for, shrink_factor, smaller_to_weigh,
+    CHAR_MARGIN, CLUSTERS_SIZED, DARKER, FEW_STRINGS, PALER, SPECKS, _score_front_end, cluster_settings,
+    enlarged_settings, front_end_candidates, pinned_settings, search_front_end, segmenter_for, shrink_factor, smaller_to_weigh,
 )
 from captchakit.classifiers._features import (
     FEATURES, CombinedFeatures, HOGFeatures, InkPairFeatures, PixelFeatures, ProfileFeatures, make_features,
@@ -825,7 +825,8 @@ class SegmentingRecognizer(Recognizer):
                 if self.segmentation_ == "forced":
                     report["why"] = "the characters came apart"
                 else:
-                    tried = {"median 3": "the 3-px median", SPECKS: "the measured specks removed"}
+                    tried = {"median 3": "the 3-px median", SPECKS: "the measured specks removed",
+                             CLUSTERS_SIZED: "lines and specks as the strokes in the clusters"}
                     report["why"] = ("recognition still reads them: "
                                      + " or ".join(tried[c[0]] for c in cands[1:]) + " on top")
             rounds.append(report)
@@ -1293,17 +1294,22 @@ class SegmentingRecognizer(Recognizer):
         touching characters (and so let them come apart), pale ink kept and
         the measured specks removed are weighed against the current one; in a *second_round* (the first
         chose another front end and recognition still reads the images), only
-        the 3-px median and the measured specks removed on top of that choice.
+        the 3-px median, the measured specks removed and, around the colour clusters, lines and specks sized by
+        the strokes in them (:func:`cluster_settings`) on top of that choice.
         """
         self.front_end_.pop("enlarged", None)
+        self.front_end_.pop("clusters", None)
+        sample = [resize_to(np.asarray(im), self.image_shape_) for im in X[:300]]
         if self.segmentation_ == "forced" and "shrunk" not in self.front_end_:  # not back to the size read smaller
-            sample = [resize_to(np.asarray(im), self.image_shape_) for im in X[:300]]
             enlarged = enlarged_settings(self.preprocessor_, self.front_end_, sample, pinned)
             if enlarged:
                 self.front_end_["enlarged"] = enlarged
+        clusters = cluster_settings(self.preprocessor_, sample, pinned)
+        if clusters:
+            self.front_end_["clusters"] = clusters
         cands = front_end_candidates(self.preprocessor_, self.front_end_, pinned)
         if self.segmentation_ == "recognition" and second_round:
-            cands = [c for c in cands if c[0] in ("measured", "median 3", SPECKS)]
+            cands = [c for c in cands if c[0] in ("measured", "median 3", SPECKS, CLUSTERS_SIZED)]
         elif self.segmentation_ == "recognition":
             kept = ("measured", "colour clusters", "straight lines removed", DARKER, PALER, SPECKS)
             cands = [c for c in cands if c[0] in kept or c[0].startswith("textured ink filled")]
