@@ -19,7 +19,8 @@ from captchakit._base import Recognizer, detail
 from captchakit._errors import CaptchakitError, LabelError
 from captchakit.classifiers._front_end import (
     CHAR_MARGIN, CLUSTERS_SIZED, DARKER, FEW_STRINGS, PALER, SPECKS, _score_front_end, cluster_settings,
-    enlarged_settings, front_end_candidates, pinned_settings, search_front_end, segmenter_for, shrink_factor, smaller_to_weigh,
+    enlarged_settings, front_end_candidates, pinned_settings, search_front_end, segmenter_for, shrink_factor,
+    smaller_to_weigh,
 )
 from captchakit.classifiers._features import (
     FEATURES, CombinedFeatures, HOGFeatures, InkPairFeatures, PixelFeatures, ProfileFeatures, make_features,
@@ -1299,8 +1300,11 @@ class SegmentingRecognizer(Recognizer):
         """
         self.front_end_.pop("enlarged", None)
         self.front_end_.pop("clusters", None)
-        sample = [resize_to(np.asarray(im), self.image_shape_) for im in X[:300]]
-        if self.segmentation_ == "forced" and "shrunk" not in self.front_end_:  # not back to the size read smaller
+        # small images enlarged, with the forced split (not back to the size read smaller)
+        enlarge = self.segmentation_ == "forced" and "shrunk" not in self.front_end_
+        sample = ([resize_to(np.asarray(im), self.image_shape_) for im in X[:300]]
+                  if enlarge or self.preprocessor_.channel == "clusters" else [])
+        if enlarge:
             enlarged = enlarged_settings(self.preprocessor_, self.front_end_, sample, pinned)
             if enlarged:
                 self.front_end_["enlarged"] = enlarged
