@@ -440,10 +440,24 @@ def _best_row(rows, kept):
     """
     if max(rows[c]["cv_string_accuracy"] for c in kept) < FEW_STRINGS:
         best = max(kept, key=lambda c: (rows[c]["cv_char_accuracy"], rows[c]["cv_string_accuracy"]))
-        enough = rows[best]["cv_char_accuracy"] >= rows[0]["cv_char_accuracy"] + CHAR_MARGIN - 1e-9
-        return (best if enough else 0), "characters"
+        return (best if more_characters(rows[best], rows[0]) else 0), "characters"
     best = max(kept, key=lambda c: (rows[c]["cv_string_accuracy"], rows[c]["cv_char_accuracy"]))
     return (0 if rows[best]["cv_string_accuracy"] < rows[0]["cv_string_accuracy"] + MARGIN else best), "whole strings"
+
+
+def more_characters(new, old):
+    """Whether the proxy's reading *new* reads :data:`CHAR_MARGIN` more characters than *old* (each with
+    ``cv_char_accuracy``): what decides where few whole strings do (:func:`_best_row`, and between two working sizes
+    ``reads_better``).
+
+    Examples
+    --------
+    >>> more_characters({"cv_char_accuracy": 0.46}, {"cv_char_accuracy": 0.34})
+    True
+    >>> more_characters({"cv_char_accuracy": 0.36}, {"cv_char_accuracy": 0.34})
+    False
+    """
+    return new["cv_char_accuracy"] >= old["cv_char_accuracy"] + CHAR_MARGIN - 1e-9
 
 
 def _score_front_end(est, X_train, y_train, X_test, y_test, progress=None):

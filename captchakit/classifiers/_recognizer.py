@@ -18,8 +18,8 @@ from captchakit import _bundle
 from captchakit._base import Recognizer, detail
 from captchakit._errors import CaptchakitError, LabelError
 from captchakit.classifiers._front_end import (
-    CHAR_MARGIN, CLUSTERS_SIZED, DARKER, FEW_STRINGS, PALER, SPECKS, _score_front_end, cluster_settings,
-    enlarged_settings, front_end_candidates, pinned_settings, search_front_end, segmenter_for, shrink_factor,
+    CLUSTERS_SIZED, DARKER, FEW_STRINGS, PALER, SPECKS, _score_front_end, cluster_settings, enlarged_settings,
+    front_end_candidates, more_characters, pinned_settings, search_front_end, segmenter_for, shrink_factor,
     smaller_to_weigh,
 )
 from captchakit.classifiers._features import (
@@ -234,8 +234,7 @@ def reads_better(new, old):
     """
     if new["cv_string_accuracy"] >= old["cv_string_accuracy"] + SIZE_MARGIN - 1e-9:
         return True
-    return (max(new["cv_string_accuracy"], old["cv_string_accuracy"]) < FEW_STRINGS
-            and new["cv_char_accuracy"] >= old["cv_char_accuracy"] + CHAR_MARGIN - 1e-9)
+    return max(new["cv_string_accuracy"], old["cv_string_accuracy"]) < FEW_STRINGS and more_characters(new, old)
 
 
 def width_cost(widths, median, weight=WIDTH_PRIOR):

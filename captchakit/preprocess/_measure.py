@@ -261,14 +261,20 @@ def channel_stroke_width(images, channel, polarity="each"):
     widths = []
     for im in images:
         rgb = _rgb(im)
-        g = ink_channel(rgb, channel, background_color(rgb), polarity=polarity)
-        if g.min() == g.max():
-            continue
-        t, _ = cv2.threshold(g, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-        s = stroke_width(g <= t)
+        ink = _otsu_ink(rgb, channel, background_color(rgb), polarity)
+        s = stroke_width(ink) if ink is not None else float("nan")
         if np.isfinite(s):
             widths.append(s)
     return float(np.median(widths)) if widths else 1.0
+
+
+def _otsu_ink(rgb, channel, background, polarity):
+    """The ink of an RGB image in one *channel*, thresholded by Otsu (bool); None where the channel is flat."""
+    g = ink_channel(rgb, channel, background, polarity=polarity)
+    if g.min() == g.max():
+        return None
+    t, _ = cv2.threshold(g, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return g <= t
 
 
 def frame_width(binary, depth=4, share=0.6):
@@ -366,11 +372,9 @@ def measure_front_end(images, max_images=300):
                 else "dark" if share_dark >= 0.5 else "light")
     # frame and stroke width are measured on the channel that will be thresholded
     for im, bg in zip(rgbs, bgs):
-        g = ink_channel(im, channel, bg, polarity=polarity)
-        if g.min() == g.max():
+        ink = _otsu_ink(im, channel, bg, polarity)
+        if ink is None:
             continue
-        t, _ = cv2.threshold(g, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-        ink = g <= t
         frames.append(frame_width(ink))
         f = frames[-1]
         if f:
