@@ -468,6 +468,31 @@ def test_pinned_settings_win_and_bundle_stores_the_measured_ones(tmp_path, small
     assert load_model(tmp_path / "m").preprocessor_.to_dict() == rec.preprocessor_.to_dict()
 
 
+def test_a_pinned_channel_has_its_own_strokes_measured():
+    # thin red digits behind thick grey bars: luminance (the measured channel) holds the bars, 10-px strokes; the
+    # saturation holds only the digits. Pinned to saturation, the lines and specks were sized by the luminance's
+    # strokes (lines to 10 px) and the line removal took away 40% of the digits' ink
+    import cv2
+
+    rng = np.random.default_rng(0)
+    X = []
+    for _ in range(30):
+        im = np.full((60, 160, 3), 235, np.uint8)
+        for _ in range(3):
+            cv2.line(im, (0, int(rng.integers(5, 55))), (159, int(rng.integers(5, 55))), (90, 90, 90), 9)
+        for i in range(4):
+            cv2.putText(im, str(int(rng.integers(10))), (10 + 36 * i, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.3,
+                        (220, 30, 30), 2)
+        X.append(im)
+    assert measure_front_end(X)["channel"] == "luminance" and measure_front_end(X)["stroke_width"] > 8
+    p, m = Preprocessor(channel="saturation").resolve(X)
+    assert m["channel"] == "saturation" and m["stroke_width"] < 6 and p.line_thickness < 6
+    digits = ink_channel(X[0], "saturation") < 128
+    assert np.count_nonzero(p.transform_one(X[0]) & digits) >= 0.9 * np.count_nonzero(digits)
+    # a pinned polarity is measured as it is thresholded too
+    assert Preprocessor(channel="saturation", polarity="dark").resolve(X)[1]["polarity"] == "dark"
+
+
 def test_train_prints_what_it_measured(tmp_path):
     data = tmp_path / "d"
     assert CliRunner().invoke(cli, ["generate", str(data), "--count", "60", "--seed", "5"]).exit_code == 0

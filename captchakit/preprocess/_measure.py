@@ -268,9 +268,9 @@ def channel_stroke_width(images, channel, polarity="each"):
     return float(np.median(widths)) if widths else 1.0
 
 
-def _otsu_ink(rgb, channel, background, polarity):
+def _otsu_ink(rgb, channel, background, polarity, n_colors=8):
     """The ink of an RGB image in one *channel*, thresholded by Otsu (bool); None where the channel is flat."""
-    g = ink_channel(rgb, channel, background, polarity=polarity)
+    g = ink_channel(rgb, channel, background, polarity=polarity, n_colors=n_colors)
     if g.min() == g.max():
         return None
     t, _ = cv2.threshold(g, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
@@ -316,16 +316,23 @@ def grey_frame_width(image):
     return frame_width(binarize(ink_channel(image, "luminance"), polarity="dark"))
 
 
-def measure_front_end(images, max_images=300):
+def measure_front_end(images, max_images=300, channel=None, polarity=None, n_colors=8):
     """Measure a data set's look from (up to *max_images* of) its images.
+
+    The ink (its frame, strokes, specks, height and lines) is measured in the
+    most separable channel, with the measured polarity, or in the *channel*
+    and with the *polarity* given (the user's, where pinned: a line removal
+    sized by the strokes of another channel could erase the characters of
+    this one). *n_colors*: the colour clusters', where *channel* is
+    ``"clusters"``.
 
     Returns
     -------
     dict
         ``background`` (RGB), ``polarity`` (``"dark"`` ink on light paper,
         ``"light"``, or ``"each"`` where at least :data:`MIXED_POLARITY` of the
-        images go each way: decided image by image), ``channel`` (the most separable of
-        :data:`CHANNELS`), ``separability`` (per channel),
+        images go each way: decided image by image; or the one given), ``channel`` (the most separable of
+        :data:`CHANNELS`, or the one given), ``separability`` (per channel),
         ``stroke_width`` (pixels), ``frame`` (pixels, 0 = none; found first, on the grey image
         (:func:`grey_frame_width`), and cut off before the rest is measured; else on the binary images, in at
         least :data:`FRAME_SHARE` of them), ``frame_share`` (the share of the binary images with a frame),
@@ -366,13 +373,15 @@ def measure_front_end(images, max_images=300):
             sep[c].append(separability(ink_channel(im, c, bg)))
     sep_med = {c: float(np.median(v)) for c, v in sep.items()}
     # luminance unless another channel is clearly cleaner
-    channel = max(CHANNELS, key=lambda c: sep_med[c] - (0.0 if c == "luminance" else 0.03))
+    if channel is None:
+        channel = max(CHANNELS, key=lambda c: sep_med[c] - (0.0 if c == "luminance" else 0.03))
     share_dark = float(np.mean(dark))
-    polarity = ("each" if MIXED_POLARITY <= share_dark <= 1 - MIXED_POLARITY
-                else "dark" if share_dark >= 0.5 else "light")
+    if polarity is None:
+        polarity = ("each" if MIXED_POLARITY <= share_dark <= 1 - MIXED_POLARITY
+                    else "dark" if share_dark >= 0.5 else "light")
     # frame and stroke width are measured on the channel that will be thresholded
     for im, bg in zip(rgbs, bgs):
-        ink = _otsu_ink(im, channel, bg, polarity)
+        ink = _otsu_ink(im, channel, bg, polarity, n_colors)
         if ink is None:
             continue
         frames.append(frame_width(ink))

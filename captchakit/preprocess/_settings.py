@@ -210,7 +210,9 @@ class Preprocessor(SettingsMixin, TransformerMixin, BaseEstimator):
         self.validate()
         if self.enlarge != 1:  # pixel settings count pixels of the enlarged images
             images = [enlarge(np.asarray(im), int(self.enlarge)) for im in images]
-        m = measure_front_end(images)
+        # the ink is measured as it will be thresholded: in a pinned channel, with a pinned polarity
+        m = measure_front_end(images, channel=None if self.channel == AUTO else self.channel,
+                              polarity=None if self.polarity == AUTO else self.polarity, n_colors=self.n_colors)
         derived = {"channel": m["channel"], "polarity": m["polarity"], "frame": m["frame"],
                    "line_thickness": line_thickness_for(m["stroke_width"]),
                    "min_area": speck_area_for(m["stroke_width"])}
