@@ -70,6 +70,21 @@ def test_resizes_other_sizes(trained_knn, small_set):
     assert len(trained_knn.predict([big])[0]) == 4
 
 
+def test_images_of_several_sizes_are_read_at_the_commonest_and_the_note_says_so(small_set):
+    import cv2
+
+    X, y = small_set
+    # images cropped to their text, as some schemes serve them: 60 of 160x60, 20 of 140x60, 20 of 180x60
+    mixed = [x if i < 60 else cv2.resize(x, (140 if i < 80 else 180, 60)) for i, x in enumerate(X[:100])]
+    rec = SegmentingRecognizer(classifier="knn").fit(mixed, y[:100])
+    assert rec.image_shape_ == (60, 160)
+    assert rec.fit_summary_["image_sizes"] == {"count": 3, "commonest": [60, 160], "commonest_share": 0.6,
+                                               "heights": [60, 60], "widths": [140, 180]}
+    assert "images of 3 sizes (140-180 x 60 px): each one stretched or squeezed to the commonest, 160x60 (60% of " \
+           "them)" in rec.training_note()
+    assert "image_sizes" not in SegmentingRecognizer(classifier="knn").fit(X[:60], y[:60]).fit_summary_
+
+
 def test_unknown_labels_and_empty_training_set(small_set):
     X, y = small_set
     with pytest.raises(LabelError, match="outside the alphabet"):

@@ -176,6 +176,12 @@ def resize_to(image, shape):
     return cv2.resize(np.ascontiguousarray(image), (w, h), interpolation=interp)
 
 
+def _span(values):
+    """``"lo-hi"`` of a ``[lo, hi]`` pair, or ``"lo"`` where they are one."""
+    lo, hi = values
+    return f"{lo}" if lo == hi else f"{lo}-{hi}"
+
+
 def _iou(a, b):
     inter = max(0, min(a[1], b[1]) - max(a[0], b[0]))
     union = max(a[1], b[1]) - min(a[0], b[0])
@@ -785,6 +791,12 @@ class SegmentingRecognizer(Recognizer):
             "label_lengths": {str(k): v for k, v in sorted(lengths.items())},
             "segmentation": self.segmentation_,
         }
+        if len(shapes) > 1:  # every image is resized to one shape: the note says so
+            (h, w), n = shapes.most_common(1)[0]
+            self.fit_summary_["image_sizes"] = {
+                "count": len(shapes), "commonest": [int(h), int(w)], "commonest_share": round(n / len(X), 4),
+                "heights": [int(min(s[0] for s in shapes)), int(max(s[0] for s in shapes))],
+                "widths": [int(min(s[1] for s in shapes)), int(max(s[1] for s in shapes))]}
         return self
 
     def _search_rounds(self, X, y, pinned, segmented, progress=None, lead=0.0, max_images=600):
@@ -1328,6 +1340,11 @@ class SegmentingRecognizer(Recognizer):
                     f"{fe.get('paper_spread', 0):.0f} grey levels\n")
         else:
             head = "front end given in full (nothing measured)\n"
+        sizes = s.get("image_sizes")
+        if sizes:
+            (hs, ws), (ch, cw) = (sizes["heights"], sizes["widths"]), sizes["commonest"]
+            head += (f"images of {sizes['count']} sizes ({_span(ws)} x {_span(hs)} px): each one stretched or "
+                     f"squeezed to the commonest, {cw}x{ch} ({sizes['commonest_share']:.0%} of them)\n")
         shrunk = fe.get("shrunk")
         if shrunk:
             (h, w), (fh, fw) = self.image_shape_, shrunk["from"]
