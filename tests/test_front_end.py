@@ -975,6 +975,45 @@ def test_the_lattice_weighs_a_piece_of_unusual_width_against_its_reading():
     assert best_path(3, pieces, logp - width_cost(widths, 20.0, weight=0.5), [1, 2]) == [2]   # the former weight
 
 
+def test_the_width_prior_weighs_each_character_against_its_own_width():
+    """An M is wider than the median piece: against one median, the lattice read it as two pieces (an I and a V,
+    each at 60%) rather than one M read at 70%; against the widths of the M, I and V in training, as one."""
+    from captchakit.classifiers._recognizer import class_widths, piece_scores
+    from captchakit.segment._lattice import best_path
+
+    # aligned training pieces: I 8 px, V 14 px, M 30 px (median 14)
+    own = class_widths([[(0, 8), (8, 22), (22, 52)]] * 30, ["IVM"] * 30, 14.0)
+    assert own["I"] < 9 and 13 < own["V"] < 15 and own["M"] > 26  # 30 pieces each, 5 of the median
+    cols = ["I", "V", "M"]
+    pieces = [(0, 1), (1, 2), (0, 2)]  # cuts at 0, 12 and 30: two pieces of 12 and 18 px, or one of 30
+    widths = np.array([12.0, 18.0, 30.0])
+    proba = np.array([[0.6, 0.3, 0.1], [0.3, 0.6, 0.1], [0.15, 0.15, 0.7]])
+    one = piece_scores(proba, widths, 14.0)
+    assert best_path(3, pieces, one, [1, 2]) == [0, 1]
+    by_class = piece_scores(proba, widths, 14.0, np.array([own[c] for c in cols]))
+    assert best_path(3, pieces, by_class, [1, 2]) == [2]
+    # a character never aligned in training stays at the median
+    assert class_widths([[(0, 20)]], ["W"], 10.0)["W"] == pytest.approx(10.0 * 2 ** (1 / 6))
+
+
+def test_a_bundle_keeps_each_characters_width_and_refuses_a_foreign_one(tmp_path):
+    from captchakit.classifiers import SegmentingRecognizer
+    from captchakit.data import generate_captchas
+
+    X, y = generate_captchas(60, seed=4)
+    rec = SegmentingRecognizer(classifier="knn", segmentation="recognition").fit(X, y)
+    assert set(rec.width_by_class_) <= set("0123456789") and len(rec.width_by_class_) >= 9
+    rec.save(tmp_path / "m")
+    back = load_model(tmp_path / "m")
+    assert back.width_by_class_ == pytest.approx(rec.width_by_class_)
+    assert back.predict(X[:10]) == rec.predict(X[:10])
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    meta["piece_width_by_class"] = {"1": -3}
+    (tmp_path / "m" / "model.json").write_text(json.dumps(meta))
+    res = CliRunner().invoke(cli, ["predict", str(tmp_path / "m"), str(tmp_path)])
+    assert res.exit_code != 0 and "piece_width_by_class" in res.output and "Traceback" not in res.output
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # short fits, on purpose
 def test_the_scorers_own_forward_pass_gives_scikit_learns_numbers():
     """``mlp_proba`` skips scikit-learn's input checks but not its arithmetic: the same probabilities to the

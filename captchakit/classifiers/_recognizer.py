@@ -1,5 +1,6 @@
 """The classic recognizer: preprocess, segment, classify each character."""
 
+import math
 import time
 from collections import Counter
 
@@ -59,6 +60,15 @@ REJECT_IOU = 0.7
 #: svg-captcha 84.50 -> 84.75%, math_captcha's evaluate/ 96.26% both; 0 and 0.25 read trek-captcha worse (69.25%,
 #: 69.75%), 3 and 4 no better than 2.
 WIDTH_PRIOR = 2.0
+#: Each character's own width for that prior (:func:`class_widths`): the geometric mean of its aligned training
+#: pieces with this many pieces of the median width besides, so that a character seen a few times keeps near the
+#: median. An I or a 1 is narrower than the median and an M or a W wider: against one median for every character,
+#: the prior made wide letters two pieces and narrow ones part of a neighbour. The same models read with either prior
+#: (SVM, no flags, 2026-12-07): captcha_images_v2 84.62 -> 85.58%, captchaimage 76.75 -> 77.75%, trek-captcha 86.50 ->
+#: 87.25%, ppfun-captcha 91.00 -> 91.75%, svg-captcha 87.75 -> 88.25%, wheezy.captcha 58.75 -> 59.00%, captchagen
+#: 87.25 -> 87.50%, chinese_4char and math_captcha the same, django-simple-captcha 87.75 -> 87.25%,
+#: flask-simple-captcha 86.00 -> 85.75%.
+WIDTH_PSEUDO = 5
 #: With segmentation by recognition, the per-character classifier reads the PCA components that keep this share
 #: of the HOG's variance (223 and 238 of 900 values on captcha_images_v2 and chinese_4char): the SVM over all 900
 #: was half the reading time (chinese_4char, 119 classes: 7.2 of 13.6 ms per image; now 4.0 of 10.9), with the same
@@ -255,6 +265,44 @@ def width_cost(widths, median, weight=WIDTH_PRIOR):
     [0.0, 0.961, 0.961]
     """
     return weight * np.log(np.asarray(widths, float) / median) ** 2
+
+
+def piece_scores(proba, widths, median, own=None):
+    """Each lattice piece's score: the log-probability of its best character less the width prior
+    (:func:`width_cost`), against the *median* width, or against each character's own width *own* (the
+    characters' order of *proba*'s columns, :func:`class_widths`): then the best character is the one whose
+    probability and width together score best.
+
+    Examples
+    --------
+    >>> proba = np.array([[0.9, 0.1], [0.6, 0.4]])  # columns: a narrow "I", a wide "M"
+    >>> [round(float(v), 2) for v in piece_scores(proba, np.array([10.0, 20.0]), 10.0)]
+    [-0.11, -1.47]
+    >>> [round(float(v), 2) for v in piece_scores(proba, np.array([10.0, 20.0]), 10.0, own=np.array([10.0, 20.0]))]
+    [-0.11, -0.92]
+    """
+    if own is None:
+        return np.log(np.maximum(proba.max(axis=1), 1e-6)) - width_cost(widths, median)
+    return (np.log(np.maximum(proba, 1e-6)) - width_cost(np.asarray(widths, float)[:, None],
+                                                         np.asarray(own, float)[None, :])).max(axis=1)
+
+
+def class_widths(spans, labels, median, pseudo=WIDTH_PSEUDO):
+    """Each character's typical piece width, from the aligned *spans* (per image, ``[(x0, x1), ...]``) of the
+    *labels*: the geometric mean of its widths and *pseudo* more of the *median* width.
+
+    Examples
+    --------
+    >>> w = class_widths([[(0, 4), (4, 24)], [(0, 4), (4, 24)]], ["IM", "IM"], 10.0, pseudo=2)
+    >>> {c: round(v, 2) for c, v in w.items()}
+    {'I': 6.32, 'M': 14.14}
+    """
+    logs = {}
+    for sp, lab in zip(spans, labels):
+        for (x0, x1), ch in zip(sp, lab):
+            logs.setdefault(ch, []).append(math.log(max(x1 - x0, 1)))
+    return {ch: float(math.exp((sum(v) + pseudo * math.log(median)) / (len(v) + pseudo)))
+            for ch, v in sorted(logs.items())}
 
 
 def reject_pieces(piece_spans, path, rng, n=REJECTS_PER_IMAGE, iou=REJECT_IOU):
@@ -1086,6 +1134,8 @@ class SegmentingRecognizer(Recognizer):
             lo, hi = np.percentile(w, [1, 99])
             self.widths_ = (max(2.0, 0.8 * float(lo)), 1.15 * float(hi))
             self.width_median_ = float(np.median(w))
+            self.width_by_class_ = class_widths([r[2] for r in records], [y[r[0]] for r in records],
+                                                self.width_median_)
             pos16, neg = pos16
             Xs = np.asarray(pos16 + neg).reshape(len(pos16) + len(neg), -1)
             labels = pos_y + [REJECT] * len(neg)
@@ -1273,13 +1323,15 @@ class SegmentingRecognizer(Recognizer):
             if lat is not None:
                 lattices.append((k, lat))
         median = getattr(self, "width_median_", None)  # bundles from before it was stored: each image's pieces
+        # each character's own width (bundles from before 2026-12-07: one median for all)
+        by_class = getattr(self, "width_by_class_", None)
+        own = (np.array([by_class.get(c, median) for c, ok in zip(classes, chars) if ok])
+               if by_class and median is not None else None)
         for (k, lat), proba in zip(lattices, proba_each(scorer, [lat[3].reshape(len(lat[3]), -1)
                                                                  for _, lat in lattices])):
             cropper, cuts, pieces, uniq, index = lat
-            proba = proba[index]
-            score = np.log(np.maximum(proba[:, chars].max(axis=1), 1e-6))
             widths = np.array([cuts[j] - cuts[i] for i, j in pieces], float)
-            score = score - width_cost(widths, np.median(widths) if median is None else median)
+            score = piece_scores(proba[index][:, chars], widths, np.median(widths) if median is None else median, own)
             if len(lengths) > 1:
                 score = score + 1.0  # a bonus per piece, so that longer readings can win
             start, end = skip_costs(images[k][0], cuts)
@@ -1571,6 +1623,7 @@ class SegmentingRecognizer(Recognizer):
             "count_checker": getattr(self, "count_checker_", None) is not None,
             "piece_widths": list(getattr(self, "widths_", ())),
             "piece_width_median": getattr(self, "width_median_", None),
+            "piece_width_by_class": getattr(self, "width_by_class_", None),
             "scorer_trim": getattr(self, "scorer_trim_", 0.0),
             "scorer_trim_choice": getattr(self, "scorer_choice_", None),
             "crop_ink": getattr(self, "crop_ink_", "binary"),
@@ -1613,6 +1666,12 @@ class SegmentingRecognizer(Recognizer):
         if meta.get("piece_widths"):
             self.widths_ = tuple(float(v) for v in meta["piece_widths"])
             self.width_median_ = float(meta["piece_width_median"])
+        by_class = meta.get("piece_width_by_class")  # bundles from before 2026-12-07: none (one median for all)
+        if by_class is not None and not (isinstance(by_class, dict) and all(
+                isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
+                for k, v in by_class.items())):
+            raise CaptchakitError("field 'piece_width_by_class' must map characters to positive widths")
+        self.width_by_class_ = {k: float(v) for k, v in by_class.items()} if by_class else None
         trim = meta.get("scorer_trim", 0.0)  # bundles from before it was chosen: 0
         if not isinstance(trim, (int, float)) or not 0 <= trim < 0.5:
             raise CaptchakitError(f"field 'scorer_trim' must be a share from 0 to 0.5, got {trim!r}")
