@@ -841,10 +841,10 @@ class SegmentingRecognizer(Recognizer):
         }
         if len(shapes) > 1:  # every image is resized to one shape: the note says so
             (h, w), n = shapes.most_common(1)[0]
+            hs, ws = zip(*shapes)
             self.fit_summary_["image_sizes"] = {
                 "count": len(shapes), "commonest": [int(h), int(w)], "commonest_share": round(n / len(X), 4),
-                "heights": [int(min(s[0] for s in shapes)), int(max(s[0] for s in shapes))],
-                "widths": [int(min(s[1] for s in shapes)), int(max(s[1] for s in shapes))]}
+                "heights": [int(min(hs)), int(max(hs))], "widths": [int(min(ws)), int(max(ws))]}
         return self
 
     def _search_rounds(self, X, y, pinned, segmented, progress=None, lead=0.0, max_images=600):
