@@ -31,7 +31,7 @@ from captchakit.classifiers._svm import RBFDecision, softmax, svc_decision_funct
 from captchakit.data._alphabet import resolve_alphabet
 from captchakit.data._labels import fold_alphabet
 from captchakit.preprocess import Preprocessor
-from captchakit.preprocess._settings import ink_stage
+from captchakit.preprocess._settings import STRAIGHT_LENGTH_BEFORE, ink_stage
 from captchakit.segment import Segmenter
 from captchakit.segment._lattice import (
     PieceCropper, best_path, candidate_cuts, ink_range, lattice_pieces, skip_costs,
@@ -1657,7 +1657,8 @@ class SegmentingRecognizer(Recognizer):
         self.alphabet_ = meta["alphabet"]
         self.length_ = tuple(meta["length"])
         self.image_shape_ = tuple(meta["image_shape"])
-        self.preprocessor_ = Preprocessor.from_dict(meta["preprocess"])
+        # bundles from before straight_length was a setting found their lines by 40% of the width
+        self.preprocessor_ = Preprocessor.from_dict({"straight_length": STRAIGHT_LENGTH_BEFORE, **meta["preprocess"]})
         self.segmenter_ = Segmenter.from_dict(meta["segment"])
         self.front_end_ = meta.get("front_end", {})
         if meta.get("segmentation") not in ("recognition", "forced"):
