@@ -1527,6 +1527,8 @@ def test_search_weighs_straight_line_removal_and_the_flag_pins_it(tmp_path):
     assert names == ["measured", "darker threshold", "pale ink kept", "straight lines removed"], search
     assert search["chosen"] == "straight lines removed", search
     assert rec.preprocessor_.straight_lines >= 2 and rec.segmentation_ == "forced"
+    assert (f"straight lines up to {rec.preprocessor_.straight_lines} px removed (each found by 25% of the width)"
+            in rec.training_note())
     # the characters came apart: a second round weighs, around that choice, what the forced split allows
     again = search["second_round"]
     names = [c["name"] for c in again["candidates"]]

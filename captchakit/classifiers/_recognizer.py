@@ -1439,6 +1439,8 @@ class SegmentingRecognizer(Recognizer):
         return (head +
                 f"front end used: {p.channel} channel, {_ink_words(p.polarity)}, {p.threshold} threshold, "
                 f"median {p.median}, {lines}, specks < {p.min_area} px, frame {p.frame} px"
+                + (f", straight lines up to {p.straight_lines} px removed (each found by {p.straight_length:.0%} of "
+                   "the width)" if p.straight_lines else "")
                 + (f", enlarged {p.enlarge}x" if p.enlarge != 1 else "")
                 + (f", paper flattened ({p.flatten} px)" if p.flatten else "")
                 + f"; {s['natural_rate']:.0%} of the images "
