@@ -872,7 +872,10 @@ def _track_ends(b, runs, found, max_run, reach, window=8):
     extra = []
     for step in (-1, 1):
         ends = slice(None, window) if step < 0 else slice(-window, None)
-        pts = [(int(x), (t + bt - 1) / 2.0, int(bt - t)) for x, t, bt in zip(cols[ends], top[ends], bottom[ends])]
+        # plain Python numbers (the same doubles): numpy's scalars made each step of the walk in _follow, its line
+        # fits and run lookups, several times slower
+        pts = [(int(x), (int(t) + int(bt) - 1) / 2.0, int(bt - t))
+               for x, t, bt in zip(cols[ends], top[ends], bottom[ends])]
         pts = pts[::-1] if step < 0 else pts
         if len(pts) < 3 or abs(pts[-1][0] - pts[0][0]) < 2:
             continue
