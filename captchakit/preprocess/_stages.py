@@ -638,7 +638,8 @@ def _longest_runs(flags, max_gap):
         return out
     row, col = np.divmod(idx, w)
     # a stretch starts at a row's first flag or after a gap of more than max_gap
-    # (np.concatenate rather than np.r_, whose index parsing cost more than the work on a few hundred flags)
+    # (filled in place and joined by np.concatenate rather than np.r_, whose index parsing cost more than the work
+    # on a few hundred flags)
     new = np.empty(idx.size, bool)
     new[0] = True
     new[1:] = (np.diff(row) != 0) | (np.diff(col) > max_gap + 1)
@@ -918,7 +919,10 @@ def remove_straight_lines(binary, thickness=2, min_length=0.4, max_lines=2, bend
     thickness : int
         Thickest line removed, in pixels (0 = none).
     min_length : float
-        See :func:`find_straight_line`.
+        See :func:`find_straight_line`: the straight stretch that finds a
+        line. :class:`~captchakit.preprocess.Preprocessor` passes its
+        ``straight_length`` (0.25 there; 0.4 here, as the colour clusters'
+        own line test uses it).
     max_lines : int
         At most this many lines, strongest first.
     bend : bool
