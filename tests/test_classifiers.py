@@ -453,3 +453,35 @@ def test_several_hog_cell_sizes_pinned_survive_the_bundle(tmp_path, small_set):
     assert back.features.pixels_per_cell == (8, 6) and clone(back).features.pixels_per_cell == (8, 6)
     assert back.pipeline_.named_steps["features"].pixels_per_cell == (8, 6)
     assert back.predict(X[100:]) == rec.predict(X[100:])
+
+
+def test_reject_pieces_are_those_under_the_overlap_with_every_aligned_piece():
+    # the pieces the scorer learns as "not a character", against the definition one pair at a time
+    from captchakit.classifiers._recognizer import REJECT_IOU, _iou, reject_pieces
+
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        cuts = np.sort(rng.choice(120, rng.integers(3, 25), replace=False)).tolist()
+        spans = [(cuts[i], cuts[j]) for i in range(len(cuts)) for j in range(i + 1, min(len(cuts), i + 5))]
+        spans.append((cuts[0], cuts[0]))  # an empty piece overlaps nothing
+        path = sorted(rng.choice(len(spans) - 1, rng.integers(1, min(4, len(spans) - 1) + 1), replace=False).tolist())
+        expected = [p for p, sp in enumerate(spans)
+                    if p not in path and max(_iou(sp, spans[a]) for a in path) < REJECT_IOU]
+        got = reject_pieces(spans, path, np.random.default_rng(0), n=len(spans))
+        assert sorted(got) == expected
+        assert len(got) == len(set(got))
+        assert reject_pieces(spans, path, np.random.default_rng(0), n=2) == got[:2]
+
+
+def test_svc_predict_is_libsvms_predict_where_votes_tie():
+    # many classes over overlapping data: pairs' votes often tie, and libsvm gives the tie to the first class
+    from captchakit.classifiers._svm import svc_predict
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 6))
+    y = rng.integers(0, 9, size=600)  # labels unrelated to X: a weak, tie-prone SVM
+    clf = SVC(C=0.5).fit(X[:400], y[:400])
+    test = rng.normal(size=(2000, 6))
+    assert np.array_equal(svc_predict(clf, test), clf.predict(test))
+    knn = KNeighborsClassifier(3).fit(X, y)  # not an SVM: its own predict
+    assert np.array_equal(svc_predict(knn, test), knn.predict(test))

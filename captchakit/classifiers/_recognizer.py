@@ -27,7 +27,7 @@ from captchakit.classifiers._features import (
     FEATURES, CombinedFeatures, HOGFeatures, InkPairFeatures, PixelFeatures, ProfileFeatures, make_features,
 )
 from captchakit.classifiers._scorer import SCORER_SEEDS, PieceScorer, proba_each
-from captchakit.classifiers._svm import RBFDecision, softmax, svc_decision_function, svc_once_per_row
+from captchakit.classifiers._svm import RBFDecision, softmax, svc_decision_function, svc_once_per_row, svc_predict
 from captchakit.data._alphabet import resolve_alphabet
 from captchakit.data._labels import fold_alphabet
 from captchakit.preprocess import Preprocessor
@@ -328,11 +328,17 @@ def reject_pieces(piece_spans, path, rng, n=REJECTS_PER_IMAGE, iou=REJECT_IOU):
     >>> sorted(reject_pieces(spans, [0, 1], np.random.default_rng(0)))   # (3, 10) overlaps (0, 10) by 0.7
     [2, 3]
     """
-    aligned = [piece_spans[p] for p in path]
-    on_path = set(path)
-    wrong = [p for p, sp in enumerate(piece_spans)
-             if p not in on_path and max(_iou(sp, a) for a in aligned) < iou]
-    return [int(p) for p in rng.permutation(wrong)[:n]]
+    spans = np.asarray(piece_spans, np.int64).reshape(-1, 2)
+    aligned = spans[np.asarray(path, np.intp)]
+    # every piece against every aligned one at once, the numbers of _iou (a lattice has hundreds of pieces:
+    # one pair at a time cost a flask-simple-captcha fit some 7 million calls)
+    x0, x1 = spans[:, :1], spans[:, 1:]
+    inter = np.maximum(np.minimum(x1, aligned[:, 1]) - np.maximum(x0, aligned[:, 0]), 0)
+    union = np.maximum(x1, aligned[:, 1]) - np.minimum(x0, aligned[:, 0])
+    share = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
+    wrong = share.max(axis=1, initial=0.0) < iou
+    wrong[np.asarray(path, np.intp)] = False
+    return [int(p) for p in rng.permutation(np.flatnonzero(wrong).tolist())[:n]]
 
 
 def _settings_json(obj):
@@ -452,7 +458,9 @@ def choose_hog_cells(X, y, groups, classifier, n_components, crop_size, seed=0, 
                                               clone(feats).fit_transform(data[:1]).shape[1]), random_state=0)))
         steps.append(("classifier", clone(classifier)))
         model = Pipeline(steps).fit(data[fit_part], y[fit_part])
-        acc = scores[name or _features_name(feats)] = float(np.mean(model.predict(data[held]) == y[held]))
+        # libsvm's predict, from matrix products rather than one character at a time (svc_predict)
+        acc = scores[name or _features_name(feats)] = float(np.mean(
+            svc_predict(model[-1], model[:-1].transform(data[held])) == y[held]))
         return acc
 
     # the best of the other cells, where it beats the default (the first) by more than the margin
