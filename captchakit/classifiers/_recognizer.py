@@ -329,7 +329,8 @@ def reject_pieces(piece_spans, path, rng, n=REJECTS_PER_IMAGE, iou=REJECT_IOU):
     [2, 3]
     """
     spans = np.asarray(piece_spans, np.int64).reshape(-1, 2)
-    aligned = spans[np.asarray(path, np.intp)]
+    on_path = np.asarray(path, np.intp)
+    aligned = spans[on_path]
     # every piece against every aligned one at once, the numbers of _iou (a lattice has hundreds of pieces:
     # one pair at a time cost a flask-simple-captcha fit some 7 million calls)
     x0, x1 = spans[:, :1], spans[:, 1:]
@@ -337,7 +338,7 @@ def reject_pieces(piece_spans, path, rng, n=REJECTS_PER_IMAGE, iou=REJECT_IOU):
     union = np.maximum(x1, aligned[:, 1]) - np.minimum(x0, aligned[:, 0])
     share = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
     wrong = share.max(axis=1, initial=0.0) < iou
-    wrong[np.asarray(path, np.intp)] = False
+    wrong[on_path] = False
     return [int(p) for p in rng.permutation(np.flatnonzero(wrong).tolist())[:n]]
 
 
